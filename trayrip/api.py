@@ -1,0 +1,228 @@
+"""The Python API: one engine for the CLI, the tray and scripts.
+
+>>> import trayrip
+>>> path = trayrip.record(duration=10)                     # doctest: +SKIP
+>>> with trayrip.Recording(folder="~/clips") as rec:       # doctest: +SKIP
+...     input("Enter stops")
+>>> rec.filed.path                                         # doctest: +SKIP
+
+Threads: ``start``/``stop`` run on the caller's thread; capture and disk
+writes run on the recorder's own thread.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from .audio.base import CaptureSource
+from .errors import CaptureError, FilingError, TrayripError
+from .filing import FiledRecording, default_folder, finish_wav, new_part_path, prepare_folder, timestamp_stem
+from .recorder import Recorder, RecorderStatus, RecordingResult
+from .silence import SilenceSettings
+
+__all__ = ["RecordingOptions", "Recording", "RecordingFailed", "record", "open_default_source"]
+
+log = logging.getLogger(__name__)
+
+
+class RecordingFailed(CaptureError):
+    """The stream died mid-recording; what was captured was filed as ``filed``."""
+
+    def __init__(self, message: str, filed: FiledRecording | None):
+        super().__init__(message)
+        self.filed = filed
+
+
+@dataclass(frozen=True)
+class RecordingOptions:
+    """How to record and where to file. ``None`` means the default."""
+
+    folder: Path | None = None
+    output: Path | None = None
+    device: str | int | None = None
+    rate: int | None = None
+    bits: int = 16
+    trim: bool = True
+    silence: SilenceSettings = field(default_factory=SilenceSettings)
+
+    def __post_init__(self) -> None:
+        if self.bits not in (16, 24):
+            raise ValueError(f"bits must be 16 or 24, not {self.bits}")
+        if self.rate is not None and not 1000 <= int(self.rate) <= 768000:
+            raise ValueError(f"rate {self.rate} Hz is out of range (1000-768000)")
+        if self.folder is not None and self.output is not None:
+            raise ValueError("give either folder or output, not both")
+
+
+def open_default_source(options: RecordingOptions, backend=None) -> CaptureSource:
+    """Find the loopback device (or ``options.device``) and prepare a PortAudio source."""
+    from .audio.discovery import plan_capture
+    from .audio.portaudio import PortAudio
+
+    backend = backend or PortAudio()
+    plan = plan_capture(backend, device=options.device, rate=options.rate, bits=options.bits)
+    return backend.open_source(plan)
+
+
+class Recording:
+    """Start/stop object around one recording.
+
+    ``source`` may be any CaptureSource (tests pass a FakeSource); by default
+    the loopback device is found when :meth:`start` is called.
+    """
+
+    def __init__(
+        self,
+        options: RecordingOptions | None = None,
+        *,
+        source: CaptureSource | None = None,
+        source_factory: Callable[[RecordingOptions], CaptureSource] | None = None,
+        **overrides,
+    ):
+        options = options or RecordingOptions()
+        if overrides:
+            for key in ("folder", "output"):
+                if overrides.get(key) is not None:
+                    overrides[key] = Path(overrides[key]).expanduser()
+            options = replace(options, **overrides)
+        self.options = options
+        self._source = source
+        self._source_factory = source_factory or open_default_source
+        self._recorder: Recorder | None = None
+        self.started_at: float | None = None
+        self.result: RecordingResult | None = None
+        self.filed: FiledRecording | None = None
+
+    # -- lifecycle -------------------------------------------------------
+    def _target(self) -> tuple[Path, Path | None]:
+        out = self.options.output
+        if out is not None:
+            out = Path(out).expanduser()
+            if out.exists():
+                raise FilingError(f"{out} already exists; not overwriting it")
+            if out.suffix.lower() not in (".wav", ".wave"):
+                raise FilingError(f"{out.name}: only .wav output is supported for now")
+            return prepare_folder(out.parent), out
+        return prepare_folder(Path(self.options.folder).expanduser() if self.options.folder else default_folder()), None
+
+    def start(self, max_seconds: float | None = None) -> Recording:
+        """Open the stream and begin writing; raises TrayripError with a user-facing message.
+
+        With ``max_seconds`` the recorder stops by itself after exactly that much audio.
+        """
+        if self._recorder is not None:
+            raise TrayripError("this recording was already started")
+        folder, _ = self._target()
+        source = self._source or self._source_factory(self.options)
+        limit = None if max_seconds is None else max(1, round(max_seconds * source.format.rate))
+        self._recorder = Recorder(source, new_part_path(folder), self.options.silence, max_frames=limit)
+        self._recorder.start()
+        self.started_at = time.time()
+        self._stem = timestamp_stem()
+        return self
+
+    @property
+    def format(self):
+        return self._recorder.format if self._recorder else None
+
+    @property
+    def description(self) -> str:
+        return self._recorder.source.description if self._recorder else ""
+
+    @property
+    def running(self) -> bool:
+        return self._recorder is not None and self.result is None
+
+    @property
+    def failed(self) -> str | None:
+        return self._recorder.failed if self._recorder else None
+
+    def status(self) -> RecorderStatus:
+        if self._recorder is None:
+            return RecorderStatus(0.0, float("-inf"), 0, 0, 0)
+        return self._recorder.status()
+
+    def wait_done(self, timeout: float) -> bool:
+        """Block up to ``timeout`` s; True once the recorder stopped on its own (length reached or stream lost)."""
+        return self._recorder is not None and self._recorder.done.wait(timeout)
+
+    def stop_capture(self) -> RecordingResult:
+        """Stop the stream and close the capture file (fast; nothing is read back)."""
+        if self._recorder is None:
+            raise TrayripError("this recording was never started")
+        if self.result is None:
+            self.result = self._recorder.stop()
+        return self.result
+
+    def finish(self) -> FiledRecording:
+        """Trim and file the closed capture file. Raises RecordingFailed if the stream had died."""
+        result = self.stop_capture()
+        if self.filed is not None:
+            return self.filed
+        if result.frames == 0:
+            result.part.unlink(missing_ok=True)
+            raise CaptureError(result.error or "nothing was captured: the loopback source delivered no audio")
+        keep = None
+        if self.options.trim:
+            keep = result.trim_range
+            if keep is None:
+                log.warning(
+                    "nothing above %.0f dBFS in %.1f s; keeping the recording untrimmed",
+                    self.options.silence.threshold_db,
+                    result.duration,
+                )
+        _, output = self._target() if self.options.output else (None, None)
+        self.filed = finish_wav(result.part, keep, folder=result.part.parent, stem=self._stem, output=output)
+        if result.error:
+            raise RecordingFailed(f"{result.error}; the audio captured so far was saved as {self.filed.path}", self.filed)
+        return self.filed
+
+    def stop(self) -> FiledRecording:
+        """Stop and file; returns where the recording went."""
+        self.stop_capture()
+        return self.finish()
+
+    def __enter__(self) -> Recording:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        if self.running:
+            self.stop()
+
+
+def record(
+    duration: float | None = None,
+    *,
+    stop: threading.Event | None = None,
+    on_progress: Callable[[RecorderStatus], None] | None = None,
+    progress_interval: float = 0.25,
+    source: CaptureSource | None = None,
+    **options,
+) -> Path:
+    """Record what the computer plays for ``duration`` seconds (or until ``stop`` is set).
+
+    Keyword options are those of :class:`RecordingOptions` (folder, output,
+    device, rate, bits, trim, silence). Returns the filed path.
+    """
+    if duration is None and stop is None:
+        raise ValueError("give a duration, a stop event, or both")
+    if duration is not None and duration <= 0:
+        raise ValueError("duration must be positive")
+    rec = Recording(source=source, **options)
+    rec.start(max_seconds=duration)
+    stop = stop or threading.Event()
+    try:
+        while not rec.wait_done(0):
+            if on_progress is not None:
+                on_progress(rec.status())
+            if stop.wait(progress_interval):
+                break
+        if on_progress is not None:
+            on_progress(rec.status())
+    finally:
+        rec.stop_capture()
+    return rec.finish().path

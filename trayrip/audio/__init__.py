@@ -1,0 +1,1 @@
+"""Capture backends behind one protocol (see :mod:`trayrip.audio.base`)."""

@@ -1,0 +1,222 @@
+"""PortAudio capture through PyAudio (PyAudioWPatch on Windows): the only module importing it.
+
+Threads: :class:`PortAudioSource` callbacks run on PortAudio's thread and do
+O(1) work (wrap the buffer, hand it to the sink). Opening and closing happen
+on the controlling thread.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+import time
+
+from ..errors import CaptureError
+from .base import AudioFormat, Block, BlockSink, DeviceInfo
+from .discovery import CapturePlan
+
+__all__ = ["PortAudio", "PortAudioSource", "load_pyaudio"]
+
+log = logging.getLogger(__name__)
+
+_ENV_LOCK = threading.Lock()
+
+
+def load_pyaudio():
+    """Import PyAudio (PyAudioWPatch first, for WASAPI loopback) or explain what to install."""
+    try:
+        import pyaudiowpatch as pyaudio  # type: ignore[import-not-found]
+
+        return pyaudio
+    except ImportError:
+        pass
+    try:
+        import pyaudio  # type: ignore[import-not-found]
+    except ImportError as exc:
+        hint = "pip install PyAudioWPatch" if sys.platform.startswith("win") else "install PortAudio and PyAudio"
+        raise CaptureError(f"PyAudio is not available ({exc}): {hint}") from None
+    return pyaudio
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """ALSA and JACK print dozens of harmless lines while PortAudio probes devices."""
+    if os.environ.get("TRAYRIP_DEBUG_PORTAUDIO"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def _environment(extra: dict[str, str]):
+    """Set variables (PULSE_SOURCE) that the ALSA pulse plugin reads when a stream opens."""
+    if not extra:
+        yield
+        return
+    with _ENV_LOCK:
+        saved = {k: os.environ.get(k) for k in extra}
+        os.environ.update(extra)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+class PortAudio:
+    """A PyAudio instance plus the device catalog (controller thread)."""
+
+    def __init__(self, pyaudio_module=None):
+        self._pa_mod = pyaudio_module
+        self._pa = None
+
+    @property
+    def module(self):
+        if self._pa_mod is None:
+            self._pa_mod = load_pyaudio()
+        return self._pa_mod
+
+    def instance(self):
+        if self._pa is None:
+            with _quiet_stderr():
+                try:
+                    self._pa = self.module.PyAudio()
+                except Exception as exc:
+                    raise CaptureError(f"PortAudio failed to start: {exc}") from None
+        return self._pa
+
+    def refresh(self) -> None:
+        """Forget the device list (it is fixed when PortAudio starts)."""
+        if self._pa is not None:
+            with _quiet_stderr():
+                self._pa.terminate()
+            self._pa = None
+
+    def close(self) -> None:
+        self.refresh()
+
+    def _info(self, raw: dict) -> DeviceInfo:
+        pa = self.instance()
+        try:
+            api = pa.get_host_api_info_by_index(raw["hostApi"])["name"]
+        except Exception:
+            api = ""
+        return DeviceInfo(
+            index=int(raw["index"]),
+            name=str(raw["name"]),
+            max_input_channels=int(raw["maxInputChannels"]),
+            default_rate=int(raw["defaultSampleRate"]),
+            host_api=api,
+            is_loopback=bool(raw.get("isLoopbackDevice", False)),
+        )
+
+    def devices(self) -> list[DeviceInfo]:
+        pa = self.instance()
+        out = []
+        for i in range(pa.get_device_count()):
+            raw = pa.get_device_info_by_index(i)
+            if int(raw.get("maxInputChannels", 0)) > 0:
+                out.append(self._info(raw))
+        return out
+
+    def default_wasapi_loopback(self) -> DeviceInfo | None:
+        pa = self.instance()
+        getter = getattr(pa, "get_default_wasapi_loopback", None)
+        if getter is None:
+            return None
+        try:
+            return self._info(getter())
+        except (OSError, LookupError) as exc:
+            log.info("no default WASAPI loopback device: %s", exc)
+            return None
+
+    def open_source(self, plan: CapturePlan, blocksize: int | None = None) -> PortAudioSource:
+        return PortAudioSource(self, plan, blocksize)
+
+
+class PortAudioSource:
+    """A PortAudio input stream in callback mode, implementing CaptureSource."""
+
+    def __init__(self, backend: PortAudio, plan: CapturePlan, blocksize: int | None = None):
+        self._backend = backend
+        self.plan = plan
+        self.format: AudioFormat = plan.format
+        self.description = plan.description
+        self.blocksize = blocksize or max(256, plan.format.rate // 25)  # 40 ms
+        self._stream = None
+        self._sink: BlockSink | None = None
+        self._stopping = False
+
+    def _callback(self, in_data, frame_count, time_info, status):
+        # PortAudio thread: O(1) only.
+        sink = self._sink
+        if sink is not None and in_data:
+            sink(Block(in_data, frame_count, time.monotonic(), bool(status & self._overflow_flag)))
+        return (None, self._continue)
+
+    def start(self, sink: BlockSink) -> None:
+        mod = self._backend.module
+        self._overflow_flag = getattr(mod, "paInputOverflow", 2)
+        self._continue = mod.paContinue
+        fmt = {2: mod.paInt16, 3: mod.paInt24}[self.format.sample_width]
+        pa = self._backend.instance()
+        self._sink = sink
+        try:
+            with _environment(self.plan.env), _quiet_stderr():
+                self._stream = pa.open(
+                    format=fmt,
+                    channels=self.format.channels,
+                    rate=self.format.rate,
+                    input=True,
+                    input_device_index=self.plan.device_index,
+                    frames_per_buffer=self.blocksize,
+                    stream_callback=self._callback,
+                    start=True,
+                )
+        except Exception as exc:
+            self._sink = None
+            raise CaptureError(
+                f"cannot open {self.description} at {self.format.describe()}: {exc}; "
+                "try another --rate, or see 'trayrip devices'"
+            ) from None
+
+    def stop(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            with _quiet_stderr():
+                stream.stop_stream()
+                stream.close()
+        finally:
+            self._sink = None
+
+    def error(self) -> str | None:
+        stream = self._stream
+        if stream is None:
+            return None
+        try:
+            active = stream.is_active()
+        except Exception as exc:
+            return f"the capture stream from {self.description} failed: {exc}"
+        if not active:
+            return f"the capture stream from {self.description} stopped (device or sound server lost)"
+        return None

@@ -1,0 +1,268 @@
+"""Recorder: drains one capture stream into the writer and the silence tracker.
+
+Threads: the source's driver thread calls :meth:`Recorder._accept` (O(1):
+``put_nowait`` on a bounded queue); the ``trayrip-recorder`` thread does
+everything else (analysis, disk writes). :meth:`stop` is called from the
+controlling thread and returns once the file is closed.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .audio.base import AudioFormat, Block, CaptureSource
+from .errors import CaptureError, TrayripError
+from .silence import SilenceSettings, SilenceTracker
+from .writer import WavWriter
+
+__all__ = ["Recorder", "RecorderStatus", "RecordingResult"]
+
+log = logging.getLogger(__name__)
+
+_STOP = None
+
+
+@dataclass(frozen=True)
+class RecorderStatus:
+    """A snapshot for progress lines, tooltips and meters (any thread)."""
+
+    elapsed: float
+    level_db: float
+    bytes_written: int
+    overflows: int
+    dropped_frames: int
+
+
+@dataclass(frozen=True)
+class RecordingResult:
+    """What the recorder knows when the capture file is closed."""
+
+    part: Path
+    format: AudioFormat
+    frames: int
+    trim_range: tuple[int, int] | None
+    regions: list[tuple[int, int]]
+    overflows: int
+    dropped_frames: int
+    filled_frames: int
+    error: str | None = None
+    peak_db: float = float("-inf")
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.format.rate
+
+
+@dataclass
+class _Counters:
+    overflows: int = 0
+    dropped_frames: int = 0
+    filled_frames: int = 0
+    gaps: list[tuple[int, int]] = field(default_factory=list)
+
+
+class Recorder:
+    """Records one capture source into ``part`` (a new WAV file)."""
+
+    def __init__(
+        self,
+        source: CaptureSource,
+        part: Path,
+        silence: SilenceSettings | None = None,
+        *,
+        queue_seconds: float = 30.0,
+        fill_gaps: bool = True,
+        gap_threshold: float = 0.2,
+        max_frames: int | None = None,
+        clock=time.monotonic,
+    ):
+        self.source = source
+        self.part = Path(part)
+        self.format = source.format
+        self.silence = silence or SilenceSettings()
+        self.fill_gaps = fill_gaps
+        self.gap_threshold = gap_threshold
+        self.max_frames = max_frames
+        self._clock = clock
+        self._queue: queue.Queue[Block | None] = queue.Queue(maxsize=max(16, int(queue_seconds * 25)))
+        self._counters = _Counters()
+        self._tracker = SilenceTracker(self.format.rate, self.format.channels, self.format.sample_width, self.silence)
+        self._writer: WavWriter | None = None
+        self._thread: threading.Thread | None = None
+        self._failure: str | None = None
+        self._started_at: float | None = None
+        self._last_arrival: float | None = None
+        self._last_frames = 0
+        self._dropped_pending = 0
+        self.done = threading.Event()  # set when the recorder thread ends (stop, limit or failure)
+
+    # -- driver thread ---------------------------------------------------
+    def _accept(self, block: Block) -> bool:
+        try:
+            self._queue.put_nowait(block)
+            return True
+        except queue.Full:
+            self._dropped_pending += block.frames
+            return False
+
+    # -- controlling thread ----------------------------------------------
+    def start(self) -> None:
+        """Create the capture file and start the stream; raises TrayripError on failure."""
+        self._writer = WavWriter(self.part, self.format)
+        self._thread = threading.Thread(target=self._run, name="trayrip-recorder", daemon=True)
+        self._thread.start()
+        self._started_at = self._clock()
+        try:
+            self.source.start(self._accept)
+        except BaseException:
+            self._queue.put(_STOP)
+            self._thread.join(5)
+            self._writer.abort()
+            self.part.unlink(missing_ok=True)
+            raise
+        log.info("recording %s from %s into %s", self.format.describe(), self.source.description, self.part.name)
+
+    @property
+    def failed(self) -> str | None:
+        """Why the recording stopped on its own (device lost, disk full), or None."""
+        return self._failure
+
+    def status(self) -> RecorderStatus:
+        writer = self._writer
+        frames = writer.frames if writer else 0
+        return RecorderStatus(
+            elapsed=frames / self.format.rate,
+            level_db=self._tracker.level_db,
+            bytes_written=writer.data_bytes if writer else 0,
+            overflows=self._counters.overflows,
+            dropped_frames=self._counters.dropped_frames + self._dropped_pending,
+        )
+
+    def stop(self, timeout: float = 10.0) -> RecordingResult:
+        """Stop the stream, write what is queued, close the file."""
+        try:
+            self.source.stop()
+        except Exception as exc:  # a dying device must not cost the audio we have
+            log.warning("stopping the capture stream failed: %s", exc)
+        if self._thread is not None:
+            try:
+                self._queue.put(_STOP, timeout=timeout)
+            except queue.Full:
+                log.error("recorder queue stayed full for %.0f s", timeout)
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("recorder thread did not finish within %.0f s", timeout)
+        assert self._writer is not None
+        self._writer.abort() if self._failure else self._writer.close()
+        c = self._counters
+        c.dropped_frames += self._dropped_pending
+        self._dropped_pending = 0
+        if c.overflows or c.dropped_frames:
+            log.warning("%d input overflows, %d frames dropped", c.overflows, c.dropped_frames)
+        return RecordingResult(
+            part=self.part,
+            format=self.format,
+            frames=self._writer.frames,
+            trim_range=self._tracker.trim_range(),
+            regions=self._tracker.regions,
+            overflows=c.overflows,
+            dropped_frames=c.dropped_frames,
+            filled_frames=c.filled_frames,
+            error=self._failure,
+            peak_db=self._tracker.peak_db,
+        )
+
+    # -- recorder thread -------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                try:
+                    block = self._queue.get(timeout=0.25)
+                except queue.Empty:
+                    err = self.source.error()
+                    if err:
+                        raise CaptureError(err)
+                    if self._writer is not None and not self._writer.closed:
+                        self._writer.sync() if self._writer.data_bytes else None
+                    continue
+                if block is _STOP:
+                    return
+                if not self._consume(block):
+                    log.info("reached the requested length")
+                    self.source.stop()
+                    return
+        except TrayripError as exc:
+            self._fail(str(exc))
+        except Exception as exc:  # never a silently dead thread
+            log.exception("recorder thread failed")
+            self._fail(f"recording failed: {exc}")
+        finally:
+            self.done.set()
+
+    def _fail(self, message: str) -> None:
+        self._failure = message
+        log.error("%s", message)
+        try:
+            self.source.stop()
+        except Exception as exc:
+            log.debug("stopping the source after a failure: %s", exc)
+
+    def _room(self, frames: int) -> int:
+        if self.max_frames is None:
+            return frames
+        assert self._writer is not None
+        return max(0, min(frames, self.max_frames - self._writer.frames))
+
+    def _consume(self, block: Block) -> bool:
+        """Write one block (after any gap); False once ``max_frames`` is reached."""
+        writer = self._writer
+        assert writer is not None
+        if block.overflow:
+            self._counters.overflows += 1
+        if self.fill_gaps:
+            self._fill_gap_before(block)
+        n = self._room(block.frames)
+        data = block.data if n == block.frames else block.data[: n * self.format.bytes_per_frame]
+        if n:
+            writer.write(data)
+            self._tracker.feed(data)
+        return self.max_frames is None or writer.frames < self.max_frames
+
+    def _fill_gap_before(self, block: Block) -> None:
+        """Loopback sources deliver nothing while nothing plays: keep the timeline.
+
+        Gaps are measured between block arrivals, not against the frame count,
+        so drift between the sound card clock and ours never inserts silence.
+        """
+        rate = self.format.rate
+        block_time = block.frames / rate
+        if self._last_arrival is None:
+            reference, expected = self._started_at, block_time
+        else:
+            reference, expected = self._last_arrival, block_time
+        self._last_arrival = block.arrival
+        if reference is None:
+            return
+        gap = (block.arrival - reference) - expected
+        if gap <= max(self.gap_threshold, 3 * block_time):
+            return
+        frames = self._room(int(round(gap * rate)))
+        self._write_silence(frames)
+        self._counters.filled_frames += frames
+        log.debug("filled %.3f s of undelivered loopback silence", gap)
+
+    def _write_silence(self, frames: int) -> None:
+        writer = self._writer
+        assert writer is not None
+        bpf = self.format.bytes_per_frame
+        chunk = bytes(min(frames, self.format.rate) * bpf)
+        remaining = frames
+        while remaining > 0:
+            n = min(remaining, len(chunk) // bpf)
+            writer.write(chunk[: n * bpf] if n * bpf != len(chunk) else chunk)
+            remaining -= n
+        self._tracker.feed_silence(frames)

@@ -1,0 +1,92 @@
+"""Cutting a finished WAV/RF64 file to a frame range without reading it whole (filer thread).
+
+``cut_in_place`` is O(1): the leading part becomes a JUNK chunk in front of a
+new data chunk header and the tail is truncated. Where the leading part is
+large it is cheaper for the disk to copy the kept range into a new file
+instead (``copy_range``), which costs O(kept bytes) and no memory.
+"""
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+from .wavfile import WavLayout, build_header, read_layout, update_sizes
+
+__all__ = ["cut_in_place", "copy_range", "IN_PLACE_MAX_LEAD"]
+
+IN_PLACE_MAX_LEAD = 8 * 1024 * 1024  # bytes of dead leading audio we accept inside a JUNK chunk
+_COPY_CHUNK = 1 << 20
+
+
+def _aligned_start(layout: WavLayout, start: int) -> int:
+    bpf = layout.fmt.bytes_per_frame
+    if start * bpf < 16:  # too little room for a JUNK chunk header plus a data header
+        return 0
+    if (start * bpf) & 1:  # chunks must start on even offsets
+        start -= 1
+    return start
+
+
+def cut_in_place(path: Path, start: int, end: int) -> WavLayout:
+    """Keep frames [start, end) of a WAV file written by trayrip; returns the new layout."""
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        layout = read_layout(fd)
+        bpf = layout.fmt.bytes_per_frame
+        total = layout.data_size // bpf
+        end = max(0, min(end, total))
+        start = _aligned_start(layout, max(0, min(start, end)))
+        new_data_offset = layout.data_offset + start * bpf
+        data_size = (end - start) * bpf
+        if new_data_offset != layout.data_offset:
+            junk_offset = layout.fmt_end
+            junk_size = new_data_offset - 8 - junk_offset - 8
+            os.pwrite(fd, b"JUNK" + struct.pack("<I", junk_size), junk_offset)
+            os.pwrite(fd, b"data" + struct.pack("<I", 0), new_data_offset - 8)
+        layout = WavLayout(layout.fmt, layout.ds64_offset, layout.fmt_end, new_data_offset, 0, layout.is_rf64)
+        file_end = new_data_offset + data_size
+        os.ftruncate(fd, file_end)
+        if data_size & 1:
+            os.pwrite(fd, b"\0", file_end)
+        layout = update_sizes(fd, layout, data_size)
+        os.fsync(fd)
+        return layout
+    finally:
+        os.close(fd)
+
+
+def copy_range(src: Path, dst: Path, start: int, end: int) -> WavLayout:
+    """Write frames [start, end) of ``src`` to a new file ``dst`` (created exclusively)."""
+    sfd = os.open(src, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        layout = read_layout(sfd)
+        bpf = layout.fmt.bytes_per_frame
+        total = layout.data_size // bpf
+        end = max(0, min(end, total))
+        start = max(0, min(start, end))
+        header = build_header(layout.fmt)
+        dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            os.write(dfd, header)
+            offset, remaining = layout.data_offset + start * bpf, (end - start) * bpf
+            out_pos = len(header)
+            while remaining:
+                chunk = os.pread(sfd, min(_COPY_CHUNK, remaining), offset)
+                if not chunk:
+                    break
+                os.pwrite(dfd, chunk, out_pos)
+                offset += len(chunk)
+                out_pos += len(chunk)
+                remaining -= len(chunk)
+            data_size = out_pos - len(header)
+            if data_size & 1:
+                os.pwrite(dfd, b"\0", out_pos)
+            new = WavLayout(layout.fmt, 12, len(header) - 8, len(header), 0, False)
+            new = update_sizes(dfd, new, data_size)
+            os.fsync(dfd)
+            return new
+        finally:
+            os.close(dfd)
+    finally:
+        os.close(sfd)

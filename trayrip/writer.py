@@ -1,0 +1,110 @@
+"""Crash-safe incremental WAV writer (recorder thread).
+
+Samples are appended as they arrive; the header sizes are rewritten at least
+once a second and the data flushed to disk, so a copy taken at any moment --
+or the file left behind by a crash -- plays up to about a second before. Past
+4 GiB the same file turns into RF64 in place.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from .audio.base import AudioFormat
+from .errors import FilingError
+from .wavfile import WavLayout, build_header, update_sizes
+
+__all__ = ["WavWriter"]
+
+log = logging.getLogger(__name__)
+
+
+class WavWriter:
+    """Appends PCM bytes to a new file; never overwrites an existing one."""
+
+    def __init__(self, path: Path, fmt: AudioFormat, sync_interval: float = 1.0, clock=time.monotonic):
+        self.path = Path(path)
+        self.fmt = fmt
+        self.sync_interval = sync_interval
+        self._clock = clock
+        header = build_header(fmt)
+        try:
+            # O_EXCL: never clobber; mode 0o666 lets the user's umask decide, as for any new file.
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            raise FilingError(f"{self.path} already exists; not overwriting it") from None
+        except OSError as exc:
+            raise FilingError(f"cannot create {self.path}: {exc.strerror}") from None
+        self._layout = WavLayout(fmt, 12, len(header) - 8, len(header), 0, False)
+        self._pos = len(header)
+        self.data_bytes = 0
+        self._synced_bytes = 0
+        self._last_sync = clock()
+        self._write_all(header)
+
+    @property
+    def frames(self) -> int:
+        return self.data_bytes // self.fmt.bytes_per_frame
+
+    @property
+    def closed(self) -> bool:
+        return self._fd < 0
+
+    def _write_all(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self._fd, view)
+            except OSError as exc:
+                raise FilingError(f"writing {self.path.name} failed: {exc.strerror}") from exc
+            view = view[n:]
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Append whole frames; refreshes the header when the sync interval has passed."""
+        self._write_all(data)
+        self.data_bytes += len(data)
+        if self._clock() - self._last_sync >= self.sync_interval:
+            self.sync()
+
+    def sync(self) -> None:
+        """Make everything written so far readable from the file, and durable."""
+        if self._synced_bytes == self.data_bytes:
+            self._last_sync = self._clock()
+            return
+        was_rf64 = self._layout.is_rf64
+        # Sizes cover only what is already in the file, so a reader never sees a promise.
+        self._layout = update_sizes(self._fd, self._layout, self.data_bytes, self._layout.data_offset + self.data_bytes)
+        if self._layout.is_rf64 and not was_rf64:
+            log.info("%s passed 4 GiB; continuing as RF64", self.path.name)
+        try:
+            os.fdatasync(self._fd) if hasattr(os, "fdatasync") else os.fsync(self._fd)
+        except OSError as exc:
+            raise FilingError(f"syncing {self.path.name} failed: {exc.strerror}") from exc
+        self._synced_bytes = self.data_bytes
+        self._last_sync = self._clock()
+
+    def close(self) -> WavLayout:
+        """Final header (and RIFF pad byte); returns the layout of the finished file."""
+        if self._fd < 0:
+            return self._layout
+        try:
+            if self.data_bytes & 1:
+                self._write_all(b"\0")
+            self._layout = update_sizes(self._fd, self._layout, self.data_bytes)
+            os.fsync(self._fd)
+        finally:
+            os.close(self._fd)
+            self._fd = -1
+        return self._layout
+
+    def abort(self) -> None:
+        """Close without raising (used while handling another error)."""
+        try:
+            self.close()
+        except (OSError, FilingError) as exc:
+            log.warning("closing %s after an error also failed: %s", self.path.name, exc)
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
