@@ -48,6 +48,11 @@ class RecordingOptions:
     bits: int = 16
     trim: bool = True
     silence: SilenceSettings = field(default_factory=SilenceSettings)
+    format: str = "wav"  # wav, flac, mp3, ogg, opus (filing encodes; capture is always WAV)
+    template: str | None = None  # file name template; None = date and time
+    title: str | None = None  # for the {title} template field and tags
+    split: bool = False  # split into tracks at silences of at least silence.region_gap seconds
+    min_track: float = 30.0  # pieces shorter than this are merged into a neighbour, not filed alone
 
     def __post_init__(self) -> None:
         if self.bits not in (16, 24):
