@@ -43,7 +43,7 @@ def _fmt_body(fmt: AudioFormat) -> bytes:
     if fmt.channels <= 2:
         return base
     mask = (1 << fmt.channels) - 1 if fmt.channels <= 18 else 0
-    ext = struct.pack("<HHHI", 22, fmt.bits, 0, mask) + _KSDATAFORMAT_SUBTYPE_PCM
+    ext = struct.pack("<HHI", 22, fmt.bits, mask) + _KSDATAFORMAT_SUBTYPE_PCM
     return struct.pack("<H", 0xFFFE) + base[2:] + ext
 
 
@@ -58,15 +58,18 @@ def build_header(fmt: AudioFormat) -> bytes:
     return head[:4] + struct.pack("<I", riff) + head[8:]
 
 
-def update_sizes(fd: int, layout: WavLayout, data_size: int, total_size: int | None = None) -> WavLayout:
+def update_sizes(
+    fd: int, layout: WavLayout, data_size: int, total_size: int | None = None, limit: int = MAX_RIFF
+) -> WavLayout:
     """Rewrite the size fields for ``data_size`` bytes of samples; may switch to RF64.
 
-    ``total_size`` is the file length (defaults to data end plus a pad byte if odd).
+    ``total_size`` is the file length (defaults to data end plus a pad byte if odd);
+    ``limit`` is the largest size a 32-bit field may hold (lowered only in tests).
     """
     if total_size is None:
         total_size = layout.data_offset + data_size + (data_size & 1)
     riff_size = total_size - 8
-    rf64 = layout.is_rf64 or riff_size > MAX_RIFF or data_size > MAX_RIFF
+    rf64 = layout.is_rf64 or riff_size > limit or data_size > limit
     if rf64 and layout.ds64_offset is None:
         raise ValueError("this WAV file has no room for an RF64 ds64 chunk")
     if rf64:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .audio.base import AudioFormat
 from .errors import FilingError
-from .wavfile import WavLayout, build_header, update_sizes
+from .wavfile import MAX_RIFF, WavLayout, build_header, update_sizes
 
 __all__ = ["WavWriter"]
 
@@ -24,10 +24,13 @@ log = logging.getLogger(__name__)
 class WavWriter:
     """Appends PCM bytes to a new file; never overwrites an existing one."""
 
-    def __init__(self, path: Path, fmt: AudioFormat, sync_interval: float = 1.0, clock=time.monotonic):
+    def __init__(
+        self, path: Path, fmt: AudioFormat, sync_interval: float = 1.0, clock=time.monotonic, rf64_limit: int = MAX_RIFF
+    ):
         self.path = Path(path)
         self.fmt = fmt
         self.sync_interval = sync_interval
+        self.rf64_limit = rf64_limit
         self._clock = clock
         header = build_header(fmt)
         try:
@@ -75,7 +78,9 @@ class WavWriter:
             return
         was_rf64 = self._layout.is_rf64
         # Sizes cover only what is already in the file, so a reader never sees a promise.
-        self._layout = update_sizes(self._fd, self._layout, self.data_bytes, self._layout.data_offset + self.data_bytes)
+        self._layout = update_sizes(
+            self._fd, self._layout, self.data_bytes, self._layout.data_offset + self.data_bytes, self.rf64_limit
+        )
         if self._layout.is_rf64 and not was_rf64:
             log.info("%s passed 4 GiB; continuing as RF64", self.path.name)
         try:
@@ -92,7 +97,7 @@ class WavWriter:
         try:
             if self.data_bytes & 1:
                 self._write_all(b"\0")
-            self._layout = update_sizes(self._fd, self._layout, self.data_bytes)
+            self._layout = update_sizes(self._fd, self._layout, self.data_bytes, limit=self.rf64_limit)
             os.fsync(self._fd)
         finally:
             os.close(self._fd)

@@ -1,0 +1,73 @@
+"""CLI messages for bad input: one line, non-zero exit, no traceback."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from trayrip.cli import main
+
+
+def run_cli(*args, env_extra=None, tmp_path=None):
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "trayrip", *args], capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL
+    )
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["record", "--duration", "-3"], "positive number"),
+        (["record", "--duration", "abc"], "not a number"),
+        (["record", "--rate", "12"], "between 1000 and 768000"),
+        (["record", "--bits", "8"], "invalid choice"),
+        (["record", "--threshold", "20"], "between -120 and 0"),
+        (["record", "--folder", "a", "--output", "b.wav"], "not allowed with"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_arguments(args, needle, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_no_sound_server_is_one_clear_line(tmp_path):
+    done = run_cli(
+        "record", "-d", "1", "--folder", str(tmp_path),
+        env_extra={"PULSE_SERVER": f"unix:{tmp_path}/nothing-here", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "sound server" in done.stderr
+    assert done.stdout == ""
+    assert list(tmp_path.glob("**/*.wav*")) == []
+
+
+def test_unwritable_folder_is_one_clear_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    done = run_cli("record", "-d", "1", "--folder", str(blocker / "sub"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "cannot create the folder" in done.stderr
+
+
+def test_existing_output_is_refused_before_recording(tmp_path):
+    out = tmp_path / "x.wav"
+    out.write_bytes(b"keep")
+    done = run_cli("record", "-d", "1", "--output", str(out))
+    assert done.returncode == 1 and "already exists" in done.stderr
+    assert out.read_bytes() == b"keep"
+
+
+def test_help_lists_the_commands():
+    done = run_cli("--help")
+    assert done.returncode == 0
+    for word in ("record", "devices", "tray"):
+        assert word in done.stdout
