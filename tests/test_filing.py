@@ -12,7 +12,7 @@ from trayrip.errors import FilingError
 from trayrip.filing import claim_name, finish_wav, new_part_path, place_exclusive, prepare_folder, timestamp_stem
 from trayrip.wavedit import IN_PLACE_MAX_LEAD
 
-from .test_wavedit import make_capture
+from test_wavedit import make_capture
 
 
 def test_timestamp_stem_is_portable():
