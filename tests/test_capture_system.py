@@ -1,0 +1,144 @@
+"""`trayrip record` against a real PulseAudio null sink (the harness).
+
+Audio of known structure is played into the default sink while trayrip
+records; the filed file must contain exactly that audio -- the right
+frequencies, not the 440 Hz decoy source, silences trimmed to the pads, no
+frames lost -- in the requested format.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import audio_tools as at
+
+PAD_BEFORE, PAD_AFTER = 0.100, 0.300
+TOL = 0.050  # issue 2: trimmed to the pads within ~50 ms
+
+
+def start_record(env, *args) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "trayrip", "record", "--quiet", *args],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def finish(proc: subprocess.Popen, timeout: float = 30) -> Path:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, f"trayrip record failed ({proc.returncode}):\n{err}"
+    assert "Traceback" not in err
+    path = Path(out.strip().splitlines()[-1])
+    assert path.is_file(), out
+    return path
+
+
+def wait_for_capture_file(folder: Path, timeout: float = 10) -> None:
+    """The hidden capture file appears once the stream is open."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if list(folder.glob(".trayrip-*.wav.part")):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"trayrip never started capturing into {folder}")
+
+
+def check_bursts(path: Path, played: at.Bursts, rate: int):
+    data, got_rate = at.read_audio(path)
+    assert got_rate == rate
+    found = at.burst_frequencies(data, got_rate, threshold_db=-30)
+    assert [round(f, -1) for _, _, f in found] == [round(f, -1) for f in played.freqs], found
+    assert at.band_level_db(data, 440, got_rate) < -30, "the decoy 440 Hz default source was recorded"
+    starts = [a for a, _, _ in found]
+    # leading silence trimmed to the pad
+    assert abs(starts[0] - PAD_BEFORE) <= TOL, starts
+    # no frames dropped: bursts are exactly as far apart as played
+    for got, want in zip(np.diff(starts), np.diff(played.onsets)):
+        assert abs(got - want) <= 0.005, (starts, played.onsets)
+    # trailing silence trimmed to the pad, and the total length follows
+    last_end = starts[-1] + played.burst
+    assert abs(len(data) / got_rate - (last_end + PAD_AFTER)) <= TOL
+    return data
+
+
+def test_record_files_the_played_bursts_trimmed(harness, user_env, tmp_path):
+    folder = tmp_path / "out"
+    played = at.write_bursts(tmp_path / "bursts.wav", [1000, 1500, 2500], burst=0.4, gap=0.6, lead=0.3, tail=0.5)
+    proc = start_record(user_env, "--duration", "6", "--folder", str(folder))
+    wait_for_capture_file(folder)
+    time.sleep(0.5)
+    harness.play(played.path)
+    path = finish(proc)
+    info = sf.info(path)
+    assert (info.samplerate, info.channels, info.subtype) == (48000, 2, "PCM_16")
+    check_bursts(path, played, 48000)
+    assert [p.name for p in folder.iterdir()] == [path.name]  # nothing else left behind
+
+
+def test_default_folder_is_music_playlists_and_sigint_files(harness, user_env, tmp_path):
+    speech = at.espeak_wav("Recording what the computer plays, with no microphone.", tmp_path / "speech.wav")
+    proc = start_record(user_env)
+    folder = Path(user_env["HOME"]) / "Music" / "playlists"
+    wait_for_capture_file(folder)
+    time.sleep(0.5)
+    harness.play(speech)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)  # what Ctrl+C does
+    path = finish(proc)
+    assert path.parent == folder
+    data, rate = at.read_audio(path)
+    ref, _ = at.read_audio(speech)
+    assert at.normalized_xcorr_peak(ref, data) > 0.9
+    lag = at.xcorr_lag_seconds(ref, data, rate)
+    speech_bursts = at.find_bursts(ref, rate, threshold_db=-50, min_gap=0.5)
+    # the recording starts PAD_BEFORE before the first sound of the speech
+    assert abs((lag + speech_bursts[0][0]) - PAD_BEFORE) <= TOL
+    assert abs(len(data) / rate - (lag + speech_bursts[-1][1] + PAD_AFTER)) <= TOL
+
+
+def test_master_format_and_sigterm(harness, user_env, tmp_path):
+    out = tmp_path / "master.wav"
+    played = at.write_bursts(tmp_path / "b.wav", [3000, 700], burst=0.5, gap=0.5, lead=0.2, tail=0.2)
+    proc = start_record(user_env, "--master", "--output", str(out))
+    wait_for_capture_file(tmp_path)
+    time.sleep(0.5)
+    harness.play(played.path)
+    time.sleep(0.8)
+    proc.send_signal(signal.SIGTERM)
+    assert finish(proc) == out
+    info = sf.info(out)
+    assert (info.samplerate, info.subtype) == (96000, "PCM_24")
+    check_bursts(out, played, 96000)
+
+
+def test_devices_marks_the_loopback(harness, user_env):
+    done = subprocess.run(
+        [sys.executable, "-m", "trayrip", "devices"], env=user_env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    marked = [line for line in done.stdout.splitlines() if line.startswith("*")]
+    assert len(marked) == 1 and "pulse" in marked[0], done.stdout
+    assert "ALSA lib" not in done.stderr  # PortAudio's probing noise is hidden
+
+
+def test_python_api_records_the_monitor(harness, harness_environ, tmp_path):
+    import trayrip
+
+    played = at.write_bursts(tmp_path / "api.wav", [1200], burst=0.5, lead=0.2, tail=0.2)
+    rec = trayrip.Recording(folder=tmp_path / "api")
+    rec.start()
+    try:
+        assert rec.format.rate == 48000 and "trayrip_test_sink.monitor" in rec.description
+        time.sleep(0.5)
+        harness.play(played.path)
+    finally:
+        filed = rec.stop()
+    data, rate = at.read_audio(filed.path)
+    assert abs(at.dominant_frequency(data, rate, 0.15, 0.55) - 1200) < 5
+    assert abs(filed.duration - (0.5 + PAD_BEFORE + PAD_AFTER)) <= TOL
