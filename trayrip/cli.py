@@ -78,6 +78,18 @@ def _add_devices(sub) -> None:
     p.set_defaults(func=_cmd_devices)
 
 
+def _add_recover(sub) -> None:
+    p = sub.add_parser(
+        "recover",
+        help="file recordings left unfinished by a crash",
+        description="Find capture files that no running trayrip is writing (left by a crash, a kill or a "
+        "power cut), repair their headers, trim and file them. Looks in the default folder and any --folder.",
+    )
+    p.add_argument("-f", "--folder", type=Path, action="append", default=[], metavar="DIR", help="also look in DIR")
+    p.add_argument("--no-trim", dest="trim", action="store_false", help="keep leading and trailing silence")
+    p.set_defaults(func=_cmd_recover)
+
+
 def _add_tray(sub) -> None:
     p = sub.add_parser("tray", help="run the tray icon with the global hotkey (the default)")
     p.set_defaults(func=_cmd_tray)
@@ -94,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tray(sub)
     _add_record(sub)
     _add_devices(sub)
+    _add_recover(sub)
     return parser
 
 
@@ -126,6 +139,17 @@ class _Progress:
             sys.stderr.flush()
 
 
+def _recover_before_recording(folder: Path | None) -> None:
+    """Leftovers of a crashed run in the folder we are about to use are filed first."""
+    from .filing import default_folder
+    from .recovery import recover_all
+
+    try:
+        report_recovery(recover_all([Path(folder) if folder else default_folder()]), paths_to_stdout=False)
+    except OSError as exc:
+        log.warning("looking for unfinished recordings failed: %s", exc)
+
+
 def _cmd_record(args) -> int:
     from .api import RecordingFailed, record
     from .silence import SilenceSettings
@@ -142,6 +166,7 @@ def _cmd_record(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if sig is not None:
             signal.signal(sig, on_signal)
+    _recover_before_recording(args.output.parent if args.output else args.folder)
     progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
     if not args.quiet:
         until = f"for {args.duration:g} s" if args.duration else "until Ctrl+C"
@@ -167,6 +192,33 @@ def _cmd_record(args) -> int:
     progress.end()
     print(path)
     return 0
+
+
+def report_recovery(reports, paths_to_stdout: bool = True) -> int:
+    """Tell the user what recovery did (stderr for messages, stdout for filed paths); returns problems."""
+    problems = 0
+    for r in reports:
+        if r.filed is not None:
+            sys.stderr.write(f"recovered an unfinished recording ({r.filed.duration:.1f} s): {r.filed.path}\n")
+            if paths_to_stdout:
+                print(r.filed.path)
+        elif r.removed_empty:
+            sys.stderr.write(f"removed an empty capture file with no audio: {r.part}\n")
+        else:
+            problems += 1
+            sys.stderr.write(f"trayrip: could not recover {r.part}: {r.problem}\n")
+    return problems
+
+
+def _cmd_recover(args) -> int:
+    from .filing import default_folder
+    from .recovery import recover_all
+
+    folders = [default_folder(), *args.folder]
+    reports = recover_all(folders, trim=args.trim)
+    if not reports:
+        sys.stderr.write("nothing to recover in " + ", ".join(str(f) for f in folders) + "\n")
+    return 1 if report_recovery(reports) else 0
 
 
 def _cmd_devices(args) -> int:

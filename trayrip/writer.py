@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .audio.base import AudioFormat
 from .errors import FilingError
+from .locking import try_lock
 from .wavfile import MAX_RIFF, WavLayout, build_header, update_sizes
 
 __all__ = ["WavWriter"]
@@ -40,6 +41,7 @@ class WavWriter:
             raise FilingError(f"{self.path} already exists; not overwriting it") from None
         except OSError as exc:
             raise FilingError(f"cannot create {self.path}: {exc.strerror}") from None
+        try_lock(self._fd)  # held until close: recovery leaves the file alone while we live
         self._layout = WavLayout(fmt, 12, len(header) - 8, len(header), 0, False)
         self._pos = len(header)
         self.data_bytes = 0
