@@ -68,9 +68,15 @@ def open_default_source(options: RecordingOptions, backend=None) -> CaptureSourc
     from .audio.discovery import plan_capture
     from .audio.portaudio import PortAudio
 
+    owns = backend is None
     backend = backend or PortAudio()
-    plan = plan_capture(backend, device=options.device, rate=options.rate, bits=options.bits)
-    return backend.open_source(plan)
+    try:
+        plan = plan_capture(backend, device=options.device, rate=options.rate, bits=options.bits)
+    except BaseException:
+        if owns:
+            backend.close()
+        raise
+    return backend.open_source(plan, owns_backend=owns)
 
 
 class Recording:

@@ -148,15 +148,17 @@ class PortAudio:
             log.info("no default WASAPI loopback device: %s", exc)
             return None
 
-    def open_source(self, plan: CapturePlan, blocksize: int | None = None) -> PortAudioSource:
-        return PortAudioSource(self, plan, blocksize)
+    def open_source(self, plan: CapturePlan, blocksize: int | None = None, owns_backend: bool = False) -> PortAudioSource:
+        """A source for ``plan``; with ``owns_backend`` stopping it also shuts this PortAudio down."""
+        return PortAudioSource(self, plan, blocksize, owns_backend)
 
 
 class PortAudioSource:
     """A PortAudio input stream in callback mode, implementing CaptureSource."""
 
-    def __init__(self, backend: PortAudio, plan: CapturePlan, blocksize: int | None = None):
+    def __init__(self, backend: PortAudio, plan: CapturePlan, blocksize: int | None = None, owns_backend: bool = False):
         self._backend = backend
+        self._owns_backend = owns_backend
         self.plan = plan
         self.format: AudioFormat = plan.format
         self.description = plan.description
@@ -192,7 +194,7 @@ class PortAudioSource:
                     start=True,
                 )
         except Exception as exc:
-            self._sink = None
+            self.stop()
             raise CaptureError(
                 f"cannot open {self.description} at {self.format.describe()}: {exc}; "
                 "try another --rate, or see 'trayrip devices'"
@@ -200,14 +202,16 @@ class PortAudioSource:
 
     def stop(self) -> None:
         stream, self._stream = self._stream, None
-        if stream is None:
-            return
         try:
-            with _quiet_stderr():
-                stream.stop_stream()
-                stream.close()
+            if stream is not None:
+                with _quiet_stderr():
+                    stream.stop_stream()
+                    stream.close()
         finally:
             self._sink = None
+            if self._owns_backend:
+                # A fresh PortAudio per recording also sees devices (and a sound server) that came back.
+                self._backend.close()
 
     def error(self) -> str | None:
         stream = self._stream

@@ -1,0 +1,104 @@
+"""Shared fixtures.
+
+* ``harness`` (session): the real headless desktop + sound server from
+  `tests/harness.py` (private D-Bus, PulseAudio with the null sink
+  ``trayrip_test_sink`` and a 440 Hz decoy default source, Xvfb, trayer,
+  dunst). If a part cannot start, every test using it fails with the part's
+  log; it is never skipped. Tests that use it get the ``system`` marker, so
+  ``pytest -m "not system"`` runs only the pure unit tests.
+* ``tmp_home`` (function): a fresh ``tmp_path/"home"`` as HOME in this
+  process, with the XDG base/user-dir variables unset so defaults apply.
+* ``user_env`` (function): ``harness.env`` with that HOME, for subprocesses
+  (the trayrip CLI/tray under test).
+* ``harness_environ`` (function): ``harness.env`` and that HOME applied to
+  ``os.environ`` for in-process tests (undone afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# `import harness` / `import audio_tools` from any test module, whatever
+# pytest's import mode.
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
+
+from harness import Harness, HarnessError  # noqa: E402
+
+# Variables that would send config/data/music somewhere other than HOME.
+XDG_VARS = (
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_STATE_HOME",
+    "XDG_MUSIC_DIR",
+    "XDG_DESKTOP_DIR",
+    "XDG_DOCUMENTS_DIR",
+    "XDG_DOWNLOAD_DIR",
+    "XDG_PICTURES_DIR",
+    "XDG_VIDEOS_DIR",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.system)
+
+
+@pytest.fixture(scope="session")
+def harness():
+    h = Harness()
+    try:
+        h.start()
+    except HarnessError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield h
+    finally:
+        h.stop()
+
+
+@pytest.fixture(autouse=True)
+def _harness_guard(request):
+    """Before each test that uses the harness: bring PulseAudio back if an
+    earlier test killed it, and fail clearly if another part has died."""
+    if "harness" in request.fixturenames:
+        h = request.getfixturevalue("harness")
+        h.start_pulse()
+        h.check_alive()
+    yield
+
+
+@pytest.fixture
+def tmp_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var in XDG_VARS:
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def user_env(harness, tmp_home) -> dict[str, str]:
+    env = dict(harness.env)
+    for var in XDG_VARS:
+        env.pop(var, None)
+    env["HOME"] = str(tmp_home)
+    return env
+
+
+@pytest.fixture
+def harness_environ(user_env, monkeypatch) -> dict[str, str]:
+    for key, value in user_env.items():
+        monkeypatch.setenv(key, value)
+    for key in list(os.environ):
+        if key not in user_env:
+            monkeypatch.delenv(key, raising=False)
+    return user_env
