@@ -40,13 +40,27 @@ def finish(proc: subprocess.Popen, timeout: float = 30) -> Path:
 
 
 def wait_for_capture_file(folder: Path, timeout: float = 10) -> None:
-    """The hidden capture file appears once the stream is open."""
+    """Wait until audio flows into the hidden capture file.
+
+    A new stream on an idle null sink's monitor gets nothing for 1-2 s, and
+    sound played in that time reaches it late or clipped: a PulseAudio
+    property (see README), not something a recording test should race.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if list(folder.glob(".trayrip-*.wav.part")):
+        parts = list(folder.glob(".trayrip-*.wav.part"))
+        if parts and parts[0].stat().st_size > 80 + 4 * 1920:
             return
         time.sleep(0.02)
     raise AssertionError(f"trayrip never started capturing into {folder}")
+
+
+def wait_for_audio(rec, timeout: float = 10) -> None:
+    """In-process variant of wait_for_capture_file."""
+    deadline = time.monotonic() + timeout
+    while rec.status().bytes_written == 0:
+        assert time.monotonic() < deadline, "no audio arrived from the monitor"
+        time.sleep(0.02)
 
 
 def check_bursts(path: Path, played: at.Bursts, rate: int):
@@ -72,7 +86,7 @@ def test_record_files_the_played_bursts_trimmed(harness, user_env, tmp_path):
     played = at.write_bursts(tmp_path / "bursts.wav", [1000, 1500, 2500], burst=0.4, gap=0.6, lead=0.3, tail=0.5)
     proc = start_record(user_env, "--duration", "6", "--folder", str(folder))
     wait_for_capture_file(folder)
-    time.sleep(0.5)
+    time.sleep(0.3)
     harness.play(played.path)
     path = finish(proc)
     info = sf.info(path)
@@ -135,7 +149,8 @@ def test_python_api_records_the_monitor(harness, harness_environ, tmp_path):
     rec.start()
     try:
         assert rec.format.rate == 48000 and "trayrip_test_sink.monitor" in rec.description
-        time.sleep(0.5)
+        wait_for_audio(rec)
+        time.sleep(0.3)
         harness.play(played.path)
     finally:
         filed = rec.stop()

@@ -94,7 +94,6 @@ class Recorder:
         self._writer: WavWriter | None = None
         self._thread: threading.Thread | None = None
         self._failure: str | None = None
-        self._started_at: float | None = None
         self._last_arrival: float | None = None
         self._last_frames = 0
         self._dropped_pending = 0
@@ -115,7 +114,6 @@ class Recorder:
         self._writer = WavWriter(self.part, self.format)
         self._thread = threading.Thread(target=self._run, name="trayrip-recorder", daemon=True)
         self._thread.start()
-        self._started_at = self._clock()
         try:
             self.source.start(self._accept)
         except BaseException:
@@ -237,23 +235,20 @@ class Recorder:
 
         Gaps are measured between block arrivals, not against the frame count,
         so drift between the sound card clock and ours never inserts silence.
+        The wait for the *first* block is not a gap: a new PulseAudio monitor
+        stream delivers its first 1-2 s late but complete, in one burst.
         """
-        rate = self.format.rate
-        block_time = block.frames / rate
-        if self._last_arrival is None:
-            reference, expected = self._started_at, block_time
-        else:
-            reference, expected = self._last_arrival, block_time
-        self._last_arrival = block.arrival
-        if reference is None:
+        previous, self._last_arrival = self._last_arrival, block.arrival
+        if previous is None:
             return
-        gap = (block.arrival - reference) - expected
+        block_time = block.frames / self.format.rate
+        gap = (block.arrival - previous) - block_time
         if gap <= max(self.gap_threshold, 3 * block_time):
             return
-        frames = self._room(int(round(gap * rate)))
+        frames = self._room(int(round(gap * self.format.rate)))
         self._write_silence(frames)
         self._counters.filled_frames += frames
-        log.debug("filled %.3f s of undelivered loopback silence", gap)
+        log.info("filled %.3f s in which the loopback source delivered nothing", gap)
 
     def _write_silence(self, frames: int) -> None:
         writer = self._writer

@@ -7,6 +7,7 @@ or the file left behind by a crash -- plays up to about a second before. Past
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import time
@@ -63,12 +64,26 @@ class WavWriter:
             try:
                 n = os.write(self._fd, view)
             except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                    raise FilingError(f"the disk holding {self.path.parent} is full ({exc.strerror})") from exc
                 raise FilingError(f"writing {self.path.name} failed: {exc.strerror}") from exc
             view = view[n:]
 
     def write(self, data: bytes | memoryview) -> None:
-        """Append whole frames; refreshes the header when the sync interval has passed."""
-        self._write_all(data)
+        """Append whole frames; refreshes the header when the sync interval has passed.
+
+        If the write fails (disk full) the file is cut back to the last whole
+        block, so it holds exactly what ``data_bytes`` says and no partial garbage.
+        """
+        try:
+            self._write_all(data)
+        except FilingError:
+            try:
+                os.ftruncate(self._fd, self._layout.data_offset + self.data_bytes)
+                os.lseek(self._fd, 0, os.SEEK_END)
+            except OSError as exc:
+                log.warning("could not cut %s back after a failed write: %s", self.path.name, exc)
+            raise
         self.data_bytes += len(data)
         if self._clock() - self._last_sync >= self.sync_interval:
             self.sync()
