@@ -100,6 +100,11 @@ class Recorder:
         self.done = threading.Event()  # set when the recorder thread ends (stop, limit or failure)
 
     # -- driver thread ---------------------------------------------------
+    def _accept_waiting(self, block: Block) -> bool:
+        """For sources that may wait (files, fakes running faster than real time): nothing is dropped."""
+        self._queue.put(block)
+        return True
+
     def _accept(self, block: Block) -> bool:
         try:
             self._queue.put_nowait(block)
@@ -115,7 +120,8 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name="trayrip-recorder", daemon=True)
         self._thread.start()
         try:
-            self.source.start(self._accept)
+            # A real driver must never wait; a source that says it can (faster than real time) gets back-pressure.
+            self.source.start(self._accept_waiting if getattr(self.source, "can_wait", False) else self._accept)
         except BaseException:
             self._queue.put(_STOP)
             self._thread.join(5)

@@ -49,6 +49,7 @@ class FakeSource:
         self.total_frames = self._frames if total_frames is None else total_frames
         self.blocksize = blocksize
         self.speed = speed
+        self.can_wait = speed is None  # faster than real time: the recorder may hold us back
         self.gaps = dict(gaps or {})
         self.fail_after = fail_after
         self._clock, self._sleep = clock, sleep
