@@ -11,6 +11,7 @@ writes run on the recorder's own thread.
 """
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 import time
@@ -20,7 +21,17 @@ from typing import Callable
 
 from .audio.base import CaptureSource
 from .errors import CaptureError, FilingError, TrayripError
-from .filing import FiledRecording, default_folder, finish_wav, new_part_path, prepare_folder, timestamp_stem
+from .encode import format_for_path, get_format, warn_if_unusable
+from .filing import (
+    FiledRecording,
+    FilingPlan,
+    default_folder,
+    file_recording,
+    new_part_path,
+    prepare_folder,
+    timestamp_stem,
+)
+from .naming import DEFAULT_TEMPLATE, validate_template
 from .recorder import Recorder, RecorderStatus, RecordingResult
 from .silence import SilenceSettings
 
@@ -115,10 +126,29 @@ class Recording:
             out = Path(out).expanduser()
             if out.exists():
                 raise FilingError(f"{out} already exists; not overwriting it")
-            if out.suffix.lower() not in (".wav", ".wave"):
-                raise FilingError(f"{out.name}: only .wav output is supported for now")
+            if format_for_path(out) is None:
+                raise FilingError(f"{out.name}: unknown audio type; use .wav, .flac, .mp3, .ogg or .opus")
+            if self.options.split:
+                raise FilingError("splitting files a folder of tracks: give a folder, not an output file")
             return prepare_folder(out.parent), out
         return prepare_folder(Path(self.options.folder).expanduser() if self.options.folder else default_folder()), None
+
+    def _check_filing_options(self) -> None:
+        """Refuse a bad template or format before recording; warn now if the format will fall back to WAV."""
+        try:
+            get_format(self.options.format)
+            validate_template(self.options.template or DEFAULT_TEMPLATE)
+        except ValueError as exc:
+            raise FilingError(str(exc)) from None
+        by_suffix = format_for_path(self.options.output) if self.options.output is not None else None
+        warn_if_unusable(by_suffix.name if by_suffix is not None else self.options.format)
+
+    def _filing_plan(self) -> FilingPlan:
+        o = self.options
+        return FilingPlan(
+            format=o.format, template=o.template or DEFAULT_TEMPLATE, title=o.title, split=o.split,
+            min_track=o.min_track, trim=o.trim, silence=o.silence,
+        )
 
     def start(self, max_seconds: float | None = None) -> Recording:
         """Open the stream and begin writing; raises TrayripError with a user-facing message.
@@ -127,6 +157,7 @@ class Recording:
         """
         if self._recorder is not None:
             raise TrayripError("this recording was already started")
+        self._check_filing_options()
         folder, _ = self._target()
         source = self._source or self._source_factory(self.options)
         limit = None if max_seconds is None else max(1, round(max_seconds * source.format.rate))
@@ -187,7 +218,13 @@ class Recording:
                     result.duration,
                 )
         _, output = self._target() if self.options.output else (None, None)
-        self.filed = finish_wav(result.part, keep, folder=result.part.parent, stem=self._stem, output=output)
+        when = datetime.datetime.fromtimestamp(self.started_at) if self.started_at else None
+        self.filed = file_recording(
+            result.part, keep=keep, regions=result.regions, plan=self._filing_plan(),
+            folder=result.part.parent, output=output, when=when, device=self.description,
+        )
+        if self.filed.note:
+            log.warning("%s", self.filed.note)
         if result.error:
             raise RecordingFailed(f"{result.error}; the audio captured so far was saved as {self.filed.path}", self.filed)
         return self.filed

@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
@@ -60,7 +61,10 @@ def _add_record(sub) -> None:
     p.add_argument("-d", "--duration", type=_positive_float, metavar="S", help="stop after S seconds of audio")
     where = p.add_mutually_exclusive_group()
     where.add_argument("-f", "--folder", type=Path, metavar="DIR", help="file into DIR (default: Music/playlists)")
-    where.add_argument("-o", "--output", type=Path, metavar="FILE", help="write exactly FILE (.wav; never overwritten)")
+    where.add_argument(
+        "-o", "--output", type=Path, metavar="FILE",
+        help="write exactly FILE (.wav, .flac, .mp3, .ogg or .opus by its suffix; never overwritten)",
+    )
     p.add_argument("--device", metavar="D", help="record device D (name, part of a name, or index from 'trayrip devices')")
     p.add_argument("--rate", type=_rate, metavar="R", help="sample rate in Hz (default: the device's own)")
     p.add_argument("--bits", type=int, choices=(16, 24), default=16, help="bit depth (default 16)")
@@ -70,7 +74,117 @@ def _add_record(sub) -> None:
         "--threshold", type=_threshold, default=None, metavar="DB", help="silence threshold in dBFS (default -50)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p.add_argument("--format", type=_format, default=None, metavar="F", help=_FORMAT_HELP)
+    p.add_argument("--template", type=_template, metavar="T", help=_TEMPLATE_HELP)
+    p.add_argument("--title", metavar="TEXT", help="title for the {title} name field and the tags")
+    p.add_argument(
+        "--split", type=_positive_float, nargs="?", const=2.0, default=None, metavar="S",
+        help="split into tracks at silences of at least S seconds (default 2) into one folder with an .m3u8 playlist",
+    )
+    p.add_argument(
+        "--min-track", type=_positive_float, default=30.0, metavar="S",
+        help="with --split: pieces shorter than S seconds are merged into a neighbour (default 30)",
+    )
     p.set_defaults(func=_cmd_record)
+
+
+_FORMAT_HELP = "output format: wav (default), flac, mp3, ogg or opus (mp3/ogg/opus need ffmpeg; without it WAV is kept)"
+_TEMPLATE_HELP = (
+    "file name template with {date} {time} {counter} {duration} {device} {title}; "
+    "a '/' makes a folder per recording (default: '{date} {time}')"
+)
+
+
+def _format(text: str) -> str:
+    from .encode import get_format
+
+    try:
+        return get_format(text).name
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _template(text: str) -> str:
+    from .naming import validate_template
+
+    try:
+        return validate_template(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be zero or a positive number of seconds")
+    return value
+
+
+def _add_silence_options(p) -> None:
+    """The detector settings shared by trim and split (defaults as when recording)."""
+    p.add_argument(
+        "--threshold", type=_threshold, default=None, metavar="DB", help="silence threshold in dBFS (default -50)"
+    )
+    p.add_argument(
+        "--pad-before", type=_non_negative_float, default=None, metavar="S",
+        help="keep S seconds before the sound (default 0.1)",
+    )
+    p.add_argument(
+        "--pad-after", type=_non_negative_float, default=None, metavar="S",
+        help="keep S seconds after the sound (default 0.3)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="only print the points (seconds, tab-separated) on stdout")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+
+
+def _add_trim(sub) -> None:
+    p = sub.add_parser(
+        "trim",
+        help="trim leading and trailing silence off audio files made elsewhere",
+        description="Trim silence with the same detector and thresholds as live recording. WAV/RF64 of any size is "
+        "streamed and the kept bytes copied; other formats go through libsndfile. By default the result is written "
+        "beside each input as 'NAME (trimmed).EXT'; nothing is ever overwritten except with --in-place. "
+        "Prints each output path on stdout (with --dry-run: START END FILE, in seconds).",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "-o", "--output", type=Path, metavar="OUT",
+        help="write OUT (one input; its suffix picks the format), or into the existing folder OUT",
+    )
+    where.add_argument("--in-place", action="store_true", help="replace each input by its trimmed version")
+    _add_silence_options(p)
+    p.set_defaults(func=_cmd_trim)
+
+
+def _add_split(sub) -> None:
+    p = sub.add_parser(
+        "split",
+        help="split audio files into tracks at silences",
+        description="Cut a recording of several songs at silences of at least --gap seconds into '01 NAME', "
+        "'02 NAME' ... files in a new folder (beside the input, or in -o DIR) with an .m3u8 playlist. "
+        "Prints each new folder on stdout (with --dry-run: START END per track).",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("-o", "--output", type=Path, metavar="DIR", help="make the track folders in DIR")
+    p.add_argument(
+        "--gap", type=_positive_float, default=2.0, metavar="S",
+        help="silences of at least S seconds separate tracks (default 2)",
+    )
+    p.add_argument(
+        "--min-track", type=_non_negative_float, default=30.0, metavar="S",
+        help="merge pieces shorter than S seconds into a neighbour (default 30)",
+    )
+    p.add_argument("--format", type=_format, default=None, metavar="F", help="track format (default: the input's own)")
+    p.add_argument(
+        "--no-trim", dest="trim", action="store_false",
+        help="keep the silence before the first and after the last track",
+    )
+    _add_silence_options(p)
+    p.set_defaults(func=_cmd_split)
 
 
 def _add_devices(sub) -> None:
@@ -106,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tray(sub)
     _add_record(sub)
     _add_devices(sub)
+    _add_trim(sub)
+    _add_split(sub)
     _add_recover(sub)
     return parser
 
@@ -158,6 +274,9 @@ def _cmd_record(args) -> int:
     if args.master:
         rate, bits = rate or 96000, 24
     silence = SilenceSettings() if args.threshold is None else SilenceSettings(threshold_db=args.threshold)
+    if args.split is not None:
+        silence = replace(silence, region_gap=args.split)
+    out_format = _record_format(args)
     stop = threading.Event()
 
     def on_signal(signum, _frame):
@@ -183,6 +302,11 @@ def _cmd_record(args) -> int:
             bits=bits,
             trim=args.trim,
             silence=silence,
+            format=out_format,
+            template=args.template,
+            title=args.title,
+            split=args.split is not None,
+            min_track=args.min_track,
         )
     except RecordingFailed as exc:
         progress.end()
@@ -192,6 +316,108 @@ def _cmd_record(args) -> int:
     progress.end()
     print(path)
     return 0
+
+
+def _record_format(args) -> str:
+    """The output format of ``record``; says at once when it cannot be written (WAV is kept then)."""
+    from .encode import format_for_path, warn_if_unusable
+
+    by_suffix = format_for_path(args.output) if args.output else None
+    if args.output is not None and by_suffix is None:
+        raise TrayripError(f"{args.output.name}: unknown audio type; use .wav, .flac, .mp3, .ogg or .opus")
+    if args.output is not None and args.split is not None:
+        raise TrayripError("--split files a folder of tracks: give --folder, not --output")
+    if by_suffix is not None and args.format is not None and by_suffix.name != args.format:
+        raise TrayripError(f"--format {args.format} does not match the output file {args.output.name}")
+    name = by_suffix.name if by_suffix is not None else args.format or "wav"
+    warn_if_unusable(name)  # logged now, before recording; the recording will be kept as WAV
+    return name
+
+
+def _silence_from(args, region_gap: float | None = None):
+    from .silence import SilenceSettings
+
+    changes = {}
+    if args.threshold is not None:
+        changes["threshold_db"] = args.threshold
+    if args.pad_before is not None:
+        changes["pad_before"] = args.pad_before
+    if args.pad_after is not None:
+        changes["pad_after"] = args.pad_after
+    if region_gap is not None:
+        changes["region_gap"] = region_gap
+    return SilenceSettings(**changes)
+
+
+def _trim_targets(args) -> tuple[Path | None, Path | None]:
+    """(output file, output folder) for ``trim``."""
+    out = args.output
+    if out is None:
+        return None, None
+    if out.is_dir():
+        return None, out
+    if len(args.files) > 1:
+        raise TrayripError(f"{out} is not a folder: with several files, -o must name an existing folder")
+    return out, None
+
+
+def _cmd_trim(args) -> int:
+    from .offline import trim_file
+
+    settings = _silence_from(args)
+    output, out_dir = _trim_targets(args)
+    failed = 0
+    for path in args.files:
+        try:
+            r = trim_file(path, output=output, out_dir=out_dir, in_place=args.in_place, settings=settings, dry_run=args.dry_run)
+        except (TrayripError, ValueError, OSError) as exc:
+            failed += 1
+            sys.stderr.write(f"trayrip: {path}: {getattr(exc, 'strerror', None) or exc}\n")
+            continue
+        a = r.analysis
+        rate = a.format.rate
+        if a.trim_range is None:
+            failed += 1
+            sys.stderr.write(f"trayrip: {path}: no sound above {settings.threshold_db:g} dBFS; nothing written\n")
+            continue
+        start, end = a.trim_range
+        if not args.quiet:
+            sys.stderr.write(
+                f"{path}: keeping {start / rate:.3f}-{end / rate:.3f} s of {a.frames / rate:.3f} s "
+                f"(cut {start / rate:.3f} s before, {(a.frames - end) / rate:.3f} s after)\n"
+            )
+        print(f"{start / rate:.3f}\t{end / rate:.3f}\t{path}" if args.dry_run else r.output)
+    return 1 if failed else 0
+
+
+def _cmd_split(args) -> int:
+    from .offline import split_file
+
+    settings = _silence_from(args, region_gap=args.gap)
+    if args.output is not None and args.output.exists() and not args.output.is_dir():
+        raise TrayripError(f"{args.output} is not a folder")
+    failed = 0
+    for path in args.files:
+        try:
+            analysis, tracks, filed = split_file(
+                path, out_dir=args.output, format=args.format, settings=settings,
+                min_track=args.min_track, trim=args.trim, dry_run=args.dry_run,
+            )
+        except (TrayripError, ValueError, OSError) as exc:
+            failed += 1
+            sys.stderr.write(f"trayrip: {path}: {getattr(exc, 'strerror', None) or exc}\n")
+            continue
+        rate = analysis.format.rate
+        if not args.quiet:
+            sys.stderr.write(f"{path}: {len(tracks)} track{'s' if len(tracks) != 1 else ''}\n")
+        if args.dry_run:
+            for start, end in tracks:
+                print(f"{start / rate:.3f}\t{end / rate:.3f}\t{path}")
+        else:
+            if filed.note:
+                sys.stderr.write(f"trayrip: warning: {filed.note}\n")
+            print(filed.path)
+    return 1 if failed else 0
 
 
 def report_recovery(reports, paths_to_stdout: bool = True) -> int:

@@ -111,7 +111,8 @@ def validate_template(template: str) -> str:
         if name is None:
             continue
         if name not in FIELDS:
-            raise ValueError(f"unknown field {{{name}}} in name template {template!r}; use " + ", ".join(f"{{{f}}}" for f in FIELDS))
+            choices = ", ".join(f"{{{f}}}" for f in FIELDS)
+            raise ValueError(f"unknown field {{{name}}} in name template {template!r}; use {choices}")
         if spec and ("{" in spec or name != "counter"):
             raise ValueError(f"field {{{name}}} takes no format spec in {template!r} (only {{counter:03d}} and the like)")
         if spec:
