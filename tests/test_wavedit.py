@@ -62,3 +62,21 @@ def test_copy_range_writes_a_new_file(tmp_path):
     np.testing.assert_array_equal(data, orig[1234:29000])
     with pytest.raises(FileExistsError):
         copy_range(p, out, 0, 10)
+
+
+def test_fallback_positioned_io_keeps_the_append_position(tmp_path, monkeypatch):
+    """Where os.pread/os.pwrite are missing (Windows) the writer still appends correctly."""
+    from trayrip import fileio, wavfile
+
+    monkeypatch.setattr(wavfile, "pwrite", fileio._pwrite)
+    monkeypatch.setattr(wavfile, "pread", fileio._pread)
+    p = tmp_path / "w.wav"
+    orig = make_capture(p, 5000)
+    data, _ = sf.read(p, dtype="int32", always_2d=True)
+    np.testing.assert_array_equal(data, orig)
+    buf = bytearray(10)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        assert fileio._preadv(fd, [buf], 0) == 10 and bytes(buf[:4]) == b"RIFF"
+    finally:
+        os.close(fd)

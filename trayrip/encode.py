@@ -35,6 +35,7 @@ import numpy as np
 from .audio.base import AudioFormat
 from .errors import FilingError
 from .wavfile import MAX_RIFF, WavLayout, build_header, read_layout, update_sizes
+from .fileio import preadv, pwrite
 
 __all__ = [
     "OutputFormat",
@@ -233,7 +234,7 @@ class WavSource:
         if len(self._buf) < size + 1:  # +1: lets 24-bit readers load 4 bytes at the last sample
             self._buf = bytearray(size + 1)
         view = memoryview(self._buf)[:size]
-        got = os.preadv(self.fd, [view], self.layout.data_offset + start * bpf) if size else 0
+        got = preadv(self.fd, [view], self.layout.data_offset + start * bpf) if size else 0
         return view[: got - got % bpf]
 
     def close(self) -> None:
@@ -320,9 +321,9 @@ def _copy_bytes(sfd: int, dfd: int, src_off: int, dst_off: int, count: int) -> i
             if buf is None:
                 buf = bytearray(min(1 << 20, count))
             view = memoryview(buf)[: min(n, len(buf))]
-            got = os.preadv(sfd, [view], src_off + done)
+            got = preadv(sfd, [view], src_off + done)
             if got:
-                os.pwrite(dfd, view[:got], dst_off + done)
+                pwrite(dfd, view[:got], dst_off + done)
         if got <= 0:
             break
         done += got
@@ -354,12 +355,12 @@ def copy_wav_range(
                     raise FilingError(f"not enough disk space in {Path(dst).parent} for {want / 1e6:.0f} MB") from None
                 if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
                     raise
-        os.pwrite(fd, header, 0)
+        pwrite(fd, header, 0)
         got = _copy_bytes(src.fd, fd, src.layout.data_offset + start * bpf, len(header), want)
         if got != want:
             raise EncodeError(f"{src.path.name} ended early while copying ({got} of {want} bytes)")
         if got & 1:
-            os.pwrite(fd, b"\0", len(header) + got)
+            pwrite(fd, b"\0", len(header) + got)
         os.ftruncate(fd, len(header) + got + (got & 1))
         layout = WavLayout(fmt, 12, len(header) - 8, len(header), 0, False)
         layout = update_sizes(fd, layout, got, limit=limit)

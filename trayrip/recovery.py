@@ -22,6 +22,7 @@ from .filing import PART_PREFIX, PART_SUFFIX, FiledRecording, finish_wav, timest
 from .locking import try_lock
 from .silence import SilenceSettings, SilenceTracker
 from .wavfile import read_layout, update_sizes
+from .fileio import pread
 
 __all__ = ["Leftover", "find_leftovers", "recover_file", "recover_all", "RecoveryReport"]
 
@@ -105,7 +106,7 @@ def recover_file(part: Path, silence: SilenceSettings | None = None, trim: bool 
         tracker = SilenceTracker(layout.fmt.rate, layout.fmt.channels, layout.fmt.sample_width, silence)
         block = _BLOCK // bpf * bpf
         for offset in range(layout.data_offset, layout.data_offset + data, block):
-            tracker.feed(os.pread(fd, min(block, layout.data_offset + data - offset), offset))
+            tracker.feed(pread(fd, min(block, layout.data_offset + data - offset), offset))
     finally:
         if fd >= 0:
             os.close(fd)

@@ -16,6 +16,7 @@ from pathlib import Path
 from . import __version__
 from .errors import FilingError
 from .wavfile import read_layout, update_sizes
+from .fileio import pread, pwrite
 
 __all__ = ["Tags", "write_tags", "append_wav_info", "read_wav_info", "wav_chunks", "copy_wav_metadata", "copy_tags"]
 
@@ -128,7 +129,7 @@ def wav_chunks(fd: int) -> list[tuple[bytes, int, int]]:
     chunks = []
     pos = 12
     while pos + 8 <= size:
-        cid, csize = struct.unpack("<4sI", os.pread(fd, 8, pos))
+        cid, csize = struct.unpack("<4sI", pread(fd, 8, pos))
         if pos == layout.data_offset - 8:
             csize = layout.data_size
         chunks.append((cid, pos, csize))
@@ -155,7 +156,7 @@ def append_wav_info(path: Path, tags: Tags) -> None:
         if layout.data_size & 1:
             end += 1
         try:
-            os.pwrite(fd, b"\0" * (layout.data_size & 1) + chunk, end - (layout.data_size & 1))
+            pwrite(fd, b"\0" * (layout.data_size & 1) + chunk, end - (layout.data_size & 1))
             os.ftruncate(fd, end + len(chunk))
             update_sizes(fd, layout, layout.data_size, total_size=end + len(chunk))
         except ValueError:  # a plain RIFF file just under 4 GiB with no room for ds64: leave it untagged
@@ -177,7 +178,7 @@ def read_wav_info(path: Path) -> dict[str, str]:
         for cid, pos, size in wav_chunks(fd):
             if cid != b"LIST" or size < 4 or size > 1 << 20:
                 continue
-            body = os.pread(fd, size, pos + 8)
+            body = pread(fd, size, pos + 8)
             if body[:4] != b"INFO":
                 continue
             p = 4
@@ -205,9 +206,9 @@ def copy_wav_metadata(src_fd: int, dst: Path, max_bytes: int = 1 << 20) -> int:
         layout = read_layout(fd)
         end = layout.data_offset + layout.data_size + (layout.data_size & 1)
         for cid, pos, size in chunks:
-            blob = os.pread(src_fd, 8 + size, pos)
+            blob = pread(src_fd, 8 + size, pos)
             blob += b"\0" if size & 1 else b""
-            os.pwrite(fd, blob, end)
+            pwrite(fd, blob, end)
             end += len(blob)
         os.ftruncate(fd, end)
         update_sizes(fd, layout, layout.data_size, total_size=end)

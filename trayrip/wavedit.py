@@ -12,6 +12,7 @@ import struct
 from pathlib import Path
 
 from .wavfile import WavLayout, build_header, read_layout, update_sizes
+from .fileio import pread, pwrite
 
 __all__ = ["cut_in_place", "copy_range", "IN_PLACE_MAX_LEAD"]
 
@@ -42,13 +43,13 @@ def cut_in_place(path: Path, start: int, end: int) -> WavLayout:
         if new_data_offset != layout.data_offset:
             junk_offset = layout.fmt_end
             junk_size = new_data_offset - 8 - junk_offset - 8
-            os.pwrite(fd, b"JUNK" + struct.pack("<I", junk_size), junk_offset)
-            os.pwrite(fd, b"data" + struct.pack("<I", 0), new_data_offset - 8)
+            pwrite(fd, b"JUNK" + struct.pack("<I", junk_size), junk_offset)
+            pwrite(fd, b"data" + struct.pack("<I", 0), new_data_offset - 8)
         layout = WavLayout(layout.fmt, layout.ds64_offset, layout.fmt_end, new_data_offset, 0, layout.is_rf64)
         file_end = new_data_offset + data_size
         os.ftruncate(fd, file_end)
         if data_size & 1:
-            os.pwrite(fd, b"\0", file_end)
+            pwrite(fd, b"\0", file_end)
         layout = update_sizes(fd, layout, data_size)
         os.fsync(fd)
         return layout
@@ -72,16 +73,16 @@ def copy_range(src: Path, dst: Path, start: int, end: int) -> WavLayout:
             offset, remaining = layout.data_offset + start * bpf, (end - start) * bpf
             out_pos = len(header)
             while remaining:
-                chunk = os.pread(sfd, min(_COPY_CHUNK, remaining), offset)
+                chunk = pread(sfd, min(_COPY_CHUNK, remaining), offset)
                 if not chunk:
                     break
-                os.pwrite(dfd, chunk, out_pos)
+                pwrite(dfd, chunk, out_pos)
                 offset += len(chunk)
                 out_pos += len(chunk)
                 remaining -= len(chunk)
             data_size = out_pos - len(header)
             if data_size & 1:
-                os.pwrite(dfd, b"\0", out_pos)
+                pwrite(dfd, b"\0", out_pos)
             new = WavLayout(layout.fmt, 12, len(header) - 8, len(header), 0, False)
             new = update_sizes(dfd, new, data_size)
             os.fsync(dfd)

@@ -17,6 +17,7 @@ import struct
 from dataclasses import dataclass
 
 from .audio.base import AudioFormat
+from .fileio import pread, pwrite
 
 __all__ = ["WavLayout", "build_header", "read_layout", "update_sizes", "MAX_RIFF"]
 
@@ -75,12 +76,12 @@ def update_sizes(
     if rf64:
         frames = data_size // layout.fmt.bytes_per_frame
         ds64 = b"ds64" + struct.pack("<IQQQI", _DS64_BODY, riff_size, data_size, frames, 0)
-        os.pwrite(fd, ds64, layout.ds64_offset)
-        os.pwrite(fd, struct.pack("<I", MAX_RIFF), layout.data_offset - 4)
-        os.pwrite(fd, b"RF64" + struct.pack("<I", MAX_RIFF), 0)
+        pwrite(fd, ds64, layout.ds64_offset)
+        pwrite(fd, struct.pack("<I", MAX_RIFF), layout.data_offset - 4)
+        pwrite(fd, b"RF64" + struct.pack("<I", MAX_RIFF), 0)
     else:
-        os.pwrite(fd, struct.pack("<I", data_size), layout.data_offset - 4)
-        os.pwrite(fd, b"RIFF" + struct.pack("<I", riff_size), 0)
+        pwrite(fd, struct.pack("<I", data_size), layout.data_offset - 4)
+        pwrite(fd, b"RIFF" + struct.pack("<I", riff_size), 0)
     return WavLayout(layout.fmt, layout.ds64_offset, layout.fmt_end, layout.data_offset, data_size, rf64)
 
 
@@ -100,22 +101,22 @@ def read_layout(fd: int, file_size: int | None = None) -> WavLayout:
     """Parse the chunks of a PCM WAV/RF64 file up to its data chunk."""
     if file_size is None:
         file_size = os.fstat(fd).st_size
-    head = os.pread(fd, 12, 0)
+    head = pread(fd, 12, 0)
     if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
         raise ValueError("not a WAV file")
     is_rf64 = head[:4] == b"RF64"
     pos, fmt, ds64_offset, ds64_data = 12, None, None, None
     fmt_end = None
     while pos + 8 <= file_size:
-        cid, size = struct.unpack("<4sI", os.pread(fd, 8, pos))
+        cid, size = struct.unpack("<4sI", pread(fd, 8, pos))
         if cid in (b"ds64", b"JUNK") and ds64_offset is None and fmt is None and size == _DS64_BODY:
             ds64_offset = pos
             if cid == b"ds64":
-                _riff, ds64_data, _frames, _table = struct.unpack("<QQQI", os.pread(fd, _DS64_BODY, pos + 8))
+                _riff, ds64_data, _frames, _table = struct.unpack("<QQQI", pread(fd, _DS64_BODY, pos + 8))
         elif cid == b"ds64":
-            _riff, ds64_data, _frames, _table = struct.unpack("<QQQI", os.pread(fd, 28, pos + 8))
+            _riff, ds64_data, _frames, _table = struct.unpack("<QQQI", pread(fd, 28, pos + 8))
         elif cid == b"fmt ":
-            fmt = _parse_fmt(os.pread(fd, size, pos + 8))
+            fmt = _parse_fmt(pread(fd, size, pos + 8))
             fmt_end = pos + 8 + size + (size & 1)
         elif cid == b"data":
             if fmt is None or fmt_end is None:

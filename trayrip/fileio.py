@@ -1,0 +1,46 @@
+"""Positioned reads and writes that also work where ``os.pread``/``os.pwrite`` do not exist (Windows).
+
+On POSIX these are the ``os`` functions themselves. The fallback seeks,
+does the I/O and seeks back, so a descriptor's append position is kept;
+each descriptor is used by one thread at a time in trayrip.
+"""
+from __future__ import annotations
+
+import os
+
+__all__ = ["pread", "pwrite", "preadv"]
+
+
+def _pread(fd: int, n: int, offset: int) -> bytes:
+    here = os.lseek(fd, 0, os.SEEK_CUR)
+    try:
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.read(fd, n)
+    finally:
+        os.lseek(fd, here, os.SEEK_SET)
+
+
+def _pwrite(fd: int, data: bytes | memoryview, offset: int) -> int:
+    here = os.lseek(fd, 0, os.SEEK_CUR)
+    try:
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.write(fd, data)
+    finally:
+        os.lseek(fd, here, os.SEEK_SET)
+
+
+def _preadv(fd: int, buffers: list, offset: int) -> int:
+    total = 0
+    for buf in buffers:
+        view = memoryview(buf).cast("B")
+        data = _pread(fd, len(view), offset + total)
+        view[: len(data)] = data
+        total += len(data)
+        if len(data) < len(view):
+            break
+    return total
+
+
+pread = getattr(os, "pread", _pread)
+pwrite = getattr(os, "pwrite", _pwrite)
+preadv = getattr(os, "preadv", _preadv)
