@@ -105,3 +105,23 @@ def test_memory_stays_flat_while_recording(tmp_path):
     result = rec.stop()
     assert result.frames == RATE * 120
     assert peak < 20 * 2**20  # 120 s of audio is 23 MB; the recorder never holds it
+
+
+def test_a_late_driver_catching_up_inserts_no_silence(tmp_path):
+    """A 0.5 s scheduling stall followed by a burst of the backlog: nothing was missing."""
+    sig = tone_with_silence(lead=0.0, tone=3.0, tail=0.0)
+    src = FakeSource(sig, RATE, speed=1.0, blocksize=960, stalls={RATE: 0.5})
+    rec = trayrip.Recording(source=src, folder=tmp_path, trim=False)
+    rec.start()
+    src.wait(10)
+    result = rec.stop_capture()
+    assert result.filled_frames == 0
+    assert result.frames == sig.shape[0]
+    rec.finish()
+
+
+def test_duration_is_reached_by_the_clock_when_nothing_is_delivered(tmp_path, monkeypatch):
+    monkeypatch.setattr("trayrip.api._DURATION_GRACE", 0.5)
+    src = FakeSource(np.zeros((RATE, 2), np.float32), RATE, speed=1.0, total_frames=RATE // 10)
+    path = trayrip.record(1.0, source=src, folder=tmp_path, trim=False)
+    assert sf.info(path).frames == RATE // 10

@@ -108,3 +108,32 @@ def test_kill_9_of_trayrip_record_loses_at_most_about_a_second(tmp_path):
     # everything that reached the file is kept (the trim pads add 0 here: it is all tone)
     assert abs(seconds - written) < 0.05
     assert seconds > 2.0
+
+
+def test_torn_header_from_a_crash_during_the_first_write(tmp_path):
+    """A header cut short (the crash came while it was written) is handled, never a traceback."""
+    whole = tmp_path / "whole.wav"
+    w = WavWriter(whole, AudioFormat(RATE, 2, 2))
+    w.close()
+    for n in (0, 11, 30, 56, 71):
+        part = tmp_path / f".trayrip-20260101-000000-{n}-1.wav.part"
+        part.write_bytes(whole.read_bytes()[:n])
+    reports = recover_all([tmp_path])
+    assert len(reports) == 5
+    assert all(r.removed_empty and not r.part.exists() for r in reports)
+
+
+def test_capture_file_is_locked_until_filed(tmp_path):
+    """Between stop and filing, another process's recovery must not take the file."""
+    import trayrip
+    from trayrip.audio.fake import FakeSource
+
+    rec = trayrip.Recording(source=FakeSource(tone(0.5), RATE, speed=None), folder=tmp_path)
+    rec.start(max_seconds=0.5)
+    rec.wait_done(10)
+    result = rec.stop_capture()
+    script = f"from trayrip.recovery import find_leftovers; print(len(find_leftovers([{str(tmp_path)!r}])))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0" and result.part.exists()
+    filed = rec.finish()
+    assert filed.path.exists() and not result.part.exists()

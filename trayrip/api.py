@@ -40,6 +40,9 @@ __all__ = ["RecordingOptions", "Recording", "RecordingFailed", "record", "open_d
 log = logging.getLogger(__name__)
 
 
+_DURATION_GRACE = 5.0  # seconds of wall time past --duration before we stop waiting for audio
+
+
 class RecordingFailed(CaptureError):
     """The stream died mid-recording; what was captured was filed as ``filed``."""
 
@@ -161,8 +164,14 @@ class Recording:
         folder, _ = self._target()
         source = self._source or self._source_factory(self.options)
         limit = None if max_seconds is None else max(1, round(max_seconds * source.format.rate))
-        self._recorder = Recorder(source, new_part_path(folder), self.options.silence, max_frames=limit)
-        self._recorder.start()
+        recorder = Recorder(source, new_part_path(folder), self.options.silence, max_frames=limit)
+        try:
+            recorder.start()
+        except BaseException:
+            if self._source is None:
+                source.stop()  # frees the PortAudio instance the factory made for it
+            raise
+        self._recorder = recorder
         self.started_at = time.time()
         self._stem = timestamp_stem()
         return self
@@ -205,6 +214,14 @@ class Recording:
         result = self.stop_capture()
         if self.filed is not None:
             return self.filed
+        try:
+            return self._file(result)
+        finally:
+            # Until filed the capture file stays locked, so no recovery elsewhere takes it.
+            assert self._recorder is not None
+            self._recorder.release()
+
+    def _file(self, result: RecordingResult) -> FiledRecording:
         if result.frames == 0:
             result.part.unlink(missing_ok=True)
             raise CaptureError(result.error or "nothing was captured: the loopback source delivered no audio")
@@ -263,11 +280,13 @@ def record(
     rec = Recording(source=source, **options)
     rec.start(max_seconds=duration)
     stop = stop or threading.Event()
+    # A loopback source may deliver nothing while nothing plays: the length is then reached by the clock.
+    deadline = None if duration is None else time.monotonic() + duration + _DURATION_GRACE
     try:
         while not rec.wait_done(0):
             if on_progress is not None:
                 on_progress(rec.status())
-            if stop.wait(progress_interval):
+            if stop.wait(progress_interval) or (deadline is not None and time.monotonic() >= deadline):
                 break
         if on_progress is not None:
             on_progress(rec.status())

@@ -24,6 +24,7 @@ __all__ = ["Recorder", "RecorderStatus", "RecordingResult"]
 log = logging.getLogger(__name__)
 
 _STOP = None
+_MAX_HELD = 250  # blocks (10 s at 40 ms) held while deciding about a gap
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,9 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self._failure: str | None = None
         self._last_arrival: float | None = None
-        self._last_frames = 0
+        self._held: list[Block] = []  # blocks after a delivery gap, until we know whether audio was missing
+        self._gap_from = 0.0  # arrival of the last block before that gap
+        self._stopping = threading.Event()
         self._dropped_pending = 0
         self.done = threading.Event()  # set when the recorder thread ends (stop, limit or failure)
 
@@ -147,21 +150,31 @@ class Recorder:
         )
 
     def stop(self, timeout: float = 10.0) -> RecordingResult:
-        """Stop the stream, write what is queued, close the file."""
+        """Stop the stream, write what is queued, close the file (keeping it locked until :meth:`release`)."""
+        self._stopping.set()
         try:
             self.source.stop()
         except Exception as exc:  # a dying device must not cost the audio we have
             log.warning("stopping the capture stream failed: %s", exc)
+        thread_alive = False
         if self._thread is not None:
-            try:
-                self._queue.put(_STOP, timeout=timeout)
-            except queue.Full:
-                log.error("recorder queue stayed full for %.0f s", timeout)
-            self._thread.join(timeout)
             if self._thread.is_alive():
-                log.error("recorder thread did not finish within %.0f s", timeout)
+                try:
+                    self._queue.put(_STOP, timeout=timeout)
+                except queue.Full:
+                    log.error("recorder queue stayed full for %.0f s", timeout)
+                self._thread.join(timeout)
+            thread_alive = self._thread.is_alive()
         assert self._writer is not None
-        self._writer.abort() if self._failure else self._writer.close()
+        if thread_alive:
+            # Still inside a write (a hung disk): closing under it could write into a reused descriptor.
+            # The file stays as it is, locked by this process, for recovery after a restart.
+            log.error("recorder thread did not finish within %.0f s; leaving %s to recovery", timeout, self.part)
+            self._failure = self._failure or f"the disk did not accept the recording for {timeout:.0f} s"
+        elif self._failure:
+            self._writer.abort(keep_lock=True)
+        else:
+            self._writer.close(keep_lock=True)
         c = self._counters
         c.dropped_frames += self._dropped_pending
         self._dropped_pending = 0
@@ -180,6 +193,11 @@ class Recorder:
             peak_db=self._tracker.peak_db,
         )
 
+    def release(self) -> None:
+        """Unlock the closed capture file (after it was filed, or handed on)."""
+        if self._writer is not None:
+            self._writer.release()
+
     # -- recorder thread -------------------------------------------------
     def _run(self) -> None:
         try:
@@ -187,13 +205,17 @@ class Recorder:
                 try:
                     block = self._queue.get(timeout=0.25)
                 except queue.Empty:
-                    err = self.source.error()
+                    if self._held and not self._settle():
+                        return
+                    err = None if self._stopping.is_set() else self.source.error()
                     if err:
                         raise CaptureError(err)
-                    if self._writer is not None and not self._writer.closed:
-                        self._writer.sync() if self._writer.data_bytes else None
+                    if self._writer is not None and not self._writer.closed and self._writer.data_bytes:
+                        self._writer.sync()
                     continue
                 if block is _STOP:
+                    if self._held:
+                        self._settle()
                     return
                 if not self._consume(block):
                     log.info("reached the requested length")
@@ -222,39 +244,54 @@ class Recorder:
         return max(0, min(frames, self.max_frames - self._writer.frames))
 
     def _consume(self, block: Block) -> bool:
-        """Write one block (after any gap); False once ``max_frames`` is reached."""
-        writer = self._writer
-        assert writer is not None
+        """Take one block (holding it back after a delivery gap); False once ``max_frames`` is reached."""
         if block.overflow:
             self._counters.overflows += 1
-        if self.fill_gaps:
-            self._fill_gap_before(block)
+        if not self.fill_gaps:
+            return self._append(block)
+        previous, self._last_arrival = self._last_arrival, block.arrival
+        block_time = block.frames / self.format.rate
+        if self._held:
+            if block.arrival - self._held[-1].arrival < 0.5 * block_time and len(self._held) < _MAX_HELD:
+                self._held.append(block)  # still draining a backlog
+                return True
+            if not self._settle():
+                return False
+        elif previous is not None and (block.arrival - previous) - block_time > max(self.gap_threshold, 3 * block_time):
+            self._held, self._gap_from = [block], previous
+            return True
+        return self._append(block)
+
+    def _settle(self) -> bool:
+        """Decide about a delivery gap once the blocks after it have arrived.
+
+        Loopback sources deliver nothing while nothing plays (WASAPI always):
+        then the gap is missing audio and becomes silence of its length. A
+        driver that was merely late hands over its backlog in a burst: then the
+        held blocks cover the gap and nothing is inserted. Gaps are measured
+        from arrival times, not against the frame count, so clock drift never
+        inserts silence; the wait for the first block is start-up latency and
+        never counts.
+        """
+        held, self._held = self._held, []
+        rate = self.format.rate
+        missing = (held[-1].arrival - self._gap_from) - sum(b.frames for b in held) / rate
+        if missing > self.gap_threshold:
+            frames = self._room(int(round(missing * rate)))
+            self._write_silence(frames)
+            self._counters.filled_frames += frames
+            log.info("filled %.3f s in which the loopback source delivered nothing", missing)
+        return all(self._append(b) for b in held)
+
+    def _append(self, block: Block) -> bool:
+        writer = self._writer
+        assert writer is not None
         n = self._room(block.frames)
         data = block.data if n == block.frames else block.data[: n * self.format.bytes_per_frame]
         if n:
             writer.write(data)
             self._tracker.feed(data)
         return self.max_frames is None or writer.frames < self.max_frames
-
-    def _fill_gap_before(self, block: Block) -> None:
-        """Loopback sources deliver nothing while nothing plays: keep the timeline.
-
-        Gaps are measured between block arrivals, not against the frame count,
-        so drift between the sound card clock and ours never inserts silence.
-        The wait for the *first* block is not a gap: a new PulseAudio monitor
-        stream delivers its first 1-2 s late but complete, in one burst.
-        """
-        previous, self._last_arrival = self._last_arrival, block.arrival
-        if previous is None:
-            return
-        block_time = block.frames / self.format.rate
-        gap = (block.arrival - previous) - block_time
-        if gap <= max(self.gap_threshold, 3 * block_time):
-            return
-        frames = self._room(int(round(gap * self.format.rate)))
-        self._write_silence(frames)
-        self._counters.filled_frames += frames
-        log.info("filled %.3f s in which the loopback source delivered nothing", gap)
 
     def _write_silence(self, frames: int) -> None:
         writer = self._writer

@@ -50,7 +50,7 @@ def find_leftovers(folders: Iterable[Path]) -> list[Path]:
             continue
         for part in sorted(folder.glob(f"{PART_PREFIX}*{PART_SUFFIX}")):
             try:
-                fd = os.open(part, os.O_RDONLY)
+                fd = os.open(part, os.O_RDONLY | getattr(os, "O_BINARY", 0))
             except OSError:
                 continue
             try:
@@ -75,7 +75,7 @@ def _stem_for(part: Path) -> str:
 def recover_file(part: Path, silence: SilenceSettings | None = None, trim: bool = True) -> RecoveryReport:
     """Repair, trim and file one leftover capture file."""
     try:
-        fd = os.open(part, os.O_RDWR)
+        fd = os.open(part, os.O_RDWR | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         return RecoveryReport(part, problem=f"cannot open: {exc.strerror}")
     try:
@@ -107,14 +107,17 @@ def recover_file(part: Path, silence: SilenceSettings | None = None, trim: bool 
         block = _BLOCK // bpf * bpf
         for offset in range(layout.data_offset, layout.data_offset + data, block):
             tracker.feed(pread(fd, min(block, layout.data_offset + data - offset), offset))
+        keep = tracker.trim_range() if trim else None
+        if os.name == "nt":  # Windows cannot rename an open file; elsewhere the lock is held until filed
+            os.close(fd)
+            fd = -1
+        try:
+            filed = finish_wav(part, keep, folder=part.parent, stem=_stem_for(part))
+        except (FilingError, OSError, ValueError) as exc:
+            return RecoveryReport(part, problem=f"could not be filed: {exc}")
     finally:
         if fd >= 0:
             os.close(fd)
-    keep = tracker.trim_range() if trim else None
-    try:
-        filed = finish_wav(part, keep, folder=part.parent, stem=_stem_for(part))
-    except (FilingError, OSError, ValueError) as exc:
-        return RecoveryReport(part, problem=f"could not be filed: {exc}")
     log.warning("recovered an unfinished recording: %s (%.1f s)", filed.path, filed.duration)
     return RecoveryReport(part, filed=filed)
 

@@ -3,7 +3,8 @@
 ``cut_in_place`` is O(1): the leading part becomes a JUNK chunk in front of a
 new data chunk header and the tail is truncated. Where the leading part is
 large it is cheaper for the disk to copy the kept range into a new file
-instead (``copy_range``), which costs O(kept bytes) and no memory.
+instead (filing uses ``encode.copy_wav_range``; ``copy_range`` here is the
+plain version), which costs O(kept bytes) and no memory.
 """
 from __future__ import annotations
 
@@ -43,8 +44,9 @@ def cut_in_place(path: Path, start: int, end: int) -> WavLayout:
         if new_data_offset != layout.data_offset:
             junk_offset = layout.fmt_end
             junk_size = new_data_offset - 8 - junk_offset - 8
-            pwrite(fd, b"JUNK" + struct.pack("<I", junk_size), junk_offset)
+            # The new data header first: until the JUNK header lands, the old layout still parses.
             pwrite(fd, b"data" + struct.pack("<I", 0), new_data_offset - 8)
+            pwrite(fd, b"JUNK" + struct.pack("<I", junk_size), junk_offset)
         layout = WavLayout(layout.fmt, layout.ds64_offset, layout.fmt_end, new_data_offset, 0, layout.is_rf64)
         file_end = new_data_offset + data_size
         os.ftruncate(fd, file_end)

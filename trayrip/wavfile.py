@@ -98,7 +98,14 @@ def _parse_fmt(body: bytes) -> AudioFormat:
 
 
 def read_layout(fd: int, file_size: int | None = None) -> WavLayout:
-    """Parse the chunks of a PCM WAV/RF64 file up to its data chunk."""
+    """Parse the chunks of a PCM WAV/RF64 file up to its data chunk; ValueError if it is not one."""
+    try:
+        return _read_layout(fd, file_size)
+    except struct.error as exc:  # a chunk cut short, e.g. a header torn by a crash
+        raise ValueError(f"truncated WAV header ({exc})") from None
+
+
+def _read_layout(fd: int, file_size: int | None) -> WavLayout:
     if file_size is None:
         file_size = os.fstat(fd).st_size
     head = pread(fd, 12, 0)

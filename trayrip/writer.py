@@ -42,13 +42,24 @@ class WavWriter:
             raise FilingError(f"{self.path} already exists; not overwriting it") from None
         except OSError as exc:
             raise FilingError(f"cannot create {self.path}: {exc.strerror}") from None
-        try_lock(self._fd)  # held until close: recovery leaves the file alone while we live
+        self._lock_fd = -1
+        try:
+            # Held while we write (and, with close(keep_lock=True), until filed): recovery leaves the file alone.
+            if not try_lock(self._fd):
+                log.warning("%s is locked by another process", self.path.name)
+        except OSError as exc:  # e.g. ENOLCK on some network filesystems: record anyway
+            log.warning("cannot lock %s (%s); recovery could mistake it for a leftover", self.path.name, exc.strerror)
         self._layout = WavLayout(fmt, 12, len(header) - 8, len(header), 0, False)
-        self._pos = len(header)
         self.data_bytes = 0
         self._synced_bytes = 0
         self._last_sync = clock()
-        self._write_all(header)
+        try:
+            self._write_all(header)
+        except FilingError:
+            os.close(self._fd)
+            self._fd = -1
+            self.path.unlink(missing_ok=True)
+            raise
 
     @property
     def frames(self) -> int:
@@ -107,24 +118,40 @@ class WavWriter:
         self._synced_bytes = self.data_bytes
         self._last_sync = self._clock()
 
-    def close(self) -> WavLayout:
-        """Final header (and RIFF pad byte); returns the layout of the finished file."""
+    def close(self, keep_lock: bool = False) -> WavLayout:
+        """Final header (and RIFF pad byte); returns the layout of the finished file.
+
+        With ``keep_lock`` the lock stays until :meth:`release` (POSIX; Windows
+        cannot rename an open file), so nobody recovers the file while it is filed.
+        """
         if self._fd < 0:
             return self._layout
         try:
+            # Sizes first: if even the pad byte does not fit, the header still covers every sample.
+            end = self._layout.data_offset + self.data_bytes
+            self._layout = update_sizes(self._fd, self._layout, self.data_bytes, end, limit=self.rf64_limit)
             if self.data_bytes & 1:
                 self._write_all(b"\0")
-            self._layout = update_sizes(self._fd, self._layout, self.data_bytes, limit=self.rf64_limit)
+                self._layout = update_sizes(self._fd, self._layout, self.data_bytes, limit=self.rf64_limit)
             os.fsync(self._fd)
         finally:
-            os.close(self._fd)
+            if keep_lock and os.name != "nt":
+                self._lock_fd = self._fd
+            else:
+                os.close(self._fd)
             self._fd = -1
         return self._layout
 
-    def abort(self) -> None:
+    def release(self) -> None:
+        """Drop the lock kept by ``close(keep_lock=True)``."""
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+    def abort(self, keep_lock: bool = False) -> None:
         """Close without raising (used while handling another error)."""
         try:
-            self.close()
+            self.close(keep_lock)
         except (OSError, FilingError) as exc:
             log.warning("closing %s after an error also failed: %s", self.path.name, exc)
             if self._fd >= 0:

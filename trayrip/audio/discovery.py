@@ -56,10 +56,10 @@ def _format(rate: int, channels: int, bits: int) -> AudioFormat:
 
 
 def _pulse_device(devices: list[DeviceInfo]) -> DeviceInfo:
-    for wanted in ("pulse", "default"):
-        for d in devices:
-            if d.name == wanted:
-                return d
+    # Only ALSA's pulse PCM honours PULSE_SOURCE; "default" may be routed elsewhere and record a microphone.
+    for d in devices:
+        if d.name == "pulse":
+            return d
     raise CaptureError(
         "PortAudio has no 'pulse' device, so it cannot reach PulseAudio/PipeWire: "
         "install ALSA's pulse plugin (Debian/Ubuntu: libasound2-plugins)"

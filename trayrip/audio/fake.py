@@ -22,7 +22,9 @@ class FakeSource:
     """Plays ``samples`` (float, shape (frames, channels)) into a sink, optionally looped.
 
     ``gaps`` maps a frame position to seconds during which nothing is
-    delivered, imitating an idle loopback source.
+    delivered, imitating an idle loopback source; ``stalls`` maps a position
+    to seconds the "driver" is late, after which it catches up in a burst
+    (no audio missing).
     """
 
     def __init__(
@@ -35,6 +37,7 @@ class FakeSource:
         speed: float | None = 1.0,
         total_frames: int | None = None,
         gaps: dict[int, float] | None = None,
+        stalls: dict[int, float] | None = None,
         fail_after: int | None = None,
         clock=time.monotonic,
         sleep=time.sleep,
@@ -51,6 +54,7 @@ class FakeSource:
         self.speed = speed
         self.can_wait = speed is None  # faster than real time: the recorder may hold us back
         self.gaps = dict(gaps or {})
+        self.stalls = dict(stalls or {})
         self.fail_after = fail_after
         self._clock, self._sleep = clock, sleep
         self._stop = threading.Event()
@@ -80,6 +84,8 @@ class FakeSource:
                 return
             if pos in self.gaps:
                 skipped += self.gaps.pop(pos)
+            if pos in self.stalls:
+                self._sleep(self.stalls.pop(pos))
             n = min(self.blocksize, self.total_frames - pos)
             if self.speed:
                 due = t0 + skipped + (pos + n) / self.format.rate / self.speed

@@ -22,6 +22,9 @@ __all__ = ["PortAudio", "PortAudioSource", "load_pyaudio"]
 log = logging.getLogger(__name__)
 
 _ENV_LOCK = threading.Lock()
+_STDERR_LOCK = threading.RLock()
+_stderr_depth = 0
+_stderr_saved = -1
 
 
 def load_pyaudio():
@@ -42,24 +45,36 @@ def load_pyaudio():
 
 @contextlib.contextmanager
 def _quiet_stderr():
-    """ALSA and JACK print dozens of harmless lines while PortAudio probes devices."""
+    """ALSA and JACK print dozens of harmless lines while PortAudio probes devices.
+
+    Nested and concurrent uses share one redirection (fd 2 is process-wide).
+    """
+    global _stderr_depth, _stderr_saved
     if os.environ.get("TRAYRIP_DEBUG_PORTAUDIO"):
         yield
         return
+    with _STDERR_LOCK:
+        if _stderr_depth == 0:
+            try:
+                if sys.stderr is not None:
+                    sys.stderr.flush()
+                saved = os.dup(2)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                os.close(devnull)
+                _stderr_saved = saved
+            except (OSError, ValueError):
+                _stderr_saved = -1
+        _stderr_depth += 1
     try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        with _STDERR_LOCK:
+            _stderr_depth -= 1
+            if _stderr_depth == 0 and _stderr_saved >= 0:
+                os.dup2(_stderr_saved, 2)
+                os.close(_stderr_saved)
+                _stderr_saved = -1
 
 
 @contextlib.contextmanager
@@ -165,6 +180,7 @@ class PortAudioSource:
         self.blocksize = blocksize or max(256, plan.format.rate // 25)  # 40 ms
         self._stream = None
         self._sink: BlockSink | None = None
+        self._lock = threading.Lock()  # stop() may come from the recorder and the controller at once
         self._stopping = False
 
     def _callback(self, in_data, frame_count, time_info, status):
@@ -180,6 +196,7 @@ class PortAudioSource:
         self._continue = mod.paContinue
         fmt = {2: mod.paInt16, 3: mod.paInt24}[self.format.sample_width]
         pa = self._backend.instance()
+        self._stopping = False
         self._sink = sink
         try:
             with _environment(self.plan.env), _quiet_stderr():
@@ -201,26 +218,29 @@ class PortAudioSource:
             ) from None
 
     def stop(self) -> None:
-        stream, self._stream = self._stream, None
-        try:
-            if stream is not None:
-                with _quiet_stderr():
-                    stream.stop_stream()
-                    stream.close()
-        finally:
-            self._sink = None
-            if self._owns_backend:
-                # A fresh PortAudio per recording also sees devices (and a sound server) that came back.
-                self._backend.close()
+        with self._lock:
+            self._stopping = True
+            stream, self._stream = self._stream, None
+            try:
+                if stream is not None:
+                    with _quiet_stderr():
+                        stream.stop_stream()
+                        stream.close()
+            finally:
+                self._sink = None
+                if self._owns_backend:
+                    # A fresh PortAudio per recording also sees devices (and a sound server) that came back.
+                    self._backend.close()
 
     def error(self) -> str | None:
-        stream = self._stream
-        if stream is None:
-            return None
-        try:
-            active = stream.is_active()
-        except Exception as exc:
-            return f"the capture stream from {self.description} failed: {exc}"
+        with self._lock:
+            stream = self._stream
+            if stream is None or self._stopping:
+                return None
+            try:
+                active = stream.is_active()
+            except Exception as exc:
+                return f"the capture stream from {self.description} failed: {exc}"
         if not active:
             return f"the capture stream from {self.description} stopped (device or sound server lost)"
         return None
