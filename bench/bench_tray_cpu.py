@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""CPU use of the running tray app (idle and recording) and hotkey latency, in the test harness.
+
+    .venv/bin/python bench/bench_tray_cpu.py                 # 60 s idle + 60 s recording, 10 presses
+    .venv/bin/python bench/bench_tray_cpu.py --seconds 20 --presses 5
+
+Starts the harness desktop (Xvfb + trayer + dunst + PulseAudio null sink,
+tests/harness.py), then the real ``python -m trayrip`` with HOME in a
+temporary folder, and beside it a *baseline*: a plain pystray icon (same
+backend, same Python, a static image, no trayrip logic) in the same tray.
+CPU time is read from ``/proc/<pid>/stat`` (utime + stime, all threads) over
+the same wall-clock window for both, so the ratio shows what trayrip adds
+over "an icon in the tray".
+
+1. idle: nothing happens for ``--seconds``;
+2. recording: the global hotkey (xdotool) starts a 48 kHz stereo recording
+   while a tone plays into the null sink, for ``--seconds``; its level sweeps
+   so the icon's meter keeps changing (the tray's worst case); then it stops;
+3. latency: ``--presses`` hotkey presses, each timed from just before
+   ``xdotool key`` to the "capture running at <time>" line trayrip logs (the
+   stream is open), plus trayrip's own figure from its hotkey callback.
+
+Goals (issue 3): idle <= 0.2 % of a core, recording <= 2 %, latency <= 100 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+import audio_tools as at  # noqa: E402
+from harness import Harness, wait_until  # noqa: E402
+from trayrip.hotkeys import DEFAULT_HOTKEY, xdotool_keys  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+CAPTURE_RUNNING = re.compile(r"capture running at (\d+\.\d+), ([\d.]+) ms after the command")
+
+BASELINE_ICON = textwrap.dedent(
+    """
+    import pystray
+    from PIL import Image, ImageDraw
+    img = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    ImageDraw.Draw(img).ellipse((4, 4, 60, 60), fill=(90, 90, 90, 255))
+    pystray.Icon("baseline", img, "baseline", menu=pystray.Menu(pystray.MenuItem("Quit", lambda i: i.stop()))).run()
+    """
+)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def thread_seconds(pid: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1: raw.rindex(")")]
+        fields = raw.rsplit(")", 1)[1].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return out
+
+
+def measure(pids: dict[str, int], seconds: float) -> tuple[dict[str, float], dict[str, float]]:
+    """CPU % of one core per process over ``seconds``, and trayrip's per-thread split."""
+    t0 = time.monotonic()
+    c0 = {k: cpu_seconds(p) for k, p in pids.items()}
+    th0 = thread_seconds(pids["trayrip"])
+    time.sleep(seconds)
+    wall = time.monotonic() - t0
+    c1 = {k: cpu_seconds(p) for k, p in pids.items()}
+    th1 = thread_seconds(pids["trayrip"])
+    pct = {k: 100.0 * (c1[k] - c0[k]) / wall for k in pids}
+    threads = {k: 100.0 * (v - th0.get(k, 0.0)) / wall for k, v in th1.items()}
+    return pct, threads
+
+
+def log_text(home: Path) -> str:
+    logs = sorted(home.rglob("trayrip.log"))
+    return logs[0].read_text(errors="replace") if logs else ""
+
+
+def press_and_time(h: Harness, home: Path, count_before: int) -> tuple[float, float]:
+    sent = time.time()
+    h.xdotool("key", xdotool_keys(DEFAULT_HOTKEY))
+
+    def started():
+        hits = CAPTURE_RUNNING.findall(log_text(home))
+        return hits if len(hits) > count_before else None
+
+    hits = wait_until(started, 15, "capture running", 0.005)
+    at_time, in_app_ms = hits[-1]
+    return (float(at_time) - sent) * 1000.0, float(in_app_ms)
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}x" if b > 0 else "n/a (baseline used no measurable CPU)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of each CPU window (default 60)")
+    parser.add_argument("--presses", type=int, default=10, help="hotkey presses timed for latency (default 10)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (recordings, logs)")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="trayrip-bench-"))
+    home = work / "home"
+    home.mkdir()
+    h = Harness().start()
+    procs: list[subprocess.Popen] = []
+    try:
+        env = {k: v for k, v in h.env.items() if not k.startswith("XDG_") or k in ("XDG_RUNTIME_DIR", "XDG_SESSION_TYPE")}
+        env["HOME"] = str(home)
+        base_env = dict(env, PYSTRAY_BACKEND="gtk")
+        baseline = subprocess.Popen([sys.executable, "-c", BASELINE_ICON], env=base_env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(baseline)
+        trayrip = subprocess.Popen([sys.executable, "-m", "trayrip"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=open(work / "trayrip.stderr", "w"))
+        procs.append(trayrip)
+        h.wait_tray_icons(2, timeout=20)
+        wait_until(lambda: "trayrip is running" in log_text(home), 20, "trayrip start-up")
+        time.sleep(5)  # start-up work (PortAudio warm-up, device scan) settles
+        pids = {"trayrip": trayrip.pid, "baseline pystray icon": baseline.pid}
+
+        print(f"harness up; measuring {args.seconds:g} s windows (CPU % of one core, /proc/<pid>/stat)")
+        idle, idle_threads = measure(pids, args.seconds)
+
+        # a tone whose level sweeps from silence to -10 dBFS about once a second, so the
+        # icon's level meter keeps changing (the tray's worst case, like music)
+        tone = work / "tone.wav"
+        sig = at.tone(1000, args.seconds + 6, amplitude=0.6)
+        t = np.arange(len(sig)) / at.RATE
+        sig *= (0.5 + 0.5 * np.sin(2 * np.pi * 0.9 * t))[:, None] ** 3
+        at.write_wav(tone, sig.astype(np.float32))
+        player = h.play(tone, wait=False)
+        procs.append(player)
+        time.sleep(0.5)
+        press_and_time(h, home, 0)
+        # the capture engine alone, recording the same sound at the same time: `trayrip record`
+        engine = subprocess.Popen([sys.executable, "-m", "trayrip", "record", "--quiet", "--folder", str(work / "cli")],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(engine)
+        time.sleep(2)  # both streams are flowing
+        rec, rec_threads = measure(dict(pids, **{"trayrip record (engine only)": engine.pid}), args.seconds)
+        engine.send_signal(signal.SIGINT)
+        engine.wait(30)
+        h.xdotool("key", xdotool_keys(DEFAULT_HOTKEY))
+        player.wait(args.seconds + 30)
+
+        latencies = []
+        for _ in range(args.presses):
+            time.sleep(1.0)
+            n = len(CAPTURE_RUNNING.findall(log_text(home)))
+            latencies.append(press_and_time(h, home, n))
+            time.sleep(0.5)
+            h.xdotool("key", xdotool_keys(DEFAULT_HOTKEY))  # stop (files a short recording)
+        time.sleep(1.0)
+
+        print()
+        print(f"{'':30s}{'idle':>10s}{'recording':>12s}")
+        for name in rec:
+            idle_text = f"{idle[name]:9.3f}%" if name in idle else f"{'-':>10s}"
+            print(f"{name:30s}{idle_text}{rec[name]:11.3f}%")
+        base = "baseline pystray icon"
+        print(f"trayrip - baseline icon: idle {idle['trayrip'] - idle[base]:+.3f} %, "
+              f"recording {rec['trayrip'] - rec[base]:+.3f} % of a core"
+              f" (ratio idle {ratio(idle['trayrip'], idle[base])}, recording {ratio(rec['trayrip'], rec[base])})")
+        eng = rec["trayrip record (engine only)"]
+        print(f"tray app / capture engine while recording: {ratio(rec['trayrip'], eng)} "
+              f"({rec['trayrip'] - eng:+.3f} % of a core for icon, meter, tooltip, controller)")
+        print("goals: idle <= 0.2 %, recording <= 2 %")
+        busiest = sorted(rec_threads.items(), key=lambda kv: -kv[1])[:6]
+        print("trayrip threads while recording: " + ", ".join(f"{k} {v:.2f}%" for k, v in busiest))
+        busiest = sorted(idle_threads.items(), key=lambda kv: -kv[1])[:3]
+        print("trayrip threads while idle: " + ", ".join(f"{k} {v:.3f}%" for k, v in busiest))
+        e2e = [a for a, _ in latencies]
+        app = [b for _, b in latencies]
+        print()
+        print(f"hotkey -> capture running, {len(latencies)} presses (goal <= 100 ms):")
+        print(f"  xdotool key -> stream open: median {statistics.median(e2e):.1f} ms, max {max(e2e):.1f} ms")
+        print(f"  hotkey callback -> stream open (in trayrip): median {statistics.median(app):.1f} ms, "
+              f"max {max(app):.1f} ms")
+        print("  each press (end to end): " + ", ".join(f"{v:.0f}" for v in e2e))
+        files = list((home / "Music" / "playlists").glob("*.wav"))
+        print(f"\n{len(files)} recordings filed" + (f"; work folder kept: {work}" if args.keep else ""))
+        return 0
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        h.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    raise SystemExit(main())
