@@ -71,3 +71,9 @@ def test_help_lists_the_commands():
     assert done.returncode == 0
     for word in ("record", "devices", "tray"):
         assert word in done.stdout
+
+
+def test_global_options_without_a_command_mean_the_tray(monkeypatch, tmp_home):
+    seen = {}
+    monkeypatch.setattr("trayrip.cli._cmd_tray", lambda args: seen.update(verbose=args.verbose) or 0)
+    assert main(["-v"]) == 0 and seen["verbose"] == 1

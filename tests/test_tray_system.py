@@ -11,6 +11,7 @@ goal <= 100 ms); it is not asserted.
 """
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -361,5 +362,34 @@ def test_xorg_backend_warns_that_there_is_no_menu(harness, user_env, tmp_home, t
         app.proc.terminate()  # SIGTERM = Quit: finishes the (silent) recording, then exits
         assert app.wait_exit(30) == 0, app.stderr()
         assert "sigterm" in app.log().lower() or "signal received" in app.log()
+    finally:
+        app.stop()
+
+
+def test_tray_start_recovers_a_killed_recording(harness, user_env, tmp_home, tmp_path):
+    """A capture file left by kill -9 is filed when the tray app starts, with a notification."""
+    import numpy as np
+
+    from trayrip.audio.base import AudioFormat
+    from trayrip.filing import new_part_path
+    from trayrip.pcm import from_float
+    from trayrip.writer import WavWriter
+
+    folder = tmp_home / "Music" / "playlists"
+    folder.mkdir(parents=True)
+    t = np.arange(48000 * 2) / 48000
+    w = WavWriter(new_part_path(folder), AudioFormat(48000, 2, 2), sync_interval=1e9)
+    w.write(bytes(48000 * 4))
+    w.write(from_float(np.repeat((0.3 * np.sin(2 * np.pi * 750 * t))[:, None], 2, axis=1), 2))
+    os.close(w._fd)  # as a kill leaves it: no final header
+    w._fd = -1
+    since = len(harness.notifications())
+    app = App(harness, user_env, tmp_home, tmp_path)
+    try:
+        note = harness.wait_notification(since=since, summary="Recovered an unfinished recording", timeout=20)
+        [filed] = [p for p in folder.iterdir() if p.suffix == ".wav"]
+        assert "(recovered)" in filed.name and filed.name in note["body"]
+        assert_recording_of(filed, 750, 2.0)
+        assert not list(folder.glob(".trayrip-*"))
     finally:
         app.stop()

@@ -132,6 +132,25 @@ def _instance_handler(controller: Controller, notify: Callable[..., None]) -> Ca
     return handle
 
 
+def _recover_leftovers(config, notify: Callable[..., None]) -> None:
+    """At start-up (own thread): file the recordings a crash or kill left behind, and say so."""
+    from .filing import default_folder
+    from .recovery import recover_all
+    from .silence import SilenceSettings
+
+    folders = [default_folder()] + ([Path(config.folder).expanduser()] if config.folder else [])
+    try:
+        reports = recover_all(folders, SilenceSettings(threshold_db=config.threshold_db), trim=config.trim)
+    except Exception:  # never a silently dead thread
+        log.exception("looking for unfinished recordings failed")
+        return
+    for r in reports:
+        if r.filed is not None:
+            notify("Recovered an unfinished recording", f"{r.filed.path.name} ({r.filed.duration:.0f} s) in {r.filed.path.parent}")
+        elif r.problem:
+            notify("trayrip: could not recover a recording", f"{r.part}: {r.problem}", error=True)
+
+
 def run_tray(args) -> int:
     """Run the tray app until Quit; returns the exit status (main thread)."""
     lock = InstanceLock()
@@ -184,6 +203,9 @@ def _run(lock: InstanceLock) -> int:
         except OSError as exc:  # e.g. a socket path too long: only the toggle-by-second-run is lost
             log.warning("cannot listen on %s (%s): a second trayrip will not reach this one", lock.socket_path, exc)
         threading.Thread(target=recordings.warm, name="trayrip-warmup", daemon=True).start()
+        threading.Thread(
+            target=_recover_leftovers, args=(loaded.config, notifier.notify), name="trayrip-recovery", daemon=True
+        ).start()
         controller.submit(Cmd.REFRESH_DEVICES)
         controller.start()
         log.info("trayrip is running (pid %d, tray backend %s)", os.getpid(), tray.backend)

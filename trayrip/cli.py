@@ -482,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        args = parser.parse_args(["tray", *(argv if argv is not None else sys.argv[1:])])
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "tray"])
     level = logging.WARNING - 10 * min(args.verbose, 2)
     setup_logging(level, to_file=args.command == "tray")
     try:
