@@ -43,6 +43,7 @@ class WavWriter:
         except OSError as exc:
             raise FilingError(f"cannot create {self.path}: {exc.strerror}") from None
         self._lock_fd = -1
+        self._short = 0
         try:
             # Held while we write (and, with close(keep_lock=True), until filed): recovery leaves the file alone.
             if not try_lock(self._fd):
@@ -69,26 +70,31 @@ class WavWriter:
     def closed(self) -> bool:
         return self._fd < 0
 
-    def _write_all(self, data: bytes | memoryview) -> None:
+    def _write_all(self, data: bytes | memoryview) -> int:
+        """Write everything or raise FilingError; ``self._short`` says how much got in before the failure."""
         view = memoryview(data)
-        while view:
+        done = 0
+        while done < len(view):
             try:
-                n = os.write(self._fd, view)
+                done += os.write(self._fd, view[done:])
             except OSError as exc:
+                self._short = done
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
                     raise FilingError(f"the disk holding {self.path.parent} is full ({exc.strerror})") from exc
                 raise FilingError(f"writing {self.path.name} failed: {exc.strerror}") from exc
-            view = view[n:]
+        return done
 
     def write(self, data: bytes | memoryview) -> None:
         """Append whole frames; refreshes the header when the sync interval has passed.
 
-        If the write fails (disk full) the file is cut back to the last whole
-        block, so it holds exactly what ``data_bytes`` says and no partial garbage.
+        If the write fails (disk full) the whole frames that did get in are
+        kept and the file is cut back to them: it holds exactly what
+        ``data_bytes`` says and no partial garbage.
         """
         try:
             self._write_all(data)
         except FilingError:
+            self.data_bytes += self._short - self._short % self.fmt.bytes_per_frame
             try:
                 os.ftruncate(self._fd, self._layout.data_offset + self.data_bytes)
                 os.lseek(self._fd, 0, os.SEEK_END)
