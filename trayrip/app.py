@@ -148,7 +148,7 @@ def _recover_leftovers(config, notify: Callable[..., None]) -> None:
         if r.filed is not None:
             notify("Recovered an unfinished recording", f"{r.filed.path.name} ({r.filed.duration:.0f} s) in {r.filed.path.parent}")
         elif r.problem:
-            notify("trayrip: could not recover a recording", f"{r.part}: {r.problem}", error=True)
+            notify("trayrip: could not recover a recording", r.message, error=True)
 
 
 def run_tray(args) -> int:

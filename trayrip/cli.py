@@ -424,15 +424,10 @@ def report_recovery(reports, paths_to_stdout: bool = True) -> int:
     """Tell the user what recovery did (stderr for messages, stdout for filed paths); returns problems."""
     problems = 0
     for r in reports:
-        if r.filed is not None:
-            sys.stderr.write(f"recovered an unfinished recording ({r.filed.duration:.1f} s): {r.filed.path}\n")
-            if paths_to_stdout:
-                print(r.filed.path)
-        elif r.removed_empty:
-            sys.stderr.write(f"removed an empty capture file with no audio: {r.part}\n")
-        else:
-            problems += 1
-            sys.stderr.write(f"trayrip: could not recover {r.part}: {r.problem}\n")
+        problems += bool(r.problem)
+        sys.stderr.write(("trayrip: " if r.problem else "") + r.message + "\n")
+        if r.filed is not None and paths_to_stdout:
+            print(r.filed.path)
     return problems
 
 

@@ -248,6 +248,14 @@ def _trim_in_place(src, path: Path, keep: tuple[int, int], fmt) -> None:
     os.replace(temp, path)
 
 
+def _open_or_explain(path: Path):
+    """``open_source`` with a one-line TrayripError naming the file."""
+    try:
+        return open_source(path)
+    except (ValueError, OSError) as exc:
+        raise TrayripError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
 def trim_file(
     path: Path,
     *,
@@ -266,10 +274,7 @@ def trim_file(
     """
     path = Path(path)
     settings = settings or SilenceSettings()
-    try:
-        src = open_source(path)
-    except (ValueError, OSError) as exc:
-        raise TrayripError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
+    src = _open_or_explain(path)
     try:
         analysis = analyse(path, settings, source=src)
         keep = analysis.trim_range
@@ -330,10 +335,7 @@ def split_file(
     """
     path = Path(path)
     settings = settings or SilenceSettings()
-    try:
-        src = open_source(path)
-    except (ValueError, OSError) as exc:
-        raise TrayripError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
+    src = _open_or_explain(path)
     try:
         analysis = analyse(path, settings, full=True, source=src)
         tracks = split_plan(analysis, settings, min_track, trim)

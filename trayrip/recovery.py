@@ -41,6 +41,15 @@ class RecoveryReport:
     problem: str | None = None  # why it could not be filed (the file stays where it is)
     removed_empty: bool = False
 
+    @property
+    def message(self) -> str:
+        """One line for people."""
+        if self.filed is not None:
+            return f"recovered an unfinished recording ({self.filed.duration:.1f} s): {self.filed.path}"
+        if self.removed_empty:
+            return f"removed an empty capture file with no audio: {self.part}"
+        return f"could not recover {self.part}: {self.problem}"
+
 
 def find_leftovers(folders: Iterable[Path]) -> list[Path]:
     """Capture files in ``folders`` that no running trayrip is writing."""
@@ -85,15 +94,11 @@ def recover_file(part: Path, silence: SilenceSettings | None = None, trim: bool 
         try:
             layout = read_layout(fd, size)
         except ValueError as exc:
-            if size <= 128:
-                os.close(fd)
-                fd = -1
-                part.unlink()
-                log.warning("removed %s: an empty capture file (no audio)", part)
-                return RecoveryReport(part, removed_empty=True)
-            return RecoveryReport(part, problem=f"damaged header ({exc}); left in place")
-        bpf = layout.fmt.bytes_per_frame
-        data = (size - layout.data_offset) // bpf * bpf
+            if size > 128:
+                return RecoveryReport(part, problem=f"damaged header ({exc}); left in place")
+            layout = None  # a header torn by a crash during the very first write: no audio
+        bpf = layout.fmt.bytes_per_frame if layout else 1
+        data = (size - layout.data_offset) // bpf * bpf if layout else 0
         if data <= 0:
             os.close(fd)
             fd = -1
