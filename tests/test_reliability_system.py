@@ -86,3 +86,32 @@ def test_no_overruns_at_96k_24_bit_with_both_cores_busy(harness, harness_environ
     assert result.overflows == 0 and result.dropped_frames == 0
     # no frames lost: the audio that arrived matches the wall clock (within two 40 ms blocks)
     assert abs((audio1 - audio0) - wall) < 0.1, (audio1 - audio0, wall)
+
+
+def test_kill_9_of_trayrip_record_then_recover(harness, user_env, tmp_path):
+    """The real CLI, recording the real monitor, killed with SIGKILL: `trayrip recover` files its audio."""
+    import signal
+
+    from test_capture_system import start_record, wait_for_capture_file
+
+    folder = tmp_path / "out"
+    tone = at.write_wav(tmp_path / "tone.wav", at.tone(650, 10.0))
+    proc = start_record(user_env, "--folder", str(folder))
+    wait_for_capture_file(folder)
+    player = harness.play(tone, wait=False)
+    time.sleep(3.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    player.terminate()
+    part = next(folder.glob(".trayrip-*.wav.part"))
+    on_disk = (part.stat().st_size - 80) / (48000 * 4)
+    done = subprocess.run(
+        [sys.executable, "-m", "trayrip", "recover", "--no-trim", "--folder", str(folder)],
+        env=user_env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0 and "recovered an unfinished recording" in done.stderr, done.stderr
+    [filed] = [p for p in folder.iterdir() if p.suffix == ".wav"]
+    data, rate = at.read_audio(filed)
+    assert abs(len(data) / rate - on_disk) < 0.001  # everything that reached the disk is kept
+    assert len(data) / rate > 2.5
+    assert abs(at.dominant_frequency(data, rate, len(data) / rate - 1.0, len(data) / rate - 0.1) - 650) < 5

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["pread", "pwrite", "preadv"]
+__all__ = ["pread", "pwrite", "preadv", "NEW_FILE_MODE", "NEW_DIR_MODE"]
 
 
 def _pread(fd: int, n: int, offset: int) -> bytes:
@@ -44,3 +44,7 @@ def _preadv(fd: int, buffers: list, offset: int) -> int:
 pread = getattr(os, "pread", _pread)
 pwrite = getattr(os, "pwrite", _pwrite)
 preadv = getattr(os, "preadv", _preadv)
+
+# New recordings and folders: the user's umask decides, but never writable by everyone.
+NEW_FILE_MODE = 0o664
+NEW_DIR_MODE = 0o775

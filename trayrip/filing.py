@@ -26,6 +26,7 @@ from .errors import FilingError
 from .naming import DEFAULT_TEMPLATE, NameFields, contained_path, render, sanitize_component, uses_counter
 from .silence import SilenceSettings
 from .wavedit import IN_PLACE_MAX_LEAD, cut_in_place
+from .fileio import NEW_DIR_MODE, NEW_FILE_MODE
 
 if TYPE_CHECKING:  # encode imports numpy; filing's callers pay for it only when they encode
     from .encode import OutputFormat, PcmSource
@@ -68,7 +69,7 @@ def prepare_folder(folder: Path) -> Path:
     """Create ``folder`` if needed and check that it takes new files."""
     folder = Path(folder).expanduser()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=NEW_DIR_MODE, parents=True, exist_ok=True)
     except FileExistsError:
         raise FilingError(f"{folder} exists and is not a folder") from None
     except OSError as exc:
@@ -111,7 +112,7 @@ def claim_name(src: Path, target: Path) -> bool:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS):
             raise FilingError(f"cannot file {target.name} in {target.parent}: {exc.strerror}") from None
         try:
-            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, NEW_FILE_MODE))
         except FileExistsError:
             return False
         os.replace(src, target)
@@ -172,7 +173,7 @@ def exclusive_temp(folder: Path, suffix: str) -> Path:
     for _ in range(100):
         path = Path(folder) / f"{PART_PREFIX}{secrets.token_hex(6)}{suffix}{FILING_SUFFIX}"
         try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666))
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), NEW_FILE_MODE))
         except FileExistsError:
             continue
         except OSError as exc:
@@ -251,7 +252,7 @@ def _claim_templated(src: Path, root: Path, template: str, fields: NameFields, s
     for n in range(1, 100000):
         parts = render(template, fields, counter=n)
         folder = contained_path(root, parts[:-1]) if len(parts) > 1 else Path(root)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=NEW_DIR_MODE, parents=True, exist_ok=True)
         if not counted:
             contained_path(root, [*parts[:-1], parts[-1] + suffix])
             return place_exclusive(src, folder, parts[-1], suffix)
@@ -267,14 +268,14 @@ def _claim_folder(root: Path, template: str, fields: NameFields) -> tuple[Path, 
     for n in range(1, 100000):
         parts = render(template, fields, counter=n)
         parent = contained_path(root, parts[:-1]) if len(parts) > 1 else Path(root)
-        parent.mkdir(parents=True, exist_ok=True)
+        parent.mkdir(mode=NEW_DIR_MODE, parents=True, exist_ok=True)
         names = [parts[-1]] if counted else (parts[-1] if k == 1 else f"{parts[-1]} ({k})" for k in range(1, 100000))
         for name in names:
             folder = contained_path(root, [*parts[:-1], name])
             if counted and _stem_taken(parent, name):
                 break
             try:
-                folder.mkdir()
+                folder.mkdir(mode=NEW_DIR_MODE)
             except FileExistsError:
                 continue
             return folder, parts[-1]

@@ -31,6 +31,7 @@ from .naming import NameFields
 from .silence import SilenceSettings, SilenceTracker
 from .split import plan_tracks
 from .wavedit import IN_PLACE_MAX_LEAD, cut_in_place
+from .fileio import NEW_DIR_MODE
 
 __all__ = ["Analysis", "TrimResult", "analyse", "trim_file", "split_file", "split_plan"]
 
@@ -355,7 +356,7 @@ def split_file(
             silence=settings,
         )
         root = Path(out_dir) if out_dir is not None else path.parent
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(mode=NEW_DIR_MODE, parents=True, exist_ok=True)
         fields = NameFields(when, sum(e - s for s, e in tracks) / analysis.format.rate, "", path.stem)
         folder, paths, playlist, note = file_tracks(src, tracks, root, plan, fmt, fields)
         frames = sum(e - s for s, e in tracks)

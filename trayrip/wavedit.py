@@ -13,7 +13,7 @@ import struct
 from pathlib import Path
 
 from .wavfile import WavLayout, build_header, read_layout, update_sizes
-from .fileio import pread, pwrite
+from .fileio import NEW_FILE_MODE, pread, pwrite
 
 __all__ = ["cut_in_place", "copy_range", "IN_PLACE_MAX_LEAD"]
 
@@ -69,7 +69,7 @@ def copy_range(src: Path, dst: Path, start: int, end: int) -> WavLayout:
         end = max(0, min(end, total))
         start = max(0, min(start, end))
         header = build_header(layout.fmt)
-        dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), NEW_FILE_MODE)
         try:
             os.write(dfd, header)
             offset, remaining = layout.data_offset + start * bpf, (end - start) * bpf

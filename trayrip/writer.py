@@ -17,6 +17,7 @@ from .audio.base import AudioFormat
 from .errors import FilingError
 from .locking import try_lock
 from .wavfile import MAX_RIFF, WavLayout, build_header, update_sizes
+from .fileio import NEW_FILE_MODE
 
 __all__ = ["WavWriter"]
 
@@ -36,8 +37,8 @@ class WavWriter:
         self._clock = clock
         header = build_header(fmt)
         try:
-            # O_EXCL: never clobber; mode 0o666 lets the user's umask decide, as for any new file.
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            # O_EXCL: never clobber; the umask decides the mode, but never world-writable.
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), NEW_FILE_MODE)
         except FileExistsError:
             raise FilingError(f"{self.path} already exists; not overwriting it") from None
         except OSError as exc:
