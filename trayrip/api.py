@@ -271,7 +271,8 @@ def record(
     """Record what the computer plays for ``duration`` seconds (or until ``stop`` is set).
 
     Keyword options are those of :class:`RecordingOptions` (folder, output,
-    device, rate, bits, trim, silence). Returns the filed path.
+    device, rate, bits, trim, silence, format, template, title, split,
+    min_track). Returns the filed path (for a split recording, its folder).
     """
     if duration is None and stop is None:
         raise ValueError("give a duration, a stop event, or both")
