@@ -3,8 +3,8 @@
 ``cut_in_place`` is O(1): the leading part becomes a JUNK chunk in front of a
 new data chunk header and the tail is truncated. Where the leading part is
 large it is cheaper for the disk to copy the kept range into a new file
-instead (filing uses ``encode.copy_wav_range``; ``copy_range`` here is the
-plain version), which costs O(kept bytes) and no memory.
+instead (``copy_range``, a thin wrapper over ``encode.copy_wav_range``),
+which costs O(kept bytes) and no memory.
 """
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ import os
 import struct
 from pathlib import Path
 
-from .wavfile import WavLayout, build_header, read_layout, update_sizes
-from .fileio import NEW_FILE_MODE, pread, pwrite
+from .wavfile import WavLayout, read_layout, update_sizes
+from .fileio import NEW_FILE_MODE, pwrite
 
 __all__ = ["cut_in_place", "copy_range", "IN_PLACE_MAX_LEAD"]
 
 IN_PLACE_MAX_LEAD = 8 * 1024 * 1024  # bytes of dead leading audio we accept inside a JUNK chunk
-_COPY_CHUNK = 1 << 20
 
 
 def _aligned_start(layout: WavLayout, start: int) -> int:
@@ -61,35 +60,8 @@ def cut_in_place(path: Path, start: int, end: int) -> WavLayout:
 
 def copy_range(src: Path, dst: Path, start: int, end: int) -> WavLayout:
     """Write frames [start, end) of ``src`` to a new file ``dst`` (created exclusively)."""
-    sfd = os.open(src, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
-        layout = read_layout(sfd)
-        bpf = layout.fmt.bytes_per_frame
-        total = layout.data_size // bpf
-        end = max(0, min(end, total))
-        start = max(0, min(start, end))
-        header = build_header(layout.fmt)
-        dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), NEW_FILE_MODE)
-        try:
-            os.write(dfd, header)
-            offset, remaining = layout.data_offset + start * bpf, (end - start) * bpf
-            out_pos = len(header)
-            while remaining:
-                chunk = pread(sfd, min(_COPY_CHUNK, remaining), offset)
-                if not chunk:
-                    break
-                pwrite(dfd, chunk, out_pos)
-                offset += len(chunk)
-                out_pos += len(chunk)
-                remaining -= len(chunk)
-            data_size = out_pos - len(header)
-            if data_size & 1:
-                pwrite(dfd, b"\0", out_pos)
-            new = WavLayout(layout.fmt, 12, len(header) - 8, len(header), 0, False)
-            new = update_sizes(dfd, new, data_size)
-            os.fsync(dfd)
-            return new
-        finally:
-            os.close(dfd)
-    finally:
-        os.close(sfd)
+    from .encode import WavSource, copy_wav_range
+
+    with WavSource(src) as source:
+        os.close(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), NEW_FILE_MODE))
+        return copy_wav_range(source, start, end, dst, preallocate=False)

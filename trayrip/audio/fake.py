@@ -92,10 +92,7 @@ class FakeSource:
                 delay = due - self._clock()
                 if delay > 0:
                     self._sleep(delay)
-            block = Block(self._block_at(pos, n), n, self._clock())
-            while not sink(block):
-                if self.speed or self._stop.wait(0.001):
-                    break
+            sink(Block(self._block_at(pos, n), n, self._clock()))  # faster than real time, the sink waits (can_wait)
             pos += n
             self.delivered = pos
 
