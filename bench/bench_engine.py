@@ -47,8 +47,8 @@ def music_loop() -> np.ndarray:
 
 
 def child_trayrip_memory(minutes: float, folder: str) -> dict:
-    from trayrip.audio.fake import FakeSource
-    from trayrip.recorder import Recorder
+    from trayrip.capture.fake import FakeSource
+    from trayrip.recording.recorder import Recorder
 
     total = int(minutes * 60 * RATE)
     src = FakeSource(music_loop(), RATE, speed=None, total_frames=total, blocksize=RATE // 25)
@@ -92,9 +92,9 @@ def run_child(kind: str, minutes: float, folder: str) -> dict:
 
 def make_capture(folder: Path, minutes: float) -> tuple[Path, tuple[int, int]]:
     """A closed capture file as the recorder leaves it, with 2 s of silence at each end."""
-    from trayrip.audio.base import AudioFormat
-    from trayrip.filing import new_part_path
-    from trayrip.writer import WavWriter
+    from trayrip.capture.base import AudioFormat
+    from trayrip.filing.finish import new_part_path
+    from trayrip.recording.writer import WavWriter
 
     part = new_part_path(folder)
     w = WavWriter(part, AudioFormat(RATE, 2, 2), sync_interval=1e9)
@@ -113,8 +113,8 @@ def make_capture(folder: Path, minutes: float) -> tuple[Path, tuple[int, int]]:
 
 
 def bench_stop(folder: Path, minutes: float) -> dict:
-    from trayrip.filing import finish_wav
-    from trayrip.wavedit import copy_range
+    from trayrip.filing.finish import finish_wav
+    from trayrip.wav.edit import copy_range
 
     part, keep = make_capture(folder, minutes)
     os.sync()

@@ -17,9 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trayrip.audio.base import AudioFormat  # noqa: E402
-from trayrip.audio.fake import FakeSource  # noqa: E402
-from trayrip.recorder import Recorder  # noqa: E402
+from trayrip.capture.base import AudioFormat  # noqa: E402
+from trayrip.capture.fake import FakeSource  # noqa: E402
+from trayrip.recording.recorder import Recorder  # noqa: E402
 
 RATE = 48000
 TARGET = 4 * 2**30 + 64 * 2**20  # just past the 32-bit limit

@@ -45,7 +45,7 @@ import numpy as np  # noqa: E402
 
 import audio_tools as at  # noqa: E402
 from harness import Harness, wait_until  # noqa: E402
-from trayrip.hotkeys import DEFAULT_HOTKEY, xdotool_keys  # noqa: E402
+from trayrip.hotkey_syntax import DEFAULT_HOTKEY, xdotool_keys  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CAPTURE_RUNNING = re.compile(r"capture running at (\d+\.\d+), ([\d.]+) ms after the command")

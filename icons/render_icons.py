@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Render trayrip's tray icons from the drawing code in trayrip/icons.py.
+"""Render trayrip's tray icons from the drawing code in trayrip/desktop/icons.py.
 
     python icons/render_icons.py          # (re)write the PNGs
     python icons/render_icons.py --check  # exit 1 if a PNG is missing or stale
 
 Writes icons/<state>.png (256 px masters, plus a preview strip of every state
-and meter level at 16/22/32 px) and trayrip/icons/<state>.png (64 px, shipped
-in the package and loaded at run time). tests/test_icons.py checks that the
+and meter level at 16/22/32 px) and trayrip/desktop/images/<state>.png (64 px, shipped
+in the package and loaded at run time). tests/desktop/test_icons.py checks that the
 shipped PNGs match the drawing code.
 """
 from __future__ import annotations
@@ -23,9 +23,9 @@ from PIL import Image  # noqa: E402
 
 from PIL import ImageDraw  # noqa: E402
 
-from trayrip import icons  # noqa: E402
-from trayrip.icons import METER_SEGMENTS, SIZE, draw_base  # noqa: E402
-from trayrip.state import State  # noqa: E402
+from trayrip.desktop import icons  # noqa: E402
+from trayrip.desktop.icons import METER_SEGMENTS, SIZE, draw_base  # noqa: E402
+from trayrip.desktop.state import State  # noqa: E402
 
 MASTER = 256
 
@@ -62,7 +62,7 @@ def outputs() -> dict[Path, bytes]:
     out: dict[Path, bytes] = {}
     for state in State:
         out[ROOT / "icons" / f"{state.value}.png"] = _png(draw_base(state, MASTER))
-        out[ROOT / "trayrip" / "icons" / f"{state.value}.png"] = _png(draw_base(state, SIZE))
+        out[ROOT / "trayrip" / "desktop" / "images" / f"{state.value}.png"] = _png(draw_base(state, SIZE))
     out[ROOT / "icons" / "preview.png"] = _png(_preview())
     return out
 
@@ -75,7 +75,7 @@ def main() -> int:
     for path, data in outputs().items():
         current = path.read_bytes() if path.exists() else None
         if args.check:
-            if path.parent.name == "icons" and path.parent.parent.name == "trayrip" and current is not None:
+            if path.parent.name == "images" and path.parent.parent.name == "desktop" and current is not None:
                 # compare pixels, not bytes: PNG encoders may differ between Pillow versions
                 same = Image.open(io.BytesIO(current)).convert("RGBA").tobytes() == \
                     Image.open(io.BytesIO(data)).convert("RGBA").tobytes()

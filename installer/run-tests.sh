@@ -3,7 +3,7 @@
 # an editable install), then runs pytest from the repository root.
 #
 #   installer/run-tests.sh                 # whole suite
-#   installer/run-tests.sh tests/test_harness.py -x -q
+#   installer/run-tests.sh tests/system/test_harness.py -x -q
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

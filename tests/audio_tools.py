@@ -309,3 +309,19 @@ def normalized_xcorr_peak(reference: np.ndarray, recording: np.ndarray) -> float
         b = b[: len(a)]
     denom = np.linalg.norm(a) * np.linalg.norm(b)
     return float(np.dot(a, b) / denom) if denom else 0.0
+
+
+def make_capture(path, frames, channels=2, width=2, rate=48000, rf64_limit=None):
+    """A capture file written by the real WavWriter (a sawtooth per channel); returns its samples."""
+    from trayrip.capture.base import AudioFormat
+    from trayrip.recording.writer import WavWriter
+    from trayrip.wav.pcm import from_float
+
+    t = np.arange(frames)
+    samples = np.stack([((t % 1000) / 1000.0 - 0.5) * (c + 1) * 0.5 for c in range(channels)], axis=1)
+    kw = {} if rf64_limit is None else {"rf64_limit": rf64_limit}
+    w = WavWriter(path, AudioFormat(rate, channels, width), **kw)
+    w.write(from_float(samples.astype(np.float32), width))
+    w.close()
+    data, _ = sf.read(path, dtype="int32", always_2d=True)
+    return data

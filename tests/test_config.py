@@ -18,7 +18,7 @@ from trayrip.config import (
     updated,
     validate_value,
 )
-from trayrip.hotkeys import DEFAULT_HOTKEY
+from trayrip.hotkey_syntax import DEFAULT_HOTKEY
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,7 +47,7 @@ def test_config_path_is_computed_when_called(tmp_path, monkeypatch):
 def test_importing_config_reads_nothing(tmp_path):
     import subprocess
 
-    code = "import sys, trayrip.config, trayrip.controller; print(sorted(m for m in ('platformdirs', 'pystray', 'pynput') if m in sys.modules))"
+    code = "import sys, trayrip.config, trayrip.desktop.controller; print(sorted(m for m in ('platformdirs', 'pystray', 'pynput') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

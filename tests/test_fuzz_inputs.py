@@ -7,7 +7,7 @@ import string
 import pytest
 
 from trayrip.config import Config, ConfigStore
-from trayrip.hotkeys import HotkeyError, parse_hotkey
+from trayrip.hotkey_syntax import HotkeyError, parse_hotkey
 
 KEYS = ["hotkey", "folder", "format", "device", "trim", "threshold_db", "split", "name_template", "notifications", "rate", "bits", "min_track", "bogus"]
 VALUES = ['""', '"<ctrl>+<alt>+r"', "true", "1e309", "-1", "99999999999999999999", "nan", "[1, 2]", "{a = 1}", '"\\u0000"', "'x'", "2024-01-01", '"flac"', '"m4b"', "0x10", '"../../etc"']

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import trayrip
-from trayrip.audio.fake import FakeSource
+from trayrip.capture.fake import FakeSource
 
 ROOT = Path(__file__).resolve().parent.parent
 

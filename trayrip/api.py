@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .audio.base import CaptureSource
+from .capture.base import CaptureSource
 from .errors import CaptureError, FilingError, TrayripError
-from .encode import format_for_path, get_format, warn_if_unusable
-from .filing import (
+from .filing.encoders import format_for_path, get_format, warn_if_unusable
+from .filing.finish import (
     FiledRecording,
     FilingPlan,
     default_folder,
@@ -31,9 +31,9 @@ from .filing import (
     prepare_folder,
     timestamp_stem,
 )
-from .naming import DEFAULT_TEMPLATE, validate_template
-from .recorder import Recorder, RecorderStatus, RecordingResult
-from .silence import SilenceSettings
+from .filing.naming import DEFAULT_TEMPLATE, validate_template
+from .recording.recorder import Recorder, RecorderStatus, RecordingResult
+from .recording.silence import SilenceSettings
 
 __all__ = ["RecordingOptions", "Recording", "RecordingFailed", "record", "open_default_source"]
 
@@ -79,8 +79,8 @@ class RecordingOptions:
 
 def open_default_source(options: RecordingOptions, backend=None) -> CaptureSource:
     """Find the loopback device (or ``options.device``) and prepare a PortAudio source."""
-    from .audio.discovery import plan_capture
-    from .audio.portaudio import PortAudio
+    from .capture.discovery import plan_capture
+    from .capture.portaudio import PortAudio
 
     owns = backend is None
     backend = backend or PortAudio()

@@ -96,7 +96,7 @@ _TEMPLATE_HELP = (
 
 
 def _format(text: str) -> str:
-    from .encode import get_format
+    from .filing.encoders import get_format
 
     try:
         return get_format(text).name
@@ -105,7 +105,7 @@ def _format(text: str) -> str:
 
 
 def _template(text: str) -> str:
-    from .naming import validate_template
+    from .filing.naming import validate_template
 
     try:
         return validate_template(text)
@@ -257,8 +257,8 @@ class _Progress:
 
 def _recover_before_recording(folder: Path | None) -> None:
     """Leftovers of a crashed run in the folder we are about to use are filed first."""
-    from .filing import default_folder
-    from .recovery import recover_all
+    from .filing.finish import default_folder
+    from .filing.recovery import recover_all
 
     try:
         report_recovery(recover_all([Path(folder) if folder else default_folder()]), paths_to_stdout=False)
@@ -268,7 +268,7 @@ def _recover_before_recording(folder: Path | None) -> None:
 
 def _cmd_record(args) -> int:
     from .api import RecordingFailed, record
-    from .silence import SilenceSettings
+    from .recording.silence import SilenceSettings
 
     rate, bits = args.rate, args.bits
     if args.master:
@@ -320,7 +320,7 @@ def _cmd_record(args) -> int:
 
 def _record_format(args) -> str:
     """The output format of ``record``; says at once when it cannot be written (WAV is kept then)."""
-    from .encode import format_for_path, warn_if_unusable
+    from .filing.encoders import format_for_path, warn_if_unusable
 
     by_suffix = format_for_path(args.output) if args.output else None
     if args.output is not None and by_suffix is None:
@@ -335,7 +335,7 @@ def _record_format(args) -> str:
 
 
 def _silence_from(args, region_gap: float | None = None):
-    from .silence import SilenceSettings
+    from .recording.silence import SilenceSettings
 
     changes = {}
     if args.threshold is not None:
@@ -362,7 +362,7 @@ def _trim_targets(args) -> tuple[Path | None, Path | None]:
 
 
 def _cmd_trim(args) -> int:
-    from .offline import trim_file
+    from .filing.offline import trim_file
 
     settings = _silence_from(args)
     output, out_dir = _trim_targets(args)
@@ -391,7 +391,7 @@ def _cmd_trim(args) -> int:
 
 
 def _cmd_split(args) -> int:
-    from .offline import split_file
+    from .filing.offline import split_file
 
     settings = _silence_from(args, region_gap=args.gap)
     if args.output is not None and args.output.exists() and not args.output.is_dir():
@@ -432,8 +432,8 @@ def report_recovery(reports, paths_to_stdout: bool = True) -> int:
 
 
 def _cmd_recover(args) -> int:
-    from .filing import default_folder
-    from .recovery import recover_all
+    from .filing.finish import default_folder
+    from .filing.recovery import recover_all
 
     folders = [default_folder(), *args.folder]
     reports = recover_all(folders, trim=args.trim)
@@ -443,8 +443,8 @@ def _cmd_recover(args) -> int:
 
 
 def _cmd_devices(args) -> int:
-    from .audio.discovery import loopback_device_index
-    from .audio.portaudio import PortAudio
+    from .capture.discovery import loopback_device_index
+    from .capture.portaudio import PortAudio
 
     backend = PortAudio()
     try:
@@ -465,7 +465,7 @@ def _cmd_devices(args) -> int:
 
 
 def _cmd_tray(args) -> int:
-    from .app import run_tray
+    from .desktop.app import run_tray
 
     return run_tray(args)
 

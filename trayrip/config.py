@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import TrayripError
-from .hotkeys import DEFAULT_HOTKEY, HotkeyError, parse_hotkey
+from .hotkey_syntax import DEFAULT_HOTKEY, HotkeyError, parse_hotkey
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -80,7 +80,7 @@ class Config:
     def recording_options(self):
         """The :class:`trayrip.api.RecordingOptions` these settings ask for."""
         from .api import RecordingOptions
-        from .silence import SilenceSettings
+        from .recording.silence import SilenceSettings
 
         return RecordingOptions(
             folder=Path(self.folder).expanduser() if self.folder else None,

@@ -1,0 +1,127 @@
+"""Recorder + Recording API on the fake source: nothing lost, timeline kept, limits exact."""
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import trayrip
+from trayrip.capture.fake import FakeSource
+from trayrip.errors import CaptureError
+from trayrip.recording.recorder import Recorder
+from trayrip.recording.silence import SilenceSettings
+
+RATE = 48000
+
+
+def tone_with_silence(lead=1.0, tone=1.0, tail=1.5, freq=1000.0):
+    n = round((lead + tone + tail) * RATE)
+    sig = np.zeros((n, 2), np.float32)
+    a, b = round(lead * RATE), round((lead + tone) * RATE)
+    t = np.arange(b - a) / RATE
+    sig[a:b] = (0.4 * np.sin(2 * np.pi * freq * t))[:, None]
+    return sig
+
+
+def test_record_files_the_trimmed_tone(tmp_path):
+    sig = tone_with_silence()
+    path = trayrip.record(3.5, source=FakeSource(sig, RATE, speed=None), folder=tmp_path)
+    data, rate = sf.read(path)
+    assert rate == RATE
+    # 1 s of tone plus the 100 ms / 300 ms pads, within one 10 ms window
+    assert abs(data.shape[0] / RATE - 1.4) <= 0.011
+    assert np.abs(data[: round(0.09 * RATE)]).max() < 1e-3
+    assert np.abs(data[round(0.11 * RATE) : round(1.09 * RATE)]).max() > 0.35
+    assert list(tmp_path.iterdir()) == [path]  # no .part left
+
+
+def test_duration_is_exact_without_trim(tmp_path):
+    sig = tone_with_silence()
+    path = trayrip.record(2.5, source=FakeSource(sig, RATE, speed=None, blocksize=1777), folder=tmp_path, trim=False)
+    data, _ = sf.read(path)
+    assert data.shape[0] == round(2.5 * RATE)
+    np.testing.assert_allclose(data, sig[: data.shape[0]], atol=2 / 32768)
+
+
+def test_gaps_in_delivery_are_filled_with_silence_of_the_right_length(tmp_path):
+    sig = tone_with_silence(lead=0.2, tone=0.5, tail=0.0)
+    sig = np.concatenate([sig, sig])
+    gap_at = tone_with_silence(lead=0.2, tone=0.5, tail=0.0).shape[0]
+    gap_at -= gap_at % 960
+    src = FakeSource(sig, RATE, speed=1.0, blocksize=960, gaps={gap_at: 1.0})
+    rec = trayrip.Recording(source=src, folder=tmp_path, trim=False)
+    rec.start()
+    src.wait(10)
+    result = rec.stop_capture()
+    assert abs(result.filled_frames / RATE - 1.0) < 0.1
+    assert abs(result.frames / RATE - (sig.shape[0] / RATE + 1.0)) < 0.1
+    filed = rec.finish()
+    data, _ = sf.read(filed.path)
+    loud = np.flatnonzero(np.abs(data[:, 0]) > 0.2)
+    starts = [loud[0]] + [loud[i] for i in range(1, len(loud)) if loud[i] - loud[i - 1] > RATE // 2]
+    assert len(starts) == 2
+    # second burst starts 0.7 s (signal) + 1.0 s (gap) after the first
+    assert abs((starts[1] - starts[0]) / RATE - 1.7) < 0.1
+
+
+def test_lost_device_keeps_what_was_captured(tmp_path):
+    sig = tone_with_silence(lead=0.1, tone=2.0, tail=0.0)
+    src = FakeSource(sig, RATE, speed=None, fail_after=RATE)
+    with pytest.raises(trayrip.api.RecordingFailed, match="unplugged") as info:
+        trayrip.record(10, source=src, folder=tmp_path)
+    filed = info.value.filed
+    data, _ = sf.read(filed.path)
+    assert abs(data.shape[0] / RATE - (0.9 + 0.1)) < 0.05  # tone until the failure, plus lead pad
+
+
+def test_all_silent_recording_is_kept_untrimmed(tmp_path, caplog):
+    sig = np.zeros((RATE, 2), np.float32)
+    path = trayrip.record(1.0, source=FakeSource(sig, RATE, speed=None), folder=tmp_path)
+    assert sf.info(path).frames == RATE
+    assert "keeping the recording untrimmed" in caplog.text
+
+
+def test_nothing_captured_is_an_error_and_leaves_no_file(tmp_path):
+    src = FakeSource(np.zeros((10, 2), np.float32), RATE, speed=None, total_frames=0)
+    rec = trayrip.Recording(source=src, folder=tmp_path)
+    rec.start()
+    with pytest.raises(CaptureError, match="nothing was captured"):
+        rec.stop()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_memory_stays_flat_while_recording(tmp_path):
+    """Python-level allocations do not grow with the recording's length."""
+    sig = tone_with_silence(lead=0.0, tone=1.0, tail=0.0)
+    src = FakeSource(sig, RATE, speed=None, total_frames=RATE * 120)
+    rec = Recorder(src, tmp_path / "m.wav.part", SilenceSettings())
+    tracemalloc.start()
+    rec.start()
+    src.wait(60)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    result = rec.stop()
+    assert result.frames == RATE * 120
+    assert peak < 20 * 2**20  # 120 s of audio is 23 MB; the recorder never holds it
+
+
+def test_a_late_driver_catching_up_inserts_no_silence(tmp_path):
+    """A 0.5 s scheduling stall followed by a burst of the backlog: nothing was missing."""
+    sig = tone_with_silence(lead=0.0, tone=3.0, tail=0.0)
+    src = FakeSource(sig, RATE, speed=1.0, blocksize=960, stalls={RATE: 0.5})
+    rec = trayrip.Recording(source=src, folder=tmp_path, trim=False)
+    rec.start()
+    src.wait(10)
+    result = rec.stop_capture()
+    assert result.filled_frames == 0
+    assert result.frames == sig.shape[0]
+    rec.finish()
+
+
+def test_duration_is_reached_by_the_clock_when_nothing_is_delivered(tmp_path, monkeypatch):
+    monkeypatch.setattr("trayrip.api._DURATION_GRACE", 0.5)
+    src = FakeSource(np.zeros((RATE, 2), np.float32), RATE, speed=1.0, total_frames=RATE // 10)
+    path = trayrip.record(1.0, source=src, folder=tmp_path, trim=False)
+    assert sf.info(path).frames == RATE // 10

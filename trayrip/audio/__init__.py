@@ -1,1 +1,0 @@
-"""Capture backends behind one protocol (see :mod:`trayrip.audio.base`)."""

@@ -1,0 +1,12 @@
+"""The tray app: composition root (:mod:`.app`), the controller thread and its
+state table, the tray icon and menu (the only pystray import), icons,
+global hotkeys (the only pynput import), notifications and the
+single-instance socket.
+
+Threads: main (tray loop), ``trayrip-controller`` (the only code that changes
+state), the filer thread, and foreign callbacks (hotkey hook, menu clicks)
+that only put a command on the controller's queue.
+
+The top of the path: imports ``api``, ``config`` and below; nothing below
+imports from here.
+"""

@@ -1,0 +1,233 @@
+"""The tray app's composition root: ``trayrip`` / ``trayrip tray`` (main thread).
+
+Start-up order: single-instance lock (a second ``trayrip`` toggles recording
+in the running one and exits, see :mod:`trayrip.desktop.instance`), settings,
+notifier, tray icon (fails early without a desktop), controller, global
+hotkey, then the tray loop on the main thread until Quit. Quit -- from the
+menu, SIGTERM/SIGINT/SIGHUP, or the tray loop ending -- finishes the
+recording in progress and waits for filing before the process exits.
+
+Threads started here: ``trayrip-controller`` and ``trayrip-filer``
+(controller), ``trayrip-tray-ui`` (tray), ``trayrip-hotkey`` (pynput),
+``trayrip-notify``, ``trayrip-opener``, ``trayrip-instance``, and the
+short-lived ``trayrip-warmup`` (prepares PortAudio so the first hotkey press
+starts quickly) and ``trayrip-devices``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Callable
+
+from ..config import ConfigStore
+from .controller import Cmd, Controller, WarmRecordings, list_devices
+from ..errors import TrayripError
+from .hotkeys import HotkeyManager
+from .instance import InstanceLock, ask_running
+from ..logsetup import log_file
+from .notify import Notifier
+from .state import State
+
+__all__ = ["run_tray", "Opener"]
+
+log = logging.getLogger(__name__)
+
+QUIT_TIMEOUT = 600.0  # filing a long recording into a compressed format can take a while
+
+
+class Opener:
+    """Opens files and folders in the desktop's default application (``trayrip-opener`` thread).
+
+    :meth:`open` is O(1) (menu callbacks call it); the launcher runs on the
+    thread, with an argument list.
+    """
+
+    def __init__(self, on_error: Callable[[str], None] | None = None):
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._on_error = on_error or (lambda message: log.warning("%s", message))
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Opener:
+        self._thread = threading.Thread(target=self._run, name="trayrip-opener", daemon=True)
+        self._thread.start()
+        return self
+
+    def open(self, path: Path) -> None:
+        """Queue ``path`` to be opened (any thread)."""
+        self._queue.put(Path(path))
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(2)
+
+    def _run(self) -> None:
+        while True:
+            path = self._queue.get()
+            if path is None:
+                return
+            try:
+                self._launch(path)
+            except Exception as exc:  # never a silently dead thread
+                log.exception("opening %s failed", path)
+                self._on_error(f"cannot open {path}: {exc}")
+
+    def _launch(self, path: Path) -> None:
+        if not path.exists():
+            self._on_error(f"{path} does not exist (any more)")
+            return
+        if sys.platform.startswith("win"):
+            os.startfile(path)  # type: ignore[attr-defined]  # noqa: S606
+            return
+        tool = "open" if sys.platform == "darwin" else "xdg-open"
+        exe = shutil.which(tool)
+        if exe is None:
+            self._on_error(f"cannot open {path}: {tool} was not found (Debian/Ubuntu: apt install xdg-utils)")
+            return
+        log.info("opening %s", path)
+        proc = subprocess.Popen(
+            [exe, str(path)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            code = proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            return  # still running (some launchers wait for the application): fine
+        if code != 0:
+            self._on_error(f"{tool} could not open {path} (exit status {code})")
+
+
+def _second_instance(lock: InstanceLock) -> int:
+    pid = lock.running_pid()
+    who = f"trayrip is already running (pid {pid})" if pid else "trayrip is already running"
+    try:
+        reply = ask_running("toggle", lock.folder)
+    except TrayripError as exc:
+        sys.stderr.write(f"{who}, but it did not answer: {exc}\n")
+        return 1
+    sys.stderr.write(f"{who}: {reply}\n")
+    return 0
+
+
+def _instance_handler(controller: Controller, notify: Callable[..., None]) -> Callable[[str], str]:
+    def handle(command: str) -> str:  # trayrip-instance thread: O(1)
+        if command == "toggle":
+            recording = controller.state is State.RECORDING
+            controller.submit(Cmd.TOGGLE)
+            if recording:
+                return "asked it to stop recording"
+            notify("Recording started", "started by running trayrip again")
+            return "asked it to start recording"
+        if command == "status":
+            return controller.state.value
+        return f"unknown command {command!r}"
+
+    return handle
+
+
+def _recover_leftovers(config, notify: Callable[..., None]) -> None:
+    """At start-up (own thread): file the recordings a crash or kill left behind, and say so."""
+    from ..filing.finish import default_folder
+    from ..filing.recovery import recover_all
+    from ..recording.silence import SilenceSettings
+
+    folders = [default_folder()] + ([Path(config.folder).expanduser()] if config.folder else [])
+    try:
+        reports = recover_all(folders, SilenceSettings(threshold_db=config.threshold_db), trim=config.trim)
+    except Exception:  # never a silently dead thread
+        log.exception("looking for unfinished recordings failed")
+        return
+    for r in reports:
+        if r.filed is not None:
+            notify("Recovered an unfinished recording", f"{r.filed.path.name} ({r.filed.duration:.0f} s) in {r.filed.path.parent}")
+        elif r.problem:
+            notify("trayrip: could not recover a recording", r.message, error=True)
+
+
+def run_tray(args) -> int:
+    """Run the tray app until Quit; returns the exit status (main thread)."""
+    lock = InstanceLock()
+    if not lock.acquire():
+        return _second_instance(lock)
+    try:
+        return _run(lock)
+    finally:
+        lock.close()
+
+
+def _run(lock: InstanceLock) -> int:
+    from .tray import Tray
+
+    store = ConfigStore()
+    loaded = store.load()
+    for problem in loaded.problems:
+        log.warning("%s", problem)
+    log.info("settings: %s%s", store.path, "" if loaded.exists else " (not there yet: defaults)")
+
+    notifier = Notifier(enabled=loaded.config.notifications).start()
+    opener = Opener(on_error=lambda m: notifier.notify("trayrip: cannot open", m, error=True)).start()
+    recordings = WarmRecordings()
+    hotkeys: HotkeyManager | None = None
+    controller: Controller | None = None
+    try:
+        hotkeys = HotkeyManager(lambda: controller.submit(Cmd.TOGGLE))  # pynput's thread: O(1)
+        controller = Controller(
+            loaded.config,
+            store=store,
+            recording_factory=recordings,
+            notify=notifier.notify,
+            opener=opener.open,
+            device_lister=list_devices,
+            rebind_hotkey=hotkeys.bind,
+            on_notifications=lambda on: setattr(notifier, "enabled", on),
+            config_problem="; ".join(loaded.problems) or None,
+        )
+        tray = Tray(controller.submit, opener=opener.open, log_path=log_file)  # raises TrayripError without a desktop
+        notifier.set_fallback(tray.notify if tray.has_notification else None)
+        controller.subscribe(tray.update)
+        controller.on_exit(tray.stop)
+
+        problem = hotkeys.bind(loaded.config.hotkey)  # before the controller thread owns rebinding
+        if problem:
+            controller.submit(Cmd.HOTKEY_STATUS, problem)
+            notifier.notify("trayrip: global hotkey", problem, error=True)
+        try:
+            lock.serve(_instance_handler(controller, notifier.notify))
+        except OSError as exc:  # e.g. a socket path too long: only the toggle-by-second-run is lost
+            log.warning("cannot listen on %s (%s): a second trayrip will not reach this one", lock.socket_path, exc)
+        threading.Thread(target=recordings.warm, name="trayrip-warmup", daemon=True).start()
+        threading.Thread(
+            target=_recover_leftovers, args=(loaded.config, notifier.notify), name="trayrip-recovery", daemon=True
+        ).start()
+        controller.submit(Cmd.REFRESH_DEVICES)
+        controller.start()
+        log.info("trayrip is running (pid %d, tray backend %s)", os.getpid(), tray.backend)
+        try:
+            tray.run()
+            log.debug("the tray loop returned")
+        finally:
+            if not controller.wait_exit(0):
+                log.info("the tray loop ended; finishing before exit")
+                controller.submit(Cmd.QUIT)
+                if not controller.wait_exit(QUIT_TIMEOUT):
+                    log.error("filing did not finish within %.0f s; the capture file stays for recovery", QUIT_TIMEOUT)
+    finally:
+        log.debug("shutting down: hotkey")
+        if hotkeys is not None:
+            hotkeys.stop()
+        log.debug("shutting down: controller")
+        if controller is not None:
+            controller.join(5)
+        log.debug("shutting down: audio backend, opener, notifier")
+        recordings.close()
+        opener.close()
+        notifier.close()
+    log.info("trayrip stopped")
+    return 0

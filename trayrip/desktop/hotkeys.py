@@ -1,0 +1,196 @@
+"""Global hotkeys: the backends that bind a combination, and the only pynput import in trayrip.
+
+Threads:
+
+* Parsing lives in :mod:`trayrip.hotkey_syntax` (pure, any thread).
+* :class:`HotkeyManager` methods run on the thread that owns it (the app at
+  start-up, then the controller thread when the config changes).
+* The bound callback runs on pynput's listener thread (``trayrip-hotkey``,
+  the OS input hook). It does O(1) work -- the given ``callback`` is expected
+  to put a command on a queue -- and never raises: an exception there would
+  silently stop the listener (pynput), and a slow callback delays input for
+  every program.
+
+Backends sit behind :class:`HotkeyBackend` so that an xdg-desktop-portal
+GlobalShortcuts backend (the Wayland way) can slot in beside pynput.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from typing import Callable, Mapping, Protocol
+
+from ..hotkey_syntax import Hotkey, HotkeyError, display_name, parse_hotkey
+
+__all__ = [
+    "is_wayland",
+    "HotkeyBackend",
+    "PynputBackend",
+    "HotkeyManager",
+]
+
+log = logging.getLogger(__name__)
+
+def is_wayland(env: Mapping[str, str] | None = None) -> bool:
+    """True in a Wayland session (where pynput only sees keys sent to XWayland windows)."""
+    env = os.environ if env is None else env
+    return env.get("XDG_SESSION_TYPE", "").lower() == "wayland" or bool(env.get("WAYLAND_DISPLAY"))
+
+
+WAYLAND_MESSAGE = (
+    "This is a Wayland session: global hotkeys from X11 programs (pynput) only see keys "
+    "typed into X11 windows, so {hotkey} will mostly not work. The tray menu works. "
+    "For a keyboard shortcut, bind one in your desktop's keyboard settings to the command "
+    "'trayrip': a second trayrip tells the running one to start or stop recording."
+)
+
+MACOS_PERMISSION_MESSAGE = (
+    "macOS has not allowed trayrip to see the keyboard, so the hotkey {hotkey} cannot work. "
+    "Open System Settings > Privacy & Security > Accessibility (and Input Monitoring), "
+    "add and enable the program that runs trayrip (Terminal, or Python), then start trayrip again. "
+    "The tray menu works meanwhile."
+)
+
+
+class HotkeyBackend(Protocol):
+    """Binds one global hotkey at a time."""
+
+    name: str
+
+    def bind(self, hotkey: Hotkey, callback: Callable[[], None]) -> None:
+        """Replace the current binding; raise HotkeyError if this one cannot be used."""
+
+    def unbind(self, wait: float = 0.5) -> None:
+        """Remove the binding (idempotent); wait up to ``wait`` s for the hook thread to end."""
+
+    def problem(self) -> str | None:
+        """Why the bound hotkey cannot fire (e.g. missing permission), or None."""
+
+
+class PynputBackend:
+    """pynput's ``GlobalHotKeys`` (X11 via RECORD, Windows hooks, macOS event taps)."""
+
+    name = "pynput"
+
+    def __init__(self, platform: str = sys.platform):
+        self._platform = platform
+        self._listener = None
+        self._problem: str | None = None
+        self._hotkey: Hotkey | None = None
+
+    @staticmethod
+    def _keyboard():
+        try:
+            from pynput import keyboard  # the only pynput import in trayrip
+        except Exception as exc:  # ImportError, or Xlib errors without a display
+            detail = str(exc).strip().splitlines()
+            raise HotkeyError(
+                "global hotkeys are unavailable: pynput cannot start"
+                + (f" ({detail[0]})" if detail else "")
+                + "; is there an X11 display (DISPLAY)?"
+            ) from None
+        return keyboard
+
+    def bind(self, hotkey: Hotkey, callback: Callable[[], None]) -> None:
+        keyboard = self._keyboard()
+        try:
+            keyboard.HotKey.parse(hotkey.canonical)
+        except ValueError as exc:
+            raise HotkeyError(f"pynput does not know the hotkey {hotkey.canonical!r} here: {exc}") from None
+
+        def fire() -> None:  # pynput's thread: O(1), never raises
+            try:
+                callback()
+            except Exception:  # an exception would silently stop the listener
+                log.exception("hotkey callback failed")
+
+        listener = keyboard.GlobalHotKeys({hotkey.canonical: fire})
+        listener.name = "trayrip-hotkey"
+        listener.daemon = True
+        self.unbind()  # a stopped listener cannot restart: make a new one each time
+        listener.start()
+        listener.wait()
+        self._listener, self._hotkey = listener, hotkey
+        self._problem = None
+        if self._platform == "darwin" and getattr(listener, "IS_TRUSTED", True) is False:
+            self._problem = MACOS_PERMISSION_MESSAGE.format(hotkey=display_name(hotkey, "darwin"))
+        elif not listener.is_alive():
+            self._problem = "the hotkey listener stopped at once (see the log)"
+
+    def unbind(self, wait: float = 0.5) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()  # on X11 its thread ends at the next input event: waiting is optional
+            if wait and listener is not threading.current_thread():
+                listener.join(wait)
+
+    def problem(self) -> str | None:
+        if self._problem is None and self._listener is not None and not self._listener.is_alive():
+            return "the hotkey listener stopped (see the log)"
+        return self._problem
+
+
+class HotkeyManager:
+    """Keeps one global hotkey bound to ``callback``; reports problems as text, never raises.
+
+    ``bind`` returns None when the hotkey works, else a message for the user.
+    A binding that fails validation leaves the previous one in place.
+    """
+
+    def __init__(
+        self,
+        callback: Callable[[], None],
+        backend: HotkeyBackend | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        platform: str = sys.platform,
+    ):
+        self._callback = callback
+        self._backend = backend if backend is not None else PynputBackend(platform)
+        self._env = os.environ if env is None else env
+        self._platform = platform
+        self._wayland_warned = False
+        self.hotkey: Hotkey | None = None  # what is bound now
+        self.problem: str | None = None  # why it may not fire
+
+    def bind(self, text: str) -> str | None:
+        """Validate and bind ``text`` (controller/app thread). Returns a problem message or None."""
+        try:
+            hotkey = parse_hotkey(text)
+        except HotkeyError as exc:
+            kept = f"; keeping {display_name(self.hotkey, self._platform)}" if self.hotkey else ""
+            message = f"{exc}{kept}"
+            log.warning("%s", message)
+            return message
+        if hotkey == self.hotkey and self.problem is None:
+            return None
+        try:
+            self._backend.bind(hotkey, self._callback)
+        except HotkeyError as exc:
+            self.problem = str(exc)
+            log.warning("%s", exc)
+            return self.problem
+        except Exception as exc:  # a backend failing in an unforeseen way must not kill the app
+            log.exception("binding the hotkey %s failed", hotkey.canonical)
+            self.problem = f"the hotkey {display_name(hotkey, self._platform)} could not be bound: {exc}"
+            return self.problem
+        self.hotkey = hotkey
+        self.problem = self._backend.problem()
+        if self.problem is None and is_wayland(self._env) and self._platform.startswith("linux"):
+            self.problem = WAYLAND_MESSAGE.format(hotkey=display_name(hotkey, self._platform))
+        wayland = self.problem is not None and self.problem.startswith("This is a Wayland session")
+        if self.problem and not (wayland and self._wayland_warned):
+            log.warning("%s", self.problem)  # the Wayland warning only once per run
+        self._wayland_warned = self._wayland_warned or wayland
+        if not self.problem:
+            log.info("global hotkey %s bound (%s)", display_name(hotkey, self._platform), self._backend.name)
+        return self.problem
+
+    def stop(self) -> None:
+        """Remove the binding (app thread, at exit)."""
+        try:
+            self._backend.unbind(wait=0)  # a daemon thread: exiting must not wait for the next key press
+        except Exception:
+            log.exception("removing the hotkey failed")

@@ -1,0 +1,254 @@
+"""Tags: title, date, track number, album (filer thread, or the CLI offline).
+
+FLAC, Ogg Vorbis/Opus and MP3 are tagged with mutagen (imported here only).
+WAV gets a RIFF ``LIST``/``INFO`` chunk appended after the data chunk, with
+the RIFF (or RF64 ds64) size fixed: O(1), so filing a WAV stays independent
+of the recording's length.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__
+from ..errors import FilingError
+from ..wav.layout import read_layout, update_sizes
+from ..wav.fileio import pread, pwrite
+
+__all__ = ["Tags", "write_tags", "append_wav_info", "read_wav_info", "wav_chunks", "copy_wav_metadata", "copy_tags"]
+
+log = logging.getLogger(__name__)
+
+SOFTWARE = f"trayrip {__version__}"
+
+# INFO ids as read by libsndfile, ffmpeg, foobar2000 and Windows Explorer.
+_INFO_IDS = {"title": b"INAM", "album": b"IPRD", "date": b"ICRD", "track": b"ITRK", "comment": b"ICMT", "software": b"ISFT"}
+# Chunks worth carrying over when a WAV is trimmed (tags); bext/cue/etc. hold positions that trimming breaks.
+_META_CHUNKS = (b"LIST", b"id3 ", b"ID3 ")
+
+
+@dataclass(frozen=True)
+class Tags:
+    """What is written into each filed file."""
+
+    title: str = ""
+    album: str = ""
+    date: str = ""  # ISO 8601, e.g. 2024-05-01
+    track: int | None = None
+    tracks: int | None = None  # total number of tracks, with ``track``
+    comment: str = ""
+
+    @property
+    def track_text(self) -> str:
+        if self.track is None:
+            return ""
+        return f"{self.track}/{self.tracks}" if self.tracks else str(self.track)
+
+
+def _vorbis_comments(audio, tags: Tags) -> None:
+    for key, value in (("title", tags.title), ("album", tags.album), ("date", tags.date), ("comment", tags.comment)):
+        if value:
+            audio[key] = value
+    if tags.track is not None:
+        audio["tracknumber"] = str(tags.track)
+        if tags.tracks:
+            audio["tracktotal"] = str(tags.tracks)
+            audio["totaltracks"] = str(tags.tracks)
+    audio["encoder"] = SOFTWARE
+
+
+def _write_mp3(path: Path, tags: Tags) -> None:
+    from mutagen.id3 import COMM, ID3, TALB, TDRC, TIT2, TRCK, TSSE, ID3NoHeaderError
+
+    try:
+        id3 = ID3(str(path))
+    except ID3NoHeaderError:
+        id3 = ID3()
+    id3.delall("TSSE")
+    if tags.title:
+        id3.add(TIT2(encoding=3, text=tags.title))
+    if tags.album:
+        id3.add(TALB(encoding=3, text=tags.album))
+    if tags.date:
+        id3.add(TDRC(encoding=3, text=tags.date))
+    if tags.track is not None:
+        id3.add(TRCK(encoding=3, text=tags.track_text))
+    if tags.comment:
+        id3.add(COMM(encoding=3, lang="eng", desc="", text=tags.comment))
+    id3.add(TSSE(encoding=3, text=SOFTWARE))
+    id3.save(str(path), v2_version=3)  # ID3v2.3: what Windows Explorer and older players read
+
+
+def write_tags(path: Path, fmt: str, tags: Tags) -> None:
+    """Tag ``path`` (of format ``fmt``: wav, flac, mp3, ogg, opus); raises FilingError."""
+    path = Path(path)
+    try:
+        if fmt == "wav":
+            append_wav_info(path, tags)
+        elif fmt == "mp3":
+            _write_mp3(path, tags)
+        elif fmt in ("flac", "ogg", "opus"):
+            from mutagen.flac import FLAC
+            from mutagen.oggopus import OggOpus
+            from mutagen.oggvorbis import OggVorbis
+
+            audio = {"flac": FLAC, "ogg": OggVorbis, "opus": OggOpus}[fmt](str(path))
+            _vorbis_comments(audio, tags)
+            audio.save()
+        else:
+            raise ValueError(f"no tag writer for {fmt}")
+    except ImportError as exc:
+        raise FilingError(f"tagging {path.name} needs mutagen (pip install mutagen): {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise FilingError(f"tagging {path.name} failed: {exc}") from exc
+    except Exception as exc:  # mutagen's own errors (MutagenError and format-specific ones)
+        if type(exc).__module__.startswith("mutagen"):
+            raise FilingError(f"tagging {path.name} failed: {exc}") from exc
+        raise
+
+
+# -- WAV ------------------------------------------------------------------------
+def _info_chunk(items: list[tuple[bytes, str]]) -> bytes:
+    body = b"INFO"
+    for cid, text in items:
+        value = text.replace("\x00", "").encode("utf-8") + b"\x00"
+        body += cid + struct.pack("<I", len(value)) + value + (b"\x00" if len(value) & 1 else b"")
+    return b"LIST" + struct.pack("<I", len(body)) + body
+
+
+def wav_chunks(fd: int) -> list[tuple[bytes, int, int]]:
+    """(id, offset of the chunk header, body size) of every top-level chunk after the RIFF header.
+
+    The data chunk's size is the real one (RF64's ds64 is honoured).
+    """
+    size = os.fstat(fd).st_size
+    layout = read_layout(fd, size)
+    chunks = []
+    pos = 12
+    while pos + 8 <= size:
+        cid, csize = struct.unpack("<4sI", pread(fd, 8, pos))
+        if pos == layout.data_offset - 8:
+            csize = layout.data_size
+        chunks.append((cid, pos, csize))
+        pos += 8 + csize + (csize & 1)
+    return chunks
+
+
+def append_wav_info(path: Path, tags: Tags) -> None:
+    """Put a LIST/INFO chunk after the data chunk of a WAV/RF64 file (replacing what followed the data)."""
+    items = [
+        (_INFO_IDS["title"], tags.title),
+        (_INFO_IDS["album"], tags.album),
+        (_INFO_IDS["date"], tags.date),
+        (_INFO_IDS["track"], tags.track_text),
+        (_INFO_IDS["comment"], tags.comment),
+        (_INFO_IDS["software"], SOFTWARE),
+    ]
+    chunk = _info_chunk([(cid, text) for cid, text in items if text])
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        layout = read_layout(fd, size)
+        end = layout.data_offset + layout.data_size
+        if layout.data_size & 1:
+            end += 1
+        try:
+            pwrite(fd, b"\0" * (layout.data_size & 1) + chunk, end - (layout.data_size & 1))
+            os.ftruncate(fd, end + len(chunk))
+            update_sizes(fd, layout, layout.data_size, total_size=end + len(chunk))
+        except ValueError:  # a plain RIFF file just under 4 GiB with no room for ds64: leave it untagged
+            os.ftruncate(fd, size if size <= end else end)
+            log.warning("%s is too close to 4 GiB for a tag chunk; left untagged", Path(path).name)
+        except OSError:  # e.g. a full disk: put the file back as it was, then report
+            os.ftruncate(fd, size if size <= end else end)
+            raise
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_wav_info(path: Path) -> dict[str, str]:
+    """The LIST/INFO entries of a WAV file as {id: text}, e.g. {'INAM': 'title'}."""
+    out: dict[str, str] = {}
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        for cid, pos, size in wav_chunks(fd):
+            if cid != b"LIST" or size < 4 or size > 1 << 20:
+                continue
+            body = pread(fd, size, pos + 8)
+            if body[:4] != b"INFO":
+                continue
+            p = 4
+            while p + 8 <= len(body):
+                sid, ssize = struct.unpack_from("<4sI", body, p)
+                value = body[p + 8 : p + 8 + ssize].split(b"\x00", 1)[0]
+                out[sid.decode("latin-1")] = value.decode("utf-8", "replace")
+                p += 8 + ssize + (ssize & 1)
+    finally:
+        os.close(fd)
+    return out
+
+
+def copy_wav_metadata(src_fd: int, dst: Path, max_bytes: int = 1 << 20) -> int:
+    """Append the tag chunks (LIST, id3) of the WAV open as ``src_fd`` to the end of WAV ``dst``.
+
+    Returns the number of chunks copied. Used when trimming files made elsewhere,
+    so their tags survive; the sizes of ``dst`` are fixed (RF64 honoured).
+    """
+    chunks = [(cid, pos, size) for cid, pos, size in wav_chunks(src_fd) if cid in _META_CHUNKS and size <= max_bytes]
+    if not chunks:
+        return 0
+    fd = os.open(dst, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        layout = read_layout(fd)
+        end = layout.data_offset + layout.data_size + (layout.data_size & 1)
+        for cid, pos, size in chunks:
+            blob = pread(src_fd, 8 + size, pos)
+            blob += b"\0" if size & 1 else b""
+            pwrite(fd, blob, end)
+            end += len(blob)
+        os.ftruncate(fd, end)
+        update_sizes(fd, layout, layout.data_size, total_size=end)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return len(chunks)
+
+
+def copy_tags(src: Path, dst: Path, fmt: str) -> bool:
+    """Copy the tags of ``src`` onto ``dst`` (format ``fmt``) when both are of the same tag family.
+
+    Vorbis comments between FLAC/Ogg/Opus, ID3 between MP3s. Returns whether
+    anything was copied; a problem is logged, never raised (tags are a bonus).
+    """
+    try:
+        import mutagen
+        from mutagen.id3 import ID3, ID3NoHeaderError
+
+        if fmt == "mp3":
+            try:
+                ID3(str(src)).save(str(dst), v2_version=3)
+            except ID3NoHeaderError:
+                return False
+            return True
+        if fmt not in ("flac", "ogg", "opus"):
+            return False
+        source = mutagen.File(str(src))
+        if source is None or source.tags is None or not hasattr(source.tags, "as_dict"):
+            return False
+        target = mutagen.File(str(dst))
+        if target is None:
+            return False
+        if target.tags is None:
+            target.add_tags()
+        for key, values in source.tags.as_dict().items():
+            if key.lower() != "encoder":
+                target.tags[key] = values
+        target.save()
+        return True
+    except Exception as exc:  # noqa: BLE001 - tags are never worth failing a trim for
+        log.warning("could not copy the tags of %s: %s", Path(src).name, exc)
+        return False

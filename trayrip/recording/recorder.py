@@ -1,0 +1,333 @@
+"""Recorder: drains one capture stream into the writer and the silence tracker.
+
+Threads: the source's driver thread calls :meth:`Recorder._accept` (O(1):
+``put_nowait`` on a bounded queue); the ``trayrip-recorder`` thread does
+everything else (analysis, disk writes). :meth:`stop` is called from the
+controlling thread and returns once the file is closed.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..capture.base import AudioFormat, Block, CaptureSource
+from ..errors import CaptureError, TrayripError
+from .silence import SilenceSettings, SilenceTracker
+from .writer import WavWriter
+
+__all__ = ["Recorder", "RecorderStatus", "RecordingResult"]
+
+log = logging.getLogger(__name__)
+
+_STOP = None
+_MAX_HELD = 250  # blocks (10 s at 40 ms) held while deciding about a gap
+_BATCH_WAIT = 0.1  # seconds the recorder thread lets blocks gather between writes
+
+
+@dataclass(frozen=True)
+class RecorderStatus:
+    """A snapshot for progress lines, tooltips and meters (any thread)."""
+
+    elapsed: float
+    level_db: float
+    bytes_written: int
+    overflows: int
+    dropped_frames: int
+
+
+@dataclass(frozen=True)
+class RecordingResult:
+    """What the recorder knows when the capture file is closed."""
+
+    part: Path
+    format: AudioFormat
+    frames: int
+    trim_range: tuple[int, int] | None
+    regions: list[tuple[int, int]]
+    overflows: int
+    dropped_frames: int
+    filled_frames: int
+    error: str | None = None
+    peak_db: float = float("-inf")
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.format.rate
+
+
+@dataclass
+class _Counters:
+    overflows: int = 0
+    dropped_frames: int = 0
+    filled_frames: int = 0
+    gaps: list[tuple[int, int]] = field(default_factory=list)
+
+
+class Recorder:
+    """Records one capture source into ``part`` (a new WAV file)."""
+
+    def __init__(
+        self,
+        source: CaptureSource,
+        part: Path,
+        silence: SilenceSettings | None = None,
+        *,
+        queue_seconds: float = 30.0,
+        fill_gaps: bool = True,
+        gap_threshold: float = 0.2,
+        max_frames: int | None = None,
+        clock=time.monotonic,
+    ):
+        self.source = source
+        self.part = Path(part)
+        self.format = source.format
+        self.silence = silence or SilenceSettings()
+        self.fill_gaps = fill_gaps
+        self.gap_threshold = gap_threshold
+        self.max_frames = max_frames
+        self._clock = clock
+        self._queue: queue.Queue[Block | None] = queue.Queue(maxsize=max(16, int(queue_seconds * 25)))
+        self._counters = _Counters()
+        self._tracker = SilenceTracker(self.format.rate, self.format.channels, self.format.sample_width, self.silence)
+        self._writer: WavWriter | None = None
+        self._thread: threading.Thread | None = None
+        self._failure: str | None = None
+        self._last_arrival: float | None = None
+        self._held: list[Block] = []  # blocks after a delivery gap, until we know whether audio was missing
+        self._gap_from = 0.0  # arrival of the last block before that gap
+        self._stopping = threading.Event()
+        self._dropped_pending = 0
+        self._pending: list[bytes] = []  # accepted audio not yet written (one batch)
+        self._pending_frames = 0
+        self._batch_frames = max(1, int(self.format.rate * _BATCH_WAIT * 2))
+        self.done = threading.Event()  # set when the recorder thread ends (stop, limit or failure)
+
+    # -- driver thread ---------------------------------------------------
+    def _accept_waiting(self, block: Block) -> bool:
+        """For sources that may wait (files, fakes running faster than real time): nothing is dropped."""
+        self._queue.put(block)
+        return True
+
+    def _accept(self, block: Block) -> bool:
+        try:
+            self._queue.put_nowait(block)
+            return True
+        except queue.Full:
+            self._dropped_pending += block.frames
+            return False
+
+    # -- controlling thread ----------------------------------------------
+    def start(self) -> None:
+        """Create the capture file and start the stream; raises TrayripError on failure."""
+        self._writer = WavWriter(self.part, self.format)
+        self._thread = threading.Thread(target=self._run, name="trayrip-recorder", daemon=True)
+        self._thread.start()
+        try:
+            # A real driver must never wait; a source that says it can (faster than real time) gets back-pressure.
+            self.source.start(self._accept_waiting if getattr(self.source, "can_wait", False) else self._accept)
+        except BaseException:
+            self._queue.put(_STOP)
+            self._thread.join(5)
+            self._writer.abort()
+            self.part.unlink(missing_ok=True)
+            raise
+        log.info("recording %s from %s into %s", self.format.describe(), self.source.description, self.part.name)
+
+    @property
+    def failed(self) -> str | None:
+        """Why the recording stopped on its own (device lost, disk full), or None."""
+        return self._failure
+
+    def status(self) -> RecorderStatus:
+        writer = self._writer
+        frames = writer.frames if writer else 0
+        return RecorderStatus(
+            elapsed=frames / self.format.rate,
+            level_db=self._tracker.level_db,
+            bytes_written=writer.data_bytes if writer else 0,
+            overflows=self._counters.overflows,
+            dropped_frames=self._counters.dropped_frames + self._dropped_pending,
+        )
+
+    def stop(self, timeout: float = 10.0) -> RecordingResult:
+        """Stop the stream, write what is queued, close the file (keeping it locked until :meth:`release`)."""
+        self._stopping.set()
+        try:
+            self.source.stop()
+        except Exception as exc:  # a dying device must not cost the audio we have
+            log.warning("stopping the capture stream failed: %s", exc)
+        thread_alive = False
+        if self._thread is not None:
+            if self._thread.is_alive():
+                try:
+                    self._queue.put(_STOP, timeout=timeout)
+                except queue.Full:
+                    log.error("recorder queue stayed full for %.0f s", timeout)
+                self._thread.join(timeout)
+            thread_alive = self._thread.is_alive()
+        assert self._writer is not None
+        if thread_alive:
+            # Still inside a write (a hung disk): closing under it could write into a reused descriptor.
+            # The file stays as it is, locked by this process, for recovery after a restart.
+            log.error("recorder thread did not finish within %.0f s; leaving %s to recovery", timeout, self.part)
+            self._failure = self._failure or f"the disk did not accept the recording for {timeout:.0f} s"
+        elif self._failure:
+            self._writer.abort(keep_lock=True)
+        else:
+            self._writer.close(keep_lock=True)
+        c = self._counters
+        c.dropped_frames += self._dropped_pending
+        self._dropped_pending = 0
+        if c.overflows or c.dropped_frames:
+            log.warning("%d input overflows, %d frames dropped", c.overflows, c.dropped_frames)
+        return RecordingResult(
+            part=self.part,
+            format=self.format,
+            frames=self._writer.frames,
+            trim_range=self._tracker.trim_range(),
+            regions=self._tracker.regions,
+            overflows=c.overflows,
+            dropped_frames=c.dropped_frames,
+            filled_frames=c.filled_frames,
+            error=self._failure,
+            peak_db=self._tracker.peak_db,
+        )
+
+    def release(self) -> None:
+        """Unlock the closed capture file (after it was filed, or handed on)."""
+        if self._writer is not None:
+            self._writer.release()
+
+    # -- recorder thread -------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                try:
+                    block = self._queue.get(timeout=0.25)
+                except queue.Empty:
+                    if self._held and not self._settle():
+                        return self._flush()
+                    self._flush()
+                    err = None if self._stopping.is_set() else self.source.error()
+                    if err:
+                        raise CaptureError(err)
+                    if self._writer is not None and not self._writer.closed and self._writer.data_bytes:
+                        self._writer.sync()
+                    continue
+                # Take whatever else is queued too, and write it in one go: fewer syscalls and numpy calls.
+                while block is not _STOP:
+                    if not self._consume(block):
+                        log.info("reached the requested length")
+                        self._flush()
+                        self.source.stop()
+                        return
+                    if self._pending_frames >= self._batch_frames:
+                        break
+                    try:
+                        block = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                if block is _STOP:
+                    if self._held:
+                        self._settle()
+                    self._flush()
+                    return
+                self._flush()
+                if self._queue.empty():
+                    self._stopping.wait(_BATCH_WAIT)  # let a few blocks gather; stop() cuts this short
+        except TrayripError as exc:
+            self._fail(str(exc))
+        except Exception as exc:  # never a silently dead thread
+            log.exception("recorder thread failed")
+            self._fail(f"recording failed: {exc}")
+        finally:
+            self.done.set()
+
+    def _fail(self, message: str) -> None:
+        self._failure = message
+        log.error("%s", message)
+        try:
+            self.source.stop()
+        except Exception as exc:
+            log.debug("stopping the source after a failure: %s", exc)
+
+    def _room(self, frames: int) -> int:
+        if self.max_frames is None:
+            return frames
+        assert self._writer is not None
+        return max(0, min(frames, self.max_frames - self._writer.frames - self._pending_frames))
+
+    def _consume(self, block: Block) -> bool:
+        """Take one block (holding it back after a delivery gap); False once ``max_frames`` is reached."""
+        if block.overflow:
+            self._counters.overflows += 1
+        if not self.fill_gaps:
+            return self._append(block)
+        previous, self._last_arrival = self._last_arrival, block.arrival
+        block_time = block.frames / self.format.rate
+        if self._held:
+            if block.arrival - self._held[-1].arrival < 0.5 * block_time and len(self._held) < _MAX_HELD:
+                self._held.append(block)  # still draining a backlog
+                return True
+            if not self._settle():
+                return False
+        elif previous is not None and (block.arrival - previous) - block_time > max(self.gap_threshold, 3 * block_time):
+            self._held, self._gap_from = [block], previous
+            return True
+        return self._append(block)
+
+    def _settle(self) -> bool:
+        """Decide about a delivery gap once the blocks after it have arrived.
+
+        Loopback sources deliver nothing while nothing plays (WASAPI always):
+        then the gap is missing audio and becomes silence of its length. A
+        driver that was merely late hands over its backlog in a burst: then the
+        held blocks cover the gap and nothing is inserted. Gaps are measured
+        from arrival times, not against the frame count, so clock drift never
+        inserts silence; the wait for the first block is start-up latency and
+        never counts.
+        """
+        held, self._held = self._held, []
+        rate = self.format.rate
+        missing = (held[-1].arrival - self._gap_from) - sum(b.frames for b in held) / rate
+        if missing > self.gap_threshold:
+            frames = self._room(int(round(missing * rate)))
+            self._write_silence(frames)
+            self._counters.filled_frames += frames
+            log.info("filled %.3f s in which the loopback source delivered nothing", missing)
+        return all(self._append(b) for b in held)
+
+    def _append(self, block: Block) -> bool:
+        n = self._room(block.frames)
+        if n:
+            self._pending.append(block.data if n == block.frames else block.data[: n * self.format.bytes_per_frame])
+            self._pending_frames += n
+        return self.max_frames is None or self._room(1) > 0
+
+    def _flush(self) -> None:
+        """Write and analyse the batch gathered so far."""
+        if not self._pending:
+            return
+        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        self._pending.clear()
+        self._pending_frames = 0
+        assert self._writer is not None
+        self._writer.write(data)
+        self._tracker.feed(data)
+
+    def _write_silence(self, frames: int) -> None:
+        self._flush()  # keep the order: audio before the gap, then the gap
+        writer = self._writer
+        assert writer is not None
+        bpf = self.format.bytes_per_frame
+        chunk = bytes(min(frames, self.format.rate) * bpf)
+        remaining = frames
+        while remaining > 0:
+            n = min(remaining, len(chunk) // bpf)
+            writer.write(chunk[: n * bpf] if n * bpf != len(chunk) else chunk)
+            remaining -= n
+        self._tracker.feed_silence(frames)
