@@ -11,7 +11,7 @@ PKG = Path(__file__).resolve().parents[1] / "trayrip"
 
 # What each part may import from trayrip (besides itself). Top-level helper
 # modules that everything may use: errors, logsetup, the package root.
-SHARED = {"errors", "logsetup", ""}
+SHARED = {"errors", "logsetup", "sessionbus", ""}
 ALLOWED = {
     "wav": set(),
     "capture": {"wav"},
@@ -27,6 +27,7 @@ ONE_HOME = {
     "pyaudiowpatch": "capture/portaudio.py",
     "pystray": "desktop/tray.py",
     "pynput": "desktop/hotkeys.py",
+    "jeepney": "sessionbus.py",
 }
 
 

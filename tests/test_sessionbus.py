@@ -1,0 +1,44 @@
+"""trayrip.sessionbus against a real, private dbus-daemon."""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from trayrip.sessionbus import BusError, DBusAddress, MatchRule, SessionBus
+
+
+@pytest.fixture
+def private_bus(monkeypatch):
+    daemon = subprocess.Popen(["dbus-daemon", "--session", "--print-address", "--nofork", "--nopidfile"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        address = daemon.stdout.readline().strip()
+        assert address.startswith("unix:"), "dbus-daemon did not start"
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
+        yield address
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
+
+
+def test_calls_properties_and_signals(private_bus):
+    with SessionBus() as bus:
+        assert bus.unique_name.startswith(":")
+        assert "org.freedesktop.DBus" in bus.list_names()
+        props = bus.get_all_properties(DBusAddress("/org/freedesktop/DBus", bus_name="org.freedesktop.DBus"),
+                                       "org.freedesktop.DBus")
+        assert isinstance(props["Features"], list)  # variants unwrapped to plain values
+        changes = bus.subscribe(MatchRule(type="signal", interface="org.freedesktop.DBus", member="NameOwnerChanged"))
+        with SessionBus() as other:
+            name = other.unique_name
+        seen = set()
+        while name not in seen:
+            seen.add(changes.get(timeout=10).body[0])
+        assert bus.name_owner("org.example.Nobody") is None
+
+
+def test_unreachable_bus_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
+    with pytest.raises(BusError, match="session bus"):
+        SessionBus()
