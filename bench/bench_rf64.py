@@ -17,7 +17,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from trayrip.capture.base import AudioFormat  # noqa: E402
 from trayrip.capture.fake import FakeSource  # noqa: E402
 from trayrip.recording.recorder import Recorder  # noqa: E402
 

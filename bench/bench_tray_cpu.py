@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """CPU use of the running tray app (idle and recording) and hotkey latency, in the test harness.
 
-    .venv/bin/python bench/bench_tray_cpu.py                 # 60 s idle + 60 s recording, 10 presses
+    .venv/bin/python bench/bench_tray_cpu.py                 # 60 s idle + 60 s recording, 50 presses
+    .venv/bin/python bench/bench_tray_cpu.py --latency-only --presses 100
     .venv/bin/python bench/bench_tray_cpu.py --seconds 20 --presses 5
 
 Starts the harness desktop (Xvfb + trayer + dunst + PulseAudio null sink,
@@ -18,7 +19,8 @@ over "an icon in the tray".
    so the icon's meter keeps changing (the tray's worst case); then it stops;
 3. latency: ``--presses`` hotkey presses, each timed from just before
    ``xdotool key`` to the "capture running at <time>" line trayrip logs (the
-   stream is open), plus trayrip's own figure from its hotkey callback.
+   stream is open), plus trayrip's own figure from its hotkey callback and
+   where that went (queue, folder, choosing the source, opening the stream).
 
 Goals (issue 3): idle <= 0.2 % of a core, recording <= 2 %, latency <= 100 ms.
 """
@@ -48,7 +50,8 @@ from harness import Harness, wait_until  # noqa: E402
 from trayrip.hotkey_syntax import DEFAULT_HOTKEY, xdotool_keys  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-CAPTURE_RUNNING = re.compile(r"capture running at (\d+\.\d+), ([\d.]+) ms after the command")
+CAPTURE_RUNNING = re.compile(r"capture running at (\d+\.\d+), ([\d.]+) ms after the command(?: \(([^)]*)\))?")
+PHASE = re.compile(r"([a-z+]+) ([\d.]+) ms")
 
 BASELINE_ICON = textwrap.dedent(
     """
@@ -101,7 +104,8 @@ def log_text(home: Path) -> str:
     return logs[0].read_text(errors="replace") if logs else ""
 
 
-def press_and_time(h: Harness, home: Path, count_before: int) -> tuple[float, float]:
+def press_and_time(h: Harness, home: Path, count_before: int) -> tuple[float, float, dict[str, float]]:
+    """(xdotool -> stream open ms, in-app ms, {phase: ms}) for one press."""
     sent = time.time()
     h.xdotool("key", xdotool_keys(DEFAULT_HOTKEY))
 
@@ -110,8 +114,14 @@ def press_and_time(h: Harness, home: Path, count_before: int) -> tuple[float, fl
         return hits if len(hits) > count_before else None
 
     hits = wait_until(started, 15, "capture running", 0.005)
-    at_time, in_app_ms = hits[-1]
-    return (float(at_time) - sent) * 1000.0, float(in_app_ms)
+    at_time, in_app_ms, phases = hits[-1]
+    return (float(at_time) - sent) * 1000.0, float(in_app_ms), {k: float(v) for k, v in PHASE.findall(phases or "")}
+
+
+def spread(values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"median {statistics.median(ordered):6.1f}  p95 {p95:6.1f}  max {ordered[-1]:6.1f} ms"
 
 
 def ratio(a: float, b: float) -> str:
@@ -121,7 +131,8 @@ def ratio(a: float, b: float) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each CPU window (default 60)")
-    parser.add_argument("--presses", type=int, default=10, help="hotkey presses timed for latency (default 10)")
+    parser.add_argument("--presses", type=int, default=50, help="hotkey presses timed for latency (default 50)")
+    parser.add_argument("--latency-only", action="store_true", help="skip the CPU windows")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (recordings, logs)")
     args = parser.parse_args()
 
@@ -145,30 +156,31 @@ def main() -> int:
         time.sleep(5)  # start-up work (PortAudio warm-up, device scan) settles
         pids = {"trayrip": trayrip.pid, "baseline pystray icon": baseline.pid}
 
-        print(f"harness up; measuring {args.seconds:g} s windows (CPU % of one core, /proc/<pid>/stat)")
-        idle, idle_threads = measure(pids, args.seconds)
+        if not args.latency_only:
+            print(f"harness up; measuring {args.seconds:g} s windows (CPU % of one core, /proc/<pid>/stat)")
+            idle, idle_threads = measure(pids, args.seconds)
 
-        # a tone whose level sweeps from silence to -10 dBFS about once a second, so the
-        # icon's level meter keeps changing (the tray's worst case, like music)
-        tone = work / "tone.wav"
-        sig = at.tone(1000, args.seconds + 6, amplitude=0.6)
-        t = np.arange(len(sig)) / at.RATE
-        sig *= (0.5 + 0.5 * np.sin(2 * np.pi * 0.9 * t))[:, None] ** 3
-        at.write_wav(tone, sig.astype(np.float32))
-        player = h.play(tone, wait=False)
-        procs.append(player)
-        time.sleep(0.5)
-        press_and_time(h, home, 0)
-        # the capture engine alone, recording the same sound at the same time: `trayrip record`
-        engine = subprocess.Popen([sys.executable, "-m", "trayrip", "record", "--quiet", "--folder", str(work / "cli")],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(engine)
-        time.sleep(2)  # both streams are flowing
-        rec, rec_threads = measure(dict(pids, **{"trayrip record (engine only)": engine.pid}), args.seconds)
-        engine.send_signal(signal.SIGINT)
-        engine.wait(30)
-        h.xdotool("key", xdotool_keys(DEFAULT_HOTKEY))
-        player.wait(args.seconds + 30)
+            # a tone whose level sweeps from silence to -10 dBFS about once a second, so the
+            # icon's level meter keeps changing (the tray's worst case, like music)
+            tone = work / "tone.wav"
+            sig = at.tone(1000, args.seconds + 6, amplitude=0.6)
+            t = np.arange(len(sig)) / at.RATE
+            sig *= (0.5 + 0.5 * np.sin(2 * np.pi * 0.9 * t))[:, None] ** 3
+            at.write_wav(tone, sig.astype(np.float32))
+            player = h.play(tone, wait=False)
+            procs.append(player)
+            time.sleep(0.5)
+            press_and_time(h, home, 0)
+            # the capture engine alone, recording the same sound at the same time: `trayrip record`
+            engine = subprocess.Popen([sys.executable, "-m", "trayrip", "record", "--quiet", "--folder", str(work / "cli")],
+                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(engine)
+            time.sleep(2)  # both streams are flowing
+            rec, rec_threads = measure(dict(pids, **{"trayrip record (engine only)": engine.pid}), args.seconds)
+            engine.send_signal(signal.SIGINT)
+            engine.wait(30)
+            h.xdotool("key", xdotool_keys(DEFAULT_HOTKEY))
+            player.wait(args.seconds + 30)
 
         latencies = []
         for _ in range(args.presses):
@@ -179,31 +191,36 @@ def main() -> int:
             h.xdotool("key", xdotool_keys(DEFAULT_HOTKEY))  # stop (files a short recording)
         time.sleep(1.0)
 
-        print()
-        print(f"{'':30s}{'idle':>10s}{'recording':>12s}")
-        for name in rec:
-            idle_text = f"{idle[name]:9.3f}%" if name in idle else f"{'-':>10s}"
-            print(f"{name:30s}{idle_text}{rec[name]:11.3f}%")
-        base = "baseline pystray icon"
-        print(f"trayrip - baseline icon: idle {idle['trayrip'] - idle[base]:+.3f} %, "
-              f"recording {rec['trayrip'] - rec[base]:+.3f} % of a core"
-              f" (ratio idle {ratio(idle['trayrip'], idle[base])}, recording {ratio(rec['trayrip'], rec[base])})")
-        eng = rec["trayrip record (engine only)"]
-        print(f"tray app / capture engine while recording: {ratio(rec['trayrip'], eng)} "
-              f"({rec['trayrip'] - eng:+.3f} % of a core for icon, meter, tooltip, controller)")
-        print("goals: idle <= 0.2 %, recording <= 2 %")
-        busiest = sorted(rec_threads.items(), key=lambda kv: -kv[1])[:6]
-        print("trayrip threads while recording: " + ", ".join(f"{k} {v:.2f}%" for k, v in busiest))
-        busiest = sorted(idle_threads.items(), key=lambda kv: -kv[1])[:3]
-        print("trayrip threads while idle: " + ", ".join(f"{k} {v:.3f}%" for k, v in busiest))
-        e2e = [a for a, _ in latencies]
-        app = [b for _, b in latencies]
+        if not args.latency_only:
+            print()
+            print(f"{'':30s}{'idle':>10s}{'recording':>12s}")
+            for name in rec:
+                idle_text = f"{idle[name]:9.3f}%" if name in idle else f"{'-':>10s}"
+                print(f"{name:30s}{idle_text}{rec[name]:11.3f}%")
+            base = "baseline pystray icon"
+            print(f"trayrip - baseline icon: idle {idle['trayrip'] - idle[base]:+.3f} %, "
+                  f"recording {rec['trayrip'] - rec[base]:+.3f} % of a core"
+                  f" (ratio idle {ratio(idle['trayrip'], idle[base])}, recording {ratio(rec['trayrip'], rec[base])})")
+            eng = rec["trayrip record (engine only)"]
+            print(f"tray app / capture engine while recording: {ratio(rec['trayrip'], eng)} "
+                  f"({rec['trayrip'] - eng:+.3f} % of a core for icon, meter, tooltip, controller)")
+            print("goals: idle <= 0.2 %, recording <= 2 %")
+            busiest = sorted(rec_threads.items(), key=lambda kv: -kv[1])[:6]
+            print("trayrip threads while recording: " + ", ".join(f"{k} {v:.2f}%" for k, v in busiest))
+            busiest = sorted(idle_threads.items(), key=lambda kv: -kv[1])[:3]
+            print("trayrip threads while idle: " + ", ".join(f"{k} {v:.3f}%" for k, v in busiest))
+        e2e = [a for a, _, _ in latencies]
+        app = [b for _, b, _ in latencies]
         print()
         print(f"hotkey -> capture running, {len(latencies)} presses (goal <= 100 ms):")
-        print(f"  xdotool key -> stream open: median {statistics.median(e2e):.1f} ms, max {max(e2e):.1f} ms")
-        print(f"  hotkey callback -> stream open (in trayrip): median {statistics.median(app):.1f} ms, "
-              f"max {max(app):.1f} ms")
-        print("  each press (end to end): " + ", ".join(f"{v:.0f}" for v in e2e))
+        print(f"  xdotool key -> stream open          {spread(e2e)}")
+        print(f"  hotkey callback -> stream open      {spread(app)}")
+        names = sorted({k for _, _, ph in latencies for k in ph})
+        for name in names:
+            print(f"    {name + ':':32s}{spread([ph.get(name, 0.0) for _, _, ph in latencies])}")
+        slow = sorted(latencies, key=lambda r: -r[0])[:5]
+        print("  slowest presses: " + "; ".join(
+            f"{a:.0f} ms (" + ", ".join(f"{k} {v:.0f}" for k, v in ph.items()) + ")" for a, _, ph in slow))
         files = list((home / "Music" / "playlists").glob("*.wav"))
         print(f"\n{len(files)} recordings filed" + (f"; work folder kept: {work}" if args.keep else ""))
         return 0

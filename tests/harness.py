@@ -431,12 +431,23 @@ class Harness:
         return proc
 
     def record(self, device: str | None = None, rate: int = RATE,
-               channels: int = CHANNELS) -> ParecRecording:
+               channels: int = CHANNELS, flowing: bool = True) -> ParecRecording:
         """Start recording `device` (default: the null sink's monitor) with parec.
 
         ``rec = h.record(); h.play(wav); samples = rec.stop()``
+
+        With ``flowing`` (the default) this returns once audio arrives: a new
+        stream on an idle sink's monitor gets nothing for 0.8-2 s, and sound
+        played in that window comes out late or clipped.
         """
-        return ParecRecording(self, device or self.monitor, rate, channels)
+        rec = ParecRecording(self, device or self.monitor, rate, channels)
+        if flowing:
+            try:
+                rec.wait_frames(rate // 50, timeout=15)
+            except BaseException:
+                rec.stop()
+                raise
+        return rec
 
     def screenshot(self):
         """The whole X screen as an RGB `PIL.Image`."""

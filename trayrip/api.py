@@ -119,6 +119,7 @@ class Recording:
         self._source_factory = source_factory or open_default_source
         self._recorder: Recorder | None = None
         self.started_at: float | None = None
+        self.start_phases: dict[str, float] = {}  # seconds spent in each step of start()
         self.result: RecordingResult | None = None
         self.filed: FiledRecording | None = None
 
@@ -160,9 +161,12 @@ class Recording:
         """
         if self._recorder is not None:
             raise TrayripError("this recording was already started")
+        t0 = time.monotonic()
         self._check_filing_options()
         folder, _ = self._target()
+        t1 = time.monotonic()
         source = self._source or self._source_factory(self.options)
+        t2 = time.monotonic()
         limit = None if max_seconds is None else max(1, round(max_seconds * source.format.rate))
         recorder = Recorder(source, new_part_path(folder), self.options.silence, max_frames=limit)
         try:
@@ -171,6 +175,9 @@ class Recording:
             if self._source is None:
                 source.stop()  # frees the PortAudio instance the factory made for it
             raise
+        t3 = time.monotonic()
+        # where a slow start went (logged by the tray, summed up by bench/bench_tray_cpu.py)
+        self.start_phases = {"folder": t1 - t0, "source": t2 - t1, "stream": t3 - t2}
         self._recorder = recorder
         self.started_at = time.time()
         self._stem = timestamp_stem()

@@ -338,6 +338,34 @@ def test_a_new_recording_starts_while_the_previous_one_is_still_being_filed(tmp_
         h.c.join(WAIT)
 
 
+@pytest.mark.parametrize("stop", [Cmd.STOP, Cmd.TOGGLE])
+def test_a_stop_while_the_previous_recording_is_being_filed_stops_the_current_one(tmp_path, stop):
+    h = Harnessless(tmp_path, threaded=True)
+    gate = threading.Event()
+    h.factory.then(gate=gate, name="first.wav").then(name="second.wav")
+    h.c.start()
+    try:
+        h.c.submit(Cmd.TOGGLE)
+        h.wait(lambda s: s.state is State.RECORDING, "recording")
+        h.c.submit(Cmd.TOGGLE)
+        h.wait(lambda s: s.state is State.FINISHING and s.pending == 1, "finishing")
+        h.c.submit(Cmd.START)  # the first one's filing is blocked on the gate
+        h.wait(lambda s: s.state is State.RECORDING and s.pending == 1, "second recording")
+        h.c.submit(stop)
+        h.wait(lambda s: s.state is State.FINISHING and s.pending == 2, "second stopped while the first is filed")
+        first, second = h.factory.made
+        assert second.result is not None and not first.finished  # the capture stopped; the first is still filing
+        gate.set()
+        h.wait(lambda s: s.state is State.IDLE and len(s.recent) == 2, "both filed")
+        assert [p.name for p in h.c.snapshot.recent] == ["second.wav", "first.wav"]
+        assert len(h.factory.made) == 2  # the stop did not start a third recording
+    finally:
+        gate.set()
+        h.c.submit(Cmd.QUIT)
+        assert h.c.wait_exit(WAIT)
+        h.c.join(WAIT)
+
+
 def test_quit_finishes_the_recording_before_exiting(tmp_path):
     h = Harnessless(tmp_path, threaded=True)
     gate = threading.Event()

@@ -46,6 +46,9 @@ def test_short_pieces_merge_into_the_nearer_neighbour():
     # 2 s piece, 3 s gap, 40 s piece, 10 s gap, 40 s piece, 2.5 s gap, 1 s piece
     regions = [(0, 2000), (5000, 45000), (55000, 95000), (97500, 98500)]
     assert merge_short(regions, 30000) == [(0, 45000), (55000, 98500)]
+    # a short piece between two unequal gaps joins the neighbour across the shorter one, either way round
+    assert merge_short([(0, 40000), (43000, 44000), (45000, 90000)], 30000) == [(0, 40000), (43000, 90000)]
+    assert merge_short([(0, 40000), (41000, 42000), (45000, 90000)], 30000) == [(0, 42000), (45000, 90000)]
     # equal gaps: the earlier neighbour wins
     assert merge_short([(0, 40000), (43000, 44000), (47000, 90000)], 30000) == [(0, 44000), (47000, 90000)]
     # everything short: one piece
@@ -184,7 +187,7 @@ def test_split_command_to_flac_from_flac(tmp_path):
 def test_real_recording_is_split_into_tagged_tracks(harness, user_env, tmp_path):
     import time
 
-    from test_capture_system import start_record, wait_for_capture_file
+    from recorder_tools import start_record, wait_for_capture_file
 
     freqs = [700.0, 1100.0, 1900.0]
     data, truth = songs(lead=0.3, tail=0.6, gap=1.6, song=1.2, width_freqs=freqs)

@@ -125,3 +125,15 @@ def test_duration_is_reached_by_the_clock_when_nothing_is_delivered(tmp_path, mo
     src = FakeSource(np.zeros((RATE, 2), np.float32), RATE, speed=1.0, total_frames=RATE // 10)
     path = trayrip.record(1.0, source=src, folder=tmp_path, trim=False)
     assert sf.info(path).frames == RATE // 10
+
+
+def test_the_wait_for_the_first_block_is_not_filled(tmp_path):
+    """A stream whose first block comes 1 s after start: start-up latency, not audio."""
+    sig = tone_with_silence(lead=0.1, tone=0.5, tail=0.1)
+    src = FakeSource(sig, RATE, speed=1.0, blocksize=960, gaps={0: 1.0})
+    rec = trayrip.Recording(source=src, folder=tmp_path, trim=False)
+    rec.start()
+    assert src.wait(10)
+    result = rec.stop_capture()
+    assert result.filled_frames == 0 and result.frames == sig.shape[0]
+    rec.finish()

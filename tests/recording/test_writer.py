@@ -82,6 +82,23 @@ def test_switches_to_rf64_past_the_limit_and_stays_readable(tmp_path):
         assert read_layout(f.fileno()).data_size == 7001 * 3
 
 
+@pytest.mark.parametrize("extra_frames, rf64", [(0, False), (1, True)])
+def test_rf64_switch_happens_exactly_when_the_riff_size_passes_the_limit(tmp_path, extra_frames, rf64):
+    fmt = AudioFormat(8000, 1, 2)
+    probe = WavWriter(tmp_path / "probe.wav", fmt)
+    header = probe.close().data_offset  # bytes in front of the samples
+    frames = 5000
+    limit = header - 8 + frames * 2  # a RIFF size of exactly `limit` still fits in 32 bits
+    w = WavWriter(tmp_path / "edge.wav", fmt, rf64_limit=limit)
+    w.write(from_float(ramp(frames + extra_frames, 1), 2))
+    w.sync()  # the header as a crash would leave it
+    with open(w.path, "rb") as f:
+        assert f.read(4) == (b"RF64" if rf64 else b"RIFF")
+    layout = w.close()
+    assert layout.is_rf64 is rf64 and layout.data_size == (frames + extra_frames) * 2
+    assert sf.info(w.path).frames == frames + extra_frames
+
+
 def test_more_than_two_channels_use_extensible_format(tmp_path):
     fmt = AudioFormat(48000, 6, 2)
     w = WavWriter(tmp_path / "six.wav", fmt)

@@ -14,53 +14,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
 
 import audio_tools as at
+from recorder_tools import finish, start_record, wait_for_audio, wait_for_capture_file  # noqa: F401
 
 PAD_BEFORE, PAD_AFTER = 0.100, 0.300
 TOL = 0.050  # issue 2: trimmed to the pads within ~50 ms
-
-
-def start_record(env, *args) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "trayrip", "record", "--quiet", *args],
-        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
-def finish(proc: subprocess.Popen, timeout: float = 30) -> Path:
-    out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, f"trayrip record failed ({proc.returncode}):\n{err}"
-    assert "Traceback" not in err
-    path = Path(out.strip().splitlines()[-1])
-    assert path.is_file(), out
-    return path
-
-
-def wait_for_capture_file(folder: Path, timeout: float = 10) -> None:
-    """Wait until audio flows into the hidden capture file.
-
-    A new stream on an idle null sink's monitor gets nothing for 1-2 s, and
-    sound played in that time reaches it late or clipped: a PulseAudio
-    property (see README), not something a recording test should race.
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        parts = list(folder.glob(".trayrip-*.wav.part"))
-        if parts and parts[0].stat().st_size > 80 + 4 * 1920:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"trayrip never started capturing into {folder}")
-
-
-def wait_for_audio(rec, timeout: float = 10) -> None:
-    """In-process variant of wait_for_capture_file."""
-    deadline = time.monotonic() + timeout
-    while rec.status().bytes_written == 0:
-        assert time.monotonic() < deadline, "no audio arrived from the monitor"
-        time.sleep(0.02)
 
 
 def check_bursts(path: Path, played: at.Bursts, rate: int):

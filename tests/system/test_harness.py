@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import audio_tools as at
-from harness import Harness, HarnessError, wait_until
+from harness import RATE, Harness, HarnessError, wait_until
 
 
 # ------------------------------------------------------------------ audio_tools (pure)
@@ -67,10 +67,10 @@ def test_pulse_has_null_sink_monitor_and_decoy(harness):
 def test_monitor_records_what_is_played(harness, tmp_path):
     bursts = at.write_bursts(tmp_path / "bursts.wav", [500, 1000, 2000],
                              burst=0.3, gap=0.3, lead=0.2, tail=0.2)
-    rec = harness.record()  # the null sink's monitor
+    rec = harness.record()  # the null sink's monitor, once it delivers
     try:
         harness.play(bursts.path)
-        time.sleep(0.3)
+        rec.wait_frames(rec.frames_received + RATE * 3 // 10)  # the tail still in flight
     finally:
         data = rec.stop()
 

@@ -58,6 +58,7 @@ class FakeSource:
         self.fail_after = fail_after
         self._clock, self._sleep = clock, sleep
         self._stop = threading.Event()
+        self._done = threading.Event()  # set when the driver thread has finished (or stop() came first)
         self._thread: threading.Thread | None = None
         self._error: str | None = None
         self.delivered = 0
@@ -72,10 +73,18 @@ class FakeSource:
 
     def start(self, sink: BlockSink) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, args=(sink,), name="fake-audio-driver", daemon=True)
-        self._thread.start()
+        self._done.clear()
+        thread = threading.Thread(target=self._run, args=(sink,), name="fake-audio-driver", daemon=True)
+        thread.start()
+        self._thread = thread  # only a started thread is ever visible to wait()/stop()
 
     def _run(self, sink: BlockSink) -> None:
+        try:
+            self._deliver(sink)
+        finally:
+            self._done.set()
+
+    def _deliver(self, sink: BlockSink) -> None:
         t0 = self._clock()
         pos, skipped = 0, 0.0
         while pos < self.total_frames and not self._stop.is_set():
@@ -97,16 +106,19 @@ class FakeSource:
             self.delivered = pos
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait until every frame was delivered (or the source was stopped)."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        """Wait until every frame was delivered (or the source was stopped); False on time-out.
+
+        Before :meth:`start` this waits too: nothing has been delivered yet.
+        """
+        return self._done.wait(timeout)
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(5)
+        thread = self._thread
+        if thread is None:
+            self._done.set()
+        elif thread is not threading.current_thread():
+            thread.join(5)
 
     def error(self) -> str | None:
         return self._error

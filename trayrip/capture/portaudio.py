@@ -182,13 +182,21 @@ class PortAudioSource:
         self._sink: BlockSink | None = None
         self._lock = threading.Lock()  # stop() may come from the recorder and the controller at once
         self._stopping = False
+        self._last_block: float | None = None  # arrival of the newest block (written by the callback only)
 
     def _callback(self, in_data, frame_count, time_info, status):
         # PortAudio thread: O(1) only.
         sink = self._sink
         if sink is not None and in_data:
-            sink(Block(in_data, frame_count, time.monotonic(), bool(status & self._overflow_flag)))
+            now = time.monotonic()
+            self._last_block = now
+            sink(Block(in_data, frame_count, now, bool(status & self._overflow_flag)))
         return (None, self._continue)
+
+    def _stalled(self) -> bool:
+        """True when no block came for two block periods (or none yet): the driver thread is waiting for data."""
+        last = self._last_block
+        return last is None or time.monotonic() - last > 2 * self.blocksize / self.format.rate
 
     def start(self, sink: BlockSink) -> None:
         mod = self._backend.module
@@ -197,6 +205,7 @@ class PortAudioSource:
         fmt = {2: mod.paInt16, 3: mod.paInt24}[self.format.sample_width]
         pa = self._backend.instance()
         self._stopping = False
+        self._last_block = None
         self._sink = sink
         try:
             with _environment(self.plan.env), _quiet_stderr():
@@ -224,7 +233,13 @@ class PortAudioSource:
             try:
                 if stream is not None:
                     with _quiet_stderr():
-                        stream.stop_stream()
+                        # Pa_StopStream waits for the driver thread to deliver its next block; on an
+                        # idle monitor that wait is 0.8-2 s (it held the next hotkey press in the
+                        # controller's queue). With nothing flowing there is nothing to wait for: abort.
+                        if self._stalled():
+                            stream.abort_stream()
+                        else:
+                            stream.stop_stream()
                         stream.close()
             finally:
                 self._sink = None

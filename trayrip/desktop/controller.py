@@ -450,6 +450,7 @@ class Controller:
     def _begin_capture(self) -> Event:
         t0 = self._rec_command_time if self._rec_command_time is not None else self._clock()
         self._rec_command_time = None
+        begun = self._clock()  # the command waited in the queue until now
         try:
             options = self._config.recording_options()
             rec = self._factory(options)
@@ -469,10 +470,13 @@ class Controller:
         self.last_start_latency = now - t0
         self.last_capture_started_at = self._wall()
         self._next_tick = now + self._tick_interval
+        phases = getattr(rec, "start_phases", None) or {}
         log.info(
-            "capture running at %.6f, %.1f ms after the command",
+            "capture running at %.6f, %.1f ms after the command (queue %.1f ms%s)",
             self.last_capture_started_at,
             self.last_start_latency * 1000,
+            (begun - t0) * 1000,
+            "".join(f", {name} {seconds * 1000:.1f} ms" for name, seconds in phases.items()),
         )
         return Event.CAPTURE_STARTED
 
