@@ -209,6 +209,19 @@ def _add_tray(sub) -> None:
     p.set_defaults(func=_cmd_tray)
 
 
+_CONTROL_HELP = {
+    "toggle": "start or stop recording in the running tray app (bind this to a desktop shortcut)",
+    "start": "start recording in the running tray app (nothing if it already records)",
+    "stop": "stop the running tray app's recording and file it (nothing if it is not recording)",
+}
+
+
+def _add_control(sub) -> None:
+    for name, text in _CONTROL_HELP.items():
+        p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ". Exits with 1 when no trayrip runs.")
+        p.set_defaults(func=_cmd_control)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trayrip",
@@ -223,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trim(sub)
     _add_split(sub)
     _add_recover(sub)
+    _add_control(sub)
     return parser
 
 
@@ -461,6 +475,14 @@ def _cmd_devices(args) -> int:
         print(f"{mark} {d.index:3d}  {d.name}  ({d.max_input_channels} ch, {d.default_rate} Hz){api}")
     if chosen is None:
         print("(no loopback device found: 'trayrip record' needs --device)", file=sys.stderr)
+    return 0
+
+
+def _cmd_control(args) -> int:
+    from .desktop.instance import ask_running
+
+    reply = ask_running(args.command)  # NotRunning (a TrayripError) -> status 1
+    sys.stderr.write(f"trayrip: {reply}\n")
     return 0
 
 

@@ -117,14 +117,27 @@ def _second_instance(lock: InstanceLock) -> int:
 
 
 def _instance_handler(controller: Controller, notify: Callable[..., None]) -> Callable[[str], str]:
+    """Answers ``trayrip toggle|start|stop|status`` and a second ``trayrip``."""
+
     def handle(command: str) -> str:  # trayrip-instance thread: O(1)
-        if command == "toggle":
-            recording = controller.state is State.RECORDING
+        recording = controller.state is State.RECORDING
+        if command == "toggle":  # TOGGLE itself, so quick repeats alternate like hotkey presses
             controller.submit(Cmd.TOGGLE)
             if recording:
                 return "asked it to stop recording"
-            notify("Recording started", "started by running trayrip again")
+            notify("Recording started", "started by the trayrip command")
             return "asked it to start recording"
+        if command == "start":
+            if recording:
+                return "already recording"
+            controller.submit(Cmd.START)
+            notify("Recording started", "started by the trayrip command")
+            return "asked it to start recording"
+        if command == "stop":
+            if not recording:
+                return "not recording"
+            controller.submit(Cmd.STOP)
+            return "asked it to stop recording"
         if command == "status":
             return controller.state.value
         return f"unknown command {command!r}"
