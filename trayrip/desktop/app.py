@@ -8,7 +8,8 @@ menu, SIGTERM/SIGINT/SIGHUP, or the tray loop ending -- finishes the
 recording in progress and waits for filing before the process exits.
 
 Threads started here: ``trayrip-controller`` and ``trayrip-filer``
-(controller), ``trayrip-tray-ui`` (tray), ``trayrip-hotkey`` (pynput),
+(controller), ``trayrip-tray-ui`` (tray), ``trayrip-hotkey`` (pynput) or
+``trayrip-portal`` (the Wayland GlobalShortcuts portal),
 ``trayrip-notify``, ``trayrip-opener``, ``trayrip-instance``, and the
 short-lived ``trayrip-warmup`` (prepares PortAudio so the first hotkey press
 starts quickly) and ``trayrip-devices``.
@@ -190,7 +191,7 @@ def _run(lock: InstanceLock) -> int:
     hotkeys: HotkeyManager | None = None
     controller: Controller | None = None
     try:
-        hotkeys = HotkeyManager(lambda: controller.submit(Cmd.TOGGLE))  # pynput's thread: O(1)
+        hotkeys = HotkeyManager(lambda: controller.submit(Cmd.TOGGLE))  # the hotkey backend's thread: O(1)
         controller = Controller(
             loaded.config,
             store=store,
