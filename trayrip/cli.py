@@ -222,6 +222,18 @@ def _add_control(sub) -> None:
         p.set_defaults(func=_cmd_control)
 
 
+def _add_autostart(sub) -> None:
+    p = sub.add_parser(
+        "autostart",
+        help="start the tray app at login: on, off or status",
+        description="Start the tray app when you log in (Linux: ~/.config/autostart/trayrip.desktop; "
+        "Windows: the Run key of the current user; macOS: ~/Library/LaunchAgents/trayrip.plist). "
+        "'status' prints on or off and where.",
+    )
+    p.add_argument("action", choices=("on", "off", "status"))
+    p.set_defaults(func=_cmd_autostart)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trayrip",
@@ -237,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_split(sub)
     _add_recover(sub)
     _add_control(sub)
+    _add_autostart(sub)
     return parser
 
 
@@ -483,6 +496,16 @@ def _cmd_control(args) -> int:
 
     reply = ask_running(args.command)  # NotRunning (a TrayripError) -> status 1
     sys.stderr.write(f"trayrip: {reply}\n")
+    return 0
+
+
+def _cmd_autostart(args) -> int:
+    from .desktop.autostart import for_platform, set_autostart
+
+    autostart = for_platform()
+    if args.action != "status":
+        set_autostart(autostart, args.action == "on")
+    print(f"{'on' if autostart.enabled() else 'off'}\t{autostart.where}")
     return 0
 
 

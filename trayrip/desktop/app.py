@@ -29,6 +29,7 @@ from typing import Callable
 from ..config import ConfigStore
 from .controller import Cmd, Controller, WarmRecordings, list_devices
 from ..errors import TrayripError
+from .autostart import AutostartSwitch
 from .hotkeys import HotkeyManager
 from .instance import InstanceLock, ask_running
 from ..logsetup import log_file
@@ -190,6 +191,7 @@ def _run(lock: InstanceLock) -> int:
     recordings = WarmRecordings()
     hotkeys: HotkeyManager | None = None
     controller: Controller | None = None
+    autostart: AutostartSwitch | None = None
     try:
         hotkeys = HotkeyManager(lambda: controller.submit(Cmd.TOGGLE))  # the hotkey backend's thread: O(1)
         controller = Controller(
@@ -203,7 +205,8 @@ def _run(lock: InstanceLock) -> int:
             on_notifications=lambda on: setattr(notifier, "enabled", on),
             config_problem="; ".join(loaded.problems) or None,
         )
-        tray = Tray(controller.submit, opener=opener.open, log_path=log_file)  # raises TrayripError without a desktop
+        autostart = AutostartSwitch(on_error=lambda m: notifier.notify("trayrip: autostart", m, error=True))
+        tray = Tray(controller.submit, opener=opener.open, log_path=log_file, autostart=autostart)  # raises TrayripError without a desktop
         notifier.set_fallback(tray.notify if tray.has_notification else None)
         controller.subscribe(tray.update)
         controller.on_exit(tray.stop)
@@ -241,6 +244,8 @@ def _run(lock: InstanceLock) -> int:
             controller.join(5)
         log.debug("shutting down: audio backend, opener, notifier")
         recordings.close()
+        if autostart is not None:
+            autostart.close()  # a change clicked just before Quit is still written
         opener.close()
         notifier.close()
     log.info("trayrip stopped")
