@@ -64,6 +64,9 @@ class Autostart(Protocol):
 
 def launch_command() -> list[str]:
     """The command that starts the tray app, absolute, for this installation."""
+    if getattr(sys, "frozen", False):  # the Windows build: the console-less program
+        tray = Path(sys.executable).with_name("trayrip-tray.exe")
+        return [str(tray if tray.is_file() else Path(sys.executable)), "tray"]
     script = Path(sys.executable).with_name("trayrip.exe" if os.name == "nt" else "trayrip")
     if script.is_file():
         return [str(script), "tray"]
@@ -105,7 +108,7 @@ def desktop_entry(argv: list[str], autostart: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     """Write ``path`` atomically, mode 0644 at most (never world-writable)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -138,7 +141,7 @@ class XdgAutostart:
         return keys.get("Hidden", "false").strip() != "true" and keys.get("X-GNOME-Autostart-enabled", "true").strip() != "false"
 
     def enable(self) -> None:
-        _write_private(self.path, desktop_entry(self._command or launch_command(), autostart=True).encode())
+        write_atomic(self.path, desktop_entry(self._command or launch_command(), autostart=True).encode())
 
     def disable(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -234,7 +237,7 @@ class MacLaunchAgent:
             return False
 
     def enable(self) -> None:
-        _write_private(self.path, plistlib.dumps(self.plist()))
+        write_atomic(self.path, plistlib.dumps(self.plist()))
 
     def disable(self) -> None:
         self.path.unlink(missing_ok=True)
