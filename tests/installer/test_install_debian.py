@@ -45,7 +45,7 @@ def test_install_upgrade_and_uninstall_from_a_clean_home(tmp_path):
 
     def install(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["bash", str(src / "installer" / "install-debian.sh"), "--venv", str(venv), *args],
-                              env=env, capture_output=True, text=True, timeout=1200)
+                              env=env, capture_output=True, text=True, timeout=1200, cwd=tmp_path)
 
     first = install()
     assert first.returncode == 0, first.stdout + first.stderr
@@ -74,9 +74,9 @@ def test_install_upgrade_and_uninstall_from_a_clean_home(tmp_path):
 
     # it runs from the PATH a new login gets (~/.profile adds ~/.local/bin once it exists)
     login_env = dict(env, PATH=f"{home}/.local/bin:{env['PATH']}")
-    helped = subprocess.run(["trayrip", "--help"], env=login_env, capture_output=True, text=True, timeout=120)
+    helped = subprocess.run(["trayrip", "--help"], env=login_env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert helped.returncode == 0 and "toggle" in helped.stdout and "autostart" in helped.stdout, helped.stderr
-    on = subprocess.run(["trayrip", "autostart", "on"], env=login_env, capture_output=True, text=True, timeout=120)
+    on = subprocess.run(["trayrip", "autostart", "on"], env=login_env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert on.returncode == 0, on.stderr
     autostart = home / ".config" / "autostart" / "trayrip.desktop"
     assert autostart.is_file()
@@ -84,13 +84,15 @@ def test_install_upgrade_and_uninstall_from_a_clean_home(tmp_path):
     settings.parent.mkdir(parents=True, exist_ok=True)
     settings.write_text('format = "flac"\n')
 
-    # re-running upgrades the installed program
+    # re-running upgrades the installed program, even with the version number unchanged (a git pull)
     init = src / "trayrip" / "__init__.py"
-    init.write_text(init.read_text().replace('__version__ = "0.1.0"', '__version__ = "0.1.0+upgraded"'))
+    init.write_text(init.read_text() + '\nUPGRADE_MARK = "second install"\n')
     second = install()
     assert second.returncode == 0, second.stdout + second.stderr
-    version = subprocess.run(["trayrip", "--version"], env=login_env, capture_output=True, text=True, timeout=120)
-    assert version.stdout.strip() == "trayrip 0.1.0+upgraded", version.stdout + version.stderr
+    mark = subprocess.run([str(venv / "bin" / "python"), "-c", "import trayrip; print(trayrip.UPGRADE_MARK)"],
+                          env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert mark.stdout.strip() == "second install", mark.stderr
+    assert entry_path.is_file() and launcher.is_symlink()
 
     # uninstall: the program, launcher, menu entry, icons and autostart go; settings stay
     gone = install("--uninstall")
