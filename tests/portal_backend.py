@@ -11,7 +11,11 @@ It reports on stdout, one line each::
     BOUND <session path> <shortcut id> <preferred trigger or ->
 
 and reads commands on stdin: ``activate <shortcut id>`` emits ``Activated``
-(then ``Deactivated``, as a key release) for the last session.
+(then ``Deactivated``, as a key release) for the last session;
+``next-bind <code> hold|now`` makes the next ``BindShortcuts`` answer with
+response ``code`` (0 bound, 1 cancelled by the user), and with ``hold`` only
+after ``release`` (a desktop waiting for the user to confirm). Each command
+is acknowledged with ``OK <command>``.
 
 :class:`PortalStack` starts this backend and the real frontend
 (``/usr/libexec/xdg-desktop-portal`` from Debian's xdg-desktop-portal 1.16)
@@ -53,7 +57,7 @@ def serve() -> None:  # pragma: no cover - runs in its own process
             sys.exit(f"cannot own {BUS_NAME} (RequestName answered {code})")
         calls = router.filter(MatchRule(type="method_call"), bufsize=256)
         lock = threading.Lock()
-        state = {"session": None}
+        state = {"session": None, "code": 0, "hold": False, "held": None}
         emitter = DBusAddress(PORTAL_PATH, interface=IMPL)
 
         def say(line: str) -> None:
@@ -69,6 +73,13 @@ def serve() -> None:  # pragma: no cover - runs in its own process
                     router.send(new_signal(emitter, "Activated", "osta{sv}", body))
                     router.send(new_signal(emitter, "Deactivated", "osta{sv}", (state["session"], parts[1], stamp + 50, {})))
                     say(f"ACTIVATED {parts[1]}")
+                elif len(parts) == 3 and parts[0] == "next-bind":
+                    state["code"], state["hold"] = int(parts[1]), parts[2] == "hold"
+                    say(f"OK {line.strip()}")
+                elif parts == ["release"] and state["held"] is not None:
+                    router.send(state["held"])
+                    state["held"] = None
+                    say("OK release")
 
         threading.Thread(target=commands, daemon=True).start()
         say(f"READY {router.unique_name}")
@@ -96,7 +107,12 @@ def serve() -> None:  # pragma: no cover - runs in its own process
                     say(f"BOUND {session} {sid} {trigger or '-'}")
                     bound.append((sid, {"description": props.get("description", ("s", "")),
                                         "trigger_description": ("s", trigger or "unassigned")}))
-                router.send(new_method_return(msg, "ua{sv}", (0, {"shortcuts": ("a(sa{sv})", bound)})))
+                reply = new_method_return(msg, "ua{sv}", (state["code"], {"shortcuts": ("a(sa{sv})", bound)}))
+                if state["hold"]:
+                    state["held"], state["hold"] = reply, False
+                else:
+                    router.send(reply)
+                state["code"] = 0
             elif member == "Close" and iface in ("org.freedesktop.impl.portal.Session",
                                                  "org.freedesktop.impl.portal.Request"):
                 say(f"CLOSED {f.get(HeaderFields.path)}")
@@ -188,8 +204,21 @@ class PortalStack:
 
     def activate(self, shortcut_id: str) -> None:
         """Press the shortcut, as the desktop would."""
+        self._send(f"activate {shortcut_id}")
+
+    def next_bind(self, code: int, hold: bool = False) -> None:
+        """How the next BindShortcuts is answered (waits for the backend's acknowledgement)."""
+        command = f"next-bind {code} {'hold' if hold else 'now'}"
+        self._send(command)
+        self.wait_line(f"OK {command}")
+
+    def release(self) -> None:
+        """Send the held BindShortcuts answer (the user confirmed)."""
+        self._send("release")
+
+    def _send(self, line: str) -> None:
         assert self.backend is not None and self.backend.stdin is not None
-        self.backend.stdin.write(f"activate {shortcut_id}\n")
+        self.backend.stdin.write(line + "\n")
         self.backend.stdin.flush()
 
     def stop(self) -> None:

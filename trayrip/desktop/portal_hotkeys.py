@@ -113,12 +113,13 @@ class PortalBackend:
         bus_factory: Callable[[], SessionBus] = SessionBus,
         app_id: str = APP_ID,
         timeout: float = 10.0,
-        confirm_timeout: float = 30.0,
+        confirm_timeout: float = 5.0,
     ):
         self._bus_factory = bus_factory
         self._app_id = app_id
         self._timeout = timeout
-        self._confirm_timeout = confirm_timeout  # the desktop may show a dialog first
+        # the desktop may show a dialog first; start-up does not wait for the user longer than this
+        self._confirm_timeout = confirm_timeout
         self._bus: SessionBus | None = None
         self._signals: queue.Queue | None = None
         self._thread: threading.Thread | None = None
@@ -126,6 +127,8 @@ class PortalBackend:
         self._callback: Callable[[], None] | None = None
         self._problem: str | None = None
         self._tokens = itertools.count(1)
+        self._waiting: dict[str, queue.Queue] = {}  # request path -> its waiter's slot
+        self._late: dict[str, str] = {}  # request path -> method, for answers after the time-out
         self.trigger: str | None = None  # what the desktop says the key is
 
     # -- connection -----------------------------------------------------------
@@ -138,6 +141,10 @@ class PortalBackend:
             signals = bus.subscribe(
                 MatchRule(type="signal", interface=SHORTCUTS, member="Activated", path=PORTAL_PATH), maxsize=64
             )
+            # every answer to our requests, routed by the dispatcher to whoever waits for it
+            requests = f"{PORTAL_PATH}/request/{_token_part(bus.unique_name)}"
+            bus.subscribe(MatchRule(type="signal", interface=REQUEST, member="Response", path_namespace=requests),
+                          into=signals)
         except BaseException:
             bus.close()
             raise
@@ -160,28 +167,30 @@ class PortalBackend:
             log.info("registered with the portal as %r", self._app_id)
 
     def _request(self, method: str, signature: str, body: tuple, timeout: float) -> tuple[int, dict] | None:
-        """Call a portal method that answers with a Request's Response signal; None on time-out."""
+        """Call a portal method that answers with a Request's Response signal; None on time-out.
+
+        An answer after the time-out is handled by the dispatcher (:meth:`_late_answer`).
+        """
         bus = self._bus
         assert bus is not None
         token = f"trayrip{os.getpid()}_{next(self._tokens)}"
         path = f"{PORTAL_PATH}/request/{_token_part(bus.unique_name)}/{token}"
-        responses = bus.subscribe(MatchRule(type="signal", interface=REQUEST, member="Response", path=path), maxsize=4)
+        slot: queue.Queue = queue.Queue(maxsize=1)
+        self._waiting[path] = slot
         try:
-            options = body[-1]
-            options["handle_token"] = ("s", token)
+            body[-1]["handle_token"] = ("s", token)
             shortcuts = DBusAddress(PORTAL_PATH, bus_name=PORTAL_NAME, interface=SHORTCUTS)
             (handle,) = bus.call(new_method_call(shortcuts, method, signature, body), timeout=self._timeout)
-            if handle != path:  # very old portals chose their own path
-                log.debug("the portal answers on %s, not %s", handle, path)
-                bus.subscribe(MatchRule(type="signal", interface=REQUEST, member="Response", path=handle), into=responses)
+            if handle != path:  # portals before 0.9 chose their own path (not seen in practice)
+                log.warning("the portal answers on %s, not on %s", handle, path)
             try:
-                msg = responses.get(timeout=timeout)
+                code, results = slot.get(timeout=timeout)
             except queue.Empty:
+                self._late[path] = method
                 return None
-            code, results = msg.body
             return int(code), unwrap_variants(results)
         finally:
-            bus.unsubscribe(responses)
+            self._waiting.pop(path, None)
 
     # -- HotkeyBackend ----------------------------------------------------------
     def bind(self, hotkey: Hotkey, callback: Callable[[], None]) -> None:
@@ -209,7 +218,7 @@ class PortalBackend:
             raise HotkeyError(f"the desktop portal failed: {exc}") from None
         self._problem = None
         if answer is None:
-            self._problem = "the desktop has not confirmed the global shortcut yet (see its shortcut settings)"
+            log.info("the desktop has not confirmed the global shortcut yet (it may be asking the user)")
             return
         code, results = answer
         if code != 0:
@@ -242,6 +251,9 @@ class PortalBackend:
     def problem(self) -> str | None:
         return self._problem
 
+    def __repr__(self) -> str:
+        return f"<PortalBackend session={self._session!r} trigger={self.trigger!r}>"
+
     # -- internals ------------------------------------------------------------
     def _close_session(self) -> None:
         session, self._session = self._session, None
@@ -250,12 +262,20 @@ class PortalBackend:
                            timeout=self._timeout)
 
     def _dispatch(self, signals: queue.Queue) -> None:
-        """``trayrip-portal``: hand each Activated of our shortcut to the callback (O(1) each)."""
+        """``trayrip-portal``: Activated of our shortcut -> the callback; Responses -> their waiter (O(1) each)."""
         while True:
             msg = signals.get()
             if msg is None:
                 return
             try:
+                if msg.header.fields.get(HeaderFields.interface) == REQUEST:
+                    path = msg.header.fields.get(HeaderFields.path)
+                    slot = self._waiting.get(path)
+                    if slot is not None:
+                        slot.put_nowait(msg.body)
+                    elif path in self._late:
+                        self._late_answer(self._late.pop(path), msg.body)
+                    continue
                 session, shortcut = msg.body[0], msg.body[1]
                 callback = self._callback
                 if session == self._session and shortcut == SHORTCUT_ID and callback is not None:
@@ -264,7 +284,20 @@ class PortalBackend:
                     log.debug("ignored Activated %s for %s from %s", shortcut, session,
                               msg.header.fields.get(HeaderFields.sender))
             except Exception:  # never a silently dead thread
-                log.exception("handling a portal shortcut failed")
+                log.exception("handling a portal signal failed")
+
+    def _late_answer(self, method: str, body: tuple) -> None:
+        """The desktop answered after we stopped waiting (e.g. the user confirmed the shortcut later)."""
+        code = int(body[0])
+        if method != "BindShortcuts":
+            log.info("late portal answer to %s: %s", method, _why((code, {})))
+            return
+        if code == 0:
+            self._problem = None
+            log.info("the desktop confirmed the global shortcut")
+        else:
+            self._problem = f"the desktop did not bind the global shortcut ({_why((code, {}))})"
+            log.warning("%s", self._problem)
 
 
 def _why(answer: tuple[int, dict] | None) -> str:
