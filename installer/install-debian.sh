@@ -8,6 +8,9 @@
 #                                               #   test-harness packages
 #   installer/install-debian.sh --venv DIR      # choose the venv location
 #   installer/install-debian.sh --skip-apt      # do not touch system packages
+#   installer/install-debian.sh --uninstall     # remove what a user install made (venv,
+#                                               #   launcher, menu entry, icons, autostart);
+#                                               #   settings and recordings stay
 #
 # Steps (each is skipped when already done, so re-running is cheap):
 #   1. apt-get install the packages from installer/debian-packages.txt (and
@@ -18,7 +21,12 @@
 #      so pystray's AppIndicator/GTK backends can import Debian's python3-gi
 #      (PyGObject from pip does not build on Debian 12).
 #   3. pip install the project into it.
-#   4. (user install) symlink ~/.local/bin/trayrip to the venv's script.
+#   4. (user install) symlink ~/.local/bin/trayrip to the venv's script and
+#      say exactly how to get ~/.local/bin on the PATH when it is not;
+#   5. (user install) add trayrip to the applications menu:
+#      ~/.local/share/applications/trayrip.desktop and the icon in
+#      ~/.local/share/icons/hicolor/<N>x<N>/apps/trayrip.png.
+# Re-running upgrades: pip reinstalls the project from this checkout.
 set -euo pipefail
 
 readonly SYSTEM_PYTHON=/usr/bin/python3
@@ -35,17 +43,21 @@ usage() {
 
 DEV=0
 SKIP_APT=0
+UNINSTALL=0
 VENV=""
+VENV_ARG=""
 while (($#)); do
     case "$1" in
         --dev) DEV=1 ;;
         --skip-apt) SKIP_APT=1 ;;
+        --uninstall) UNINSTALL=1 ;;
         --venv)
             (($# >= 2)) || die "--venv needs a directory"
             VENV="$2"
+            VENV_ARG=1
             shift
             ;;
-        --venv=*) VENV="${1#--venv=}" ;;
+        --venv=*) VENV="${1#--venv=}"; VENV_ARG=1 ;;
         -h | --help) usage; exit 0 ;;
         *) die "unknown argument: $1 (try --help)" ;;
     esac
@@ -61,6 +73,42 @@ if [[ -z "$VENV" ]]; then
 fi
 # Absolute path, without requiring it to exist yet.
 [[ "$VENV" == /* ]] || VENV="$PWD/$VENV"
+# For the uninstall hint: the same --venv, shell-quoted.
+[[ -n "$VENV_ARG" ]] && VENV_ARG=" --venv $(printf '%q' "$VENV")"
+
+DATA_HOME="${XDG_DATA_HOME:-$HOME/.local/share}"
+BINDIR="$HOME/.local/bin"
+
+# ---------------------------------------------------------------- uninstall
+
+uninstall() {
+    ((DEV)) && die "--uninstall is for user installs; a --dev venv is just a folder to delete"
+    local f removed=0
+    if [[ -L "$BINDIR/trayrip" && "$(readlink "$BINDIR/trayrip")" == "$VENV/bin/trayrip" ]]; then
+        rm -f "$BINDIR/trayrip" && say "removed $BINDIR/trayrip" && removed=1
+    fi
+    for f in "$DATA_HOME/applications/trayrip.desktop" \
+        "$DATA_HOME"/icons/hicolor/*/apps/trayrip.png \
+        "${XDG_CONFIG_HOME:-$HOME/.config}/autostart/trayrip.desktop"; do
+        [[ -e "$f" ]] || continue
+        rm -f "$f" && say "removed $f" && removed=1
+    done
+    if [[ -e "$VENV/pyvenv.cfg" && -e "$VENV/bin/trayrip" ]]; then
+        rm -rf "$VENV" && say "removed $VENV" && removed=1
+        rmdir "$(dirname "$VENV")" 2>/dev/null || true
+    elif [[ -e "$VENV" ]]; then
+        warn "$VENV is not a trayrip venv; left alone"
+    fi
+    command -v update-desktop-database >/dev/null 2>&1 &&
+        update-desktop-database -q "$DATA_HOME/applications" 2>/dev/null || true
+    ((removed)) || say "nothing to remove (looked for $VENV)"
+    say "kept your settings (${XDG_CONFIG_HOME:-$HOME/.config}/trayrip) and recordings; system packages are untouched"
+}
+
+if ((UNINSTALL)); then
+    uninstall
+    exit 0
+fi
 
 # ---------------------------------------------------------------- 1. apt
 
@@ -224,7 +272,7 @@ fi
 # ---------------------------------------------------------------- 4. launcher
 
 if ((!DEV)); then
-    bindir="$HOME/.local/bin"
+    bindir="$BINDIR"
     target="$VENV/bin/trayrip"
     [[ -x "$target" ]] || die "pip did not create $target"
     mkdir -p "$bindir"
@@ -235,11 +283,33 @@ if ((!DEV)); then
         ln -sfn "$target" "$bindir/trayrip"
         say "linked $bindir/trayrip -> $target"
     fi
+
+    # ------------------------------------------------------------ 5. menu
+    "$VENV/bin/python" -m trayrip.desktop.menu_entry install --exec "$target" >/dev/null ||
+        die "could not write the applications-menu entry into $DATA_HOME"
+    say "menu: $DATA_HOME/applications/trayrip.desktop (+ icon in $DATA_HOME/icons/hicolor)"
+    command -v update-desktop-database >/dev/null 2>&1 &&
+        update-desktop-database -q "$DATA_HOME/applications" 2>/dev/null || true
+    command -v gtk-update-icon-cache >/dev/null 2>&1 && [[ -e "$DATA_HOME/icons/hicolor/index.theme" ]] &&
+        gtk-update-icon-cache -q -t "$DATA_HOME/icons/hicolor" 2>/dev/null || true
+
     case ":$PATH:" in
-        *":$bindir:"*) ;;
-        *) warn "$bindir is not on PATH; add it (e.g. in ~/.profile) to run 'trayrip'" ;;
+        *":$bindir:"*)
+            say "done: run 'trayrip' (tray app), or start it from the applications menu" ;;
+        *)
+            # Debian's ~/.profile puts ~/.local/bin on the PATH at login only if
+            # the folder existed then, so a new user's first install is not on it.
+            if grep -qs '\.local/bin' "$HOME/.profile"; then
+                warn "$bindir is not on this session's PATH yet; ~/.profile adds it from your next login." \
+                    "Until then run: export PATH=\"\$HOME/.local/bin:\$PATH\""
+            else
+                warn "$bindir is not on your PATH. Add it with:" \
+                    "echo 'export PATH=\"\$HOME/.local/bin:\$PATH\"' >> ~/.profile  (then log out and in," \
+                    "or run that export line in this shell)"
+            fi
+            say "done: start trayrip from the applications menu, or run $target" ;;
     esac
-    say "done: run 'trayrip' (tray app) or 'trayrip record --help'"
+    say "uninstall: bash $ROOT/installer/install-debian.sh --uninstall${VENV_ARG:-}"
 else
     say "done: $VENV/bin/python -m pytest (or installer/run-tests.sh)"
 fi

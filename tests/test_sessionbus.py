@@ -42,3 +42,10 @@ def test_unreachable_bus_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
     with pytest.raises(BusError, match="session bus"):
         SessionBus()
+
+
+def test_unwrap_variants_reaches_into_structs():
+    from trayrip.sessionbus import unwrap_variants
+
+    shortcuts = ("a(sa{sv})", [("toggle-recording", {"trigger_description": ("s", "CTRL+r"), "n": ("u", 3)})])
+    assert unwrap_variants(shortcuts) == [("toggle-recording", {"trigger_description": "CTRL+r", "n": 3})]

@@ -209,6 +209,31 @@ def _add_tray(sub) -> None:
     p.set_defaults(func=_cmd_tray)
 
 
+_CONTROL_HELP = {
+    "toggle": "start or stop recording in the running tray app (bind this to a desktop shortcut)",
+    "start": "start recording in the running tray app (nothing if it already records)",
+    "stop": "stop the running tray app's recording and file it (nothing if it is not recording)",
+}
+
+
+def _add_control(sub) -> None:
+    for name, text in _CONTROL_HELP.items():
+        p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ". Exits with 1 when no trayrip runs.")
+        p.set_defaults(func=_cmd_control)
+
+
+def _add_autostart(sub) -> None:
+    p = sub.add_parser(
+        "autostart",
+        help="start the tray app at login: on, off or status",
+        description="Start the tray app when you log in (Linux: ~/.config/autostart/trayrip.desktop; "
+        "Windows: the Run key of the current user; macOS: ~/Library/LaunchAgents/trayrip.plist). "
+        "'status' prints on or off and where.",
+    )
+    p.add_argument("action", choices=("on", "off", "status"))
+    p.set_defaults(func=_cmd_autostart)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trayrip",
@@ -223,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trim(sub)
     _add_split(sub)
     _add_recover(sub)
+    _add_control(sub)
+    _add_autostart(sub)
     return parser
 
 
@@ -461,6 +488,24 @@ def _cmd_devices(args) -> int:
         print(f"{mark} {d.index:3d}  {d.name}  ({d.max_input_channels} ch, {d.default_rate} Hz){api}")
     if chosen is None:
         print("(no loopback device found: 'trayrip record' needs --device)", file=sys.stderr)
+    return 0
+
+
+def _cmd_control(args) -> int:
+    from .desktop.instance import ask_running
+
+    reply = ask_running(args.command)  # NotRunning (a TrayripError) -> status 1
+    sys.stderr.write(f"trayrip: {reply}\n")
+    return 0
+
+
+def _cmd_autostart(args) -> int:
+    from .desktop.autostart import for_platform, set_autostart
+
+    autostart = for_platform()
+    if args.action != "status":
+        set_autostart(autostart, args.action == "on")
+    print(f"{'on' if autostart.enabled() else 'off'}\t{autostart.where}")
     return 0
 
 

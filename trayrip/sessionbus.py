@@ -42,7 +42,11 @@ _SIGNATURE = re.compile(r"[ybnqiuxtdsogvha{}()]+")
 
 
 class BusError(TrayripError):
-    """The session bus is unreachable, or a call on it failed."""
+    """The session bus is unreachable, or a call on it failed (``name``: the D-Bus error name, if any)."""
+
+    def __init__(self, message: str, name: str | None = None):
+        super().__init__(message)
+        self.name = name
 
 
 def unwrap_variants(value: Any) -> Any:
@@ -53,6 +57,8 @@ def unwrap_variants(value: Any) -> Any:
         return {k: unwrap_variants(v) for k, v in value.items()}
     if isinstance(value, list):
         return [unwrap_variants(v) for v in value]
+    if isinstance(value, tuple):  # a struct, e.g. the (id, properties) pairs of a(sa{sv})
+        return tuple(unwrap_variants(v) for v in value)
     return value
 
 
@@ -69,6 +75,7 @@ class SessionBus:
         except (OSError, KeyError, ValueError) as exc:
             raise BusError(f"cannot reach the D-Bus session bus: {exc}") from None
         self._closed = False
+        self._filters: dict[int, list] = {}  # id(queue) -> [(filter handle, rule), ...]
 
     @property
     def unique_name(self) -> str:
@@ -83,7 +90,7 @@ class SessionBus:
         if reply.header.message_type == MessageType.error:
             name = reply.header.fields.get(HeaderFields.error_name, "error")
             detail = reply.body[0] if reply.body else ""
-            raise BusError(f"{name}: {detail}")
+            raise BusError(f"{name}: {detail}", name=name)
         return reply.body
 
     def send(self, msg: Message) -> None:
@@ -112,15 +119,29 @@ class SessionBus:
             return None
         return owner
 
-    def subscribe(self, rule: MatchRule, maxsize: int = 256) -> queue.Queue:
-        """Messages matching ``rule`` arrive in the returned queue (filled by jeepney's receiver thread)."""
-        q: queue.Queue = queue.Queue(maxsize=maxsize)
-        self._router.filter(rule, queue=q)
+    def subscribe(self, rule: MatchRule, maxsize: int = 256, into: queue.Queue | None = None) -> queue.Queue:
+        """Messages matching ``rule`` arrive in the returned queue (filled by jeepney's receiver thread).
+
+        ``into`` adds the rule to an existing queue, so one reader sees several kinds of message.
+        """
+        q: queue.Queue = into if into is not None else queue.Queue(maxsize=maxsize)
+        handle = self._router.filter(rule, queue=q)
         try:
             self.call(message_bus.AddMatch(rule))
         except BusError as exc:
+            handle.close()
             raise BusError(f"cannot watch the session bus: {exc}") from None
+        self._filters.setdefault(id(q), []).append((handle, rule))
         return q
+
+    def unsubscribe(self, q: queue.Queue) -> None:
+        """Stop filling ``q`` (every rule added to it); the bus forgets the match rules too."""
+        for handle, rule in self._filters.pop(id(q), []):
+            handle.close()
+            try:
+                self.call(message_bus.RemoveMatch(rule))
+            except BusError as exc:  # the bus went away: nothing left to remove
+                log.debug("removing a match rule: %s", exc)
 
     def close(self) -> None:
         if not self._closed:

@@ -574,7 +574,7 @@ def test_device_scan_errors_become_a_note(tmp_path):
 
 def test_single_instance_lock_and_toggle_message(tmp_path):
     from trayrip.desktop.app import _instance_handler
-    from trayrip.desktop.instance import InstanceLock, ask_running
+    from trayrip.desktop.instance import InstanceLock, NotRunning, ask_running
 
     h = Harnessless(tmp_path)
     first = InstanceLock(tmp_path / "run")
@@ -589,11 +589,17 @@ def test_single_instance_lock_and_toggle_message(tmp_path):
         assert ask_running("status", tmp_path / "run") == "recording"
         assert ask_running("toggle", tmp_path / "run") == "asked it to stop recording"
         assert h.send().state is State.IDLE
+        assert ask_running("stop", tmp_path / "run") == "not recording"
+        assert ask_running("start", tmp_path / "run") == "asked it to start recording"
+        assert h.send().state is State.RECORDING
+        assert ask_running("start", tmp_path / "run") == "already recording"
+        assert ask_running("stop", tmp_path / "run") == "asked it to stop recording"
+        assert h.send().state is State.IDLE
     finally:
         first.close()
     assert second.acquire()  # released
     second.close()
-    with pytest.raises(Exception, match="did not answer"):
+    with pytest.raises(NotRunning, match="trayrip is not running"):
         ask_running("toggle", tmp_path / "run", timeout=1)
 
 

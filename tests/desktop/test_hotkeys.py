@@ -186,7 +186,7 @@ def test_wayland_is_reported_once(caplog):
     with caplog.at_level(logging.WARNING, logger="trayrip.desktop.hotkeys"):
         first = m.bind(DEFAULT_HOTKEY)
         second = m.bind("<ctrl>+<alt>+r")
-    assert first and "Wayland" in first and "tray menu works" in first and "'trayrip'" in first
+    assert first and "Wayland" in first and "tray menu works" in first and "'trayrip toggle'" in first
     assert second and "Wayland" in second
     assert sum("Wayland" in r.getMessage() for r in caplog.records) == 1
     assert backend.bound == "<ctrl>+<alt>+r"  # still bound: XWayland windows do deliver keys
@@ -224,3 +224,51 @@ def test_hotkeys_module_does_not_import_pynput_at_import_time():
     code = "import sys, trayrip.desktop.hotkeys, trayrip.config; print('pynput' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "env, platform, offered, expected",
+    [
+        ({"XDG_SESSION_TYPE": "wayland"}, "linux", True, "portal"),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, "linux", False, "pynput"),
+        ({"XDG_SESSION_TYPE": "x11"}, "linux", True, "pynput"),
+        ({}, "win32", True, "pynput"),
+    ],
+)
+def test_choose_backend_takes_the_portal_on_wayland_when_offered(env, platform, offered, expected):
+    from trayrip.desktop.hotkeys import choose_backend
+
+    asked = []
+
+    def probe():
+        asked.append(1)
+        return None if offered else "no GlobalShortcuts portal: ServiceUnknown"
+
+    backend, why = choose_backend(env, platform, portal_probe=probe)
+    assert backend.name == expected
+    assert (why is not None) == (expected == "pynput" and bool(asked))
+
+
+def test_wayland_without_portal_says_why_and_to_bind_trayrip_toggle():
+    m = HotkeyManager(lambda: None, FakeBackend(), env={"XDG_SESSION_TYPE": "wayland"}, platform="linux")
+    m._portal_why = "no GlobalShortcuts portal: ServiceUnknown"
+    problem = m.bind(DEFAULT_HOTKEY)
+    assert "ServiceUnknown" in problem and "'trayrip toggle'" in problem
+
+
+@pytest.mark.parametrize(
+    "text, trigger",
+    [
+        (DEFAULT_HOTKEY, "CTRL+ALT+SHIFT+r"),
+        ("<ctrl>+<shift>+<f12>", "CTRL+SHIFT+F12"),
+        ("<alt>+<cmd>+r", "ALT+LOGO+r"),
+        ("<pause>", "Pause"),
+        ("<ctrl>+<alt>+/", "CTRL+ALT+slash"),
+        ("<ctrl>+<alt>+<page_up>", "CTRL+ALT+Prior"),
+        ("<ctrl>+<65>", None),  # a raw key code has no keysym name: the desktop asks the user
+    ],
+)
+def test_portal_trigger_uses_the_xdg_shortcuts_syntax(text, trigger):
+    from trayrip.desktop.portal_hotkeys import portal_trigger
+
+    assert portal_trigger(parse_hotkey(text)) == trigger

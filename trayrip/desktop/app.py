@@ -8,7 +8,8 @@ menu, SIGTERM/SIGINT/SIGHUP, or the tray loop ending -- finishes the
 recording in progress and waits for filing before the process exits.
 
 Threads started here: ``trayrip-controller`` and ``trayrip-filer``
-(controller), ``trayrip-tray-ui`` (tray), ``trayrip-hotkey`` (pynput),
+(controller), ``trayrip-tray-ui`` (tray), ``trayrip-hotkey`` (pynput) or
+``trayrip-portal`` (the Wayland GlobalShortcuts portal),
 ``trayrip-notify``, ``trayrip-opener``, ``trayrip-instance``, and the
 short-lived ``trayrip-warmup`` (prepares PortAudio so the first hotkey press
 starts quickly) and ``trayrip-devices``.
@@ -28,6 +29,7 @@ from typing import Callable
 from ..config import ConfigStore
 from .controller import Cmd, Controller, WarmRecordings, list_devices
 from ..errors import TrayripError
+from .autostart import AutostartSwitch
 from .hotkeys import HotkeyManager
 from .instance import InstanceLock, ask_running
 from ..logsetup import log_file
@@ -117,14 +119,27 @@ def _second_instance(lock: InstanceLock) -> int:
 
 
 def _instance_handler(controller: Controller, notify: Callable[..., None]) -> Callable[[str], str]:
+    """Answers ``trayrip toggle|start|stop|status`` and a second ``trayrip``."""
+
     def handle(command: str) -> str:  # trayrip-instance thread: O(1)
-        if command == "toggle":
-            recording = controller.state is State.RECORDING
+        recording = controller.state is State.RECORDING
+        if command == "toggle":  # TOGGLE itself, so quick repeats alternate like hotkey presses
             controller.submit(Cmd.TOGGLE)
             if recording:
                 return "asked it to stop recording"
-            notify("Recording started", "started by running trayrip again")
+            notify("Recording started", "started by the trayrip command")
             return "asked it to start recording"
+        if command == "start":
+            if recording:
+                return "already recording"
+            controller.submit(Cmd.START)
+            notify("Recording started", "started by the trayrip command")
+            return "asked it to start recording"
+        if command == "stop":
+            if not recording:
+                return "not recording"
+            controller.submit(Cmd.STOP)
+            return "asked it to stop recording"
         if command == "status":
             return controller.state.value
         return f"unknown command {command!r}"
@@ -176,8 +191,9 @@ def _run(lock: InstanceLock) -> int:
     recordings = WarmRecordings()
     hotkeys: HotkeyManager | None = None
     controller: Controller | None = None
+    autostart: AutostartSwitch | None = None
     try:
-        hotkeys = HotkeyManager(lambda: controller.submit(Cmd.TOGGLE))  # pynput's thread: O(1)
+        hotkeys = HotkeyManager(lambda: controller.submit(Cmd.TOGGLE))  # the hotkey backend's thread: O(1)
         controller = Controller(
             loaded.config,
             store=store,
@@ -189,7 +205,8 @@ def _run(lock: InstanceLock) -> int:
             on_notifications=lambda on: setattr(notifier, "enabled", on),
             config_problem="; ".join(loaded.problems) or None,
         )
-        tray = Tray(controller.submit, opener=opener.open, log_path=log_file)  # raises TrayripError without a desktop
+        autostart = AutostartSwitch(on_error=lambda m: notifier.notify("trayrip: autostart", m, error=True))
+        tray = Tray(controller.submit, opener=opener.open, log_path=log_file, autostart=autostart)  # raises TrayripError without a desktop
         notifier.set_fallback(tray.notify if tray.has_notification else None)
         controller.subscribe(tray.update)
         controller.on_exit(tray.stop)
@@ -227,6 +244,8 @@ def _run(lock: InstanceLock) -> int:
             controller.join(5)
         log.debug("shutting down: audio backend, opener, notifier")
         recordings.close()
+        if autostart is not None:
+            autostart.close()  # a change clicked just before Quit is still written
         opener.close()
         notifier.close()
     log.info("trayrip stopped")

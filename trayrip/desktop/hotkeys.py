@@ -11,8 +11,10 @@ Threads:
   silently stop the listener (pynput), and a slow callback delays input for
   every program.
 
-Backends sit behind :class:`HotkeyBackend` so that an xdg-desktop-portal
-GlobalShortcuts backend (the Wayland way) can slot in beside pynput.
+Backends sit behind :class:`HotkeyBackend`: pynput (X11, Windows, macOS) and
+the xdg-desktop-portal GlobalShortcuts backend (Wayland, in
+:mod:`.portal_hotkeys`). :func:`choose_backend` takes the portal on Wayland
+when it offers GlobalShortcuts, pynput otherwise.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ __all__ = [
     "HotkeyBackend",
     "PynputBackend",
     "HotkeyManager",
+    "choose_backend",
 ]
 
 log = logging.getLogger(__name__)
@@ -40,10 +43,10 @@ def is_wayland(env: Mapping[str, str] | None = None) -> bool:
 
 
 WAYLAND_MESSAGE = (
-    "This is a Wayland session: global hotkeys from X11 programs (pynput) only see keys "
-    "typed into X11 windows, so {hotkey} will mostly not work. The tray menu works. "
-    "For a keyboard shortcut, bind one in your desktop's keyboard settings to the command "
-    "'trayrip': a second trayrip tells the running one to start or stop recording."
+    "This is a Wayland session and no desktop portal offers global shortcuts{why}: hotkeys from X11 "
+    "programs (pynput) only see keys typed into X11 windows, so {hotkey} will mostly not work. The tray "
+    "menu works. For a keyboard shortcut, bind the command 'trayrip toggle' to a key in your desktop's "
+    "keyboard settings."
 )
 
 MACOS_PERMISSION_MESSAGE = (
@@ -132,6 +135,28 @@ class PynputBackend:
         return self._problem
 
 
+def choose_backend(
+    env: Mapping[str, str] | None = None,
+    platform: str = sys.platform,
+    portal_probe: Callable[[], str | None] | None = None,
+) -> tuple[HotkeyBackend, str | None]:
+    """The backend for this session, and why the portal was not taken (None if it was or is not wanted).
+
+    Wayland on Linux: the GlobalShortcuts portal when it answers, else pynput
+    (which still sees XWayland windows). Everywhere else: pynput.
+    """
+    env = os.environ if env is None else env
+    if platform.startswith("linux") and is_wayland(env):
+        from .portal_hotkeys import PortalBackend, portal_offers_shortcuts
+
+        why = (portal_probe or portal_offers_shortcuts)()
+        if why is None:
+            return PortalBackend(), None
+        log.info("not using the desktop portal for the hotkey: %s", why)
+        return PynputBackend(platform), why
+    return PynputBackend(platform), None
+
+
 class HotkeyManager:
     """Keeps one global hotkey bound to ``callback``; reports problems as text, never raises.
 
@@ -148,8 +173,11 @@ class HotkeyManager:
         platform: str = sys.platform,
     ):
         self._callback = callback
-        self._backend = backend if backend is not None else PynputBackend(platform)
         self._env = os.environ if env is None else env
+        self._portal_why: str | None = None
+        if backend is None:
+            backend, self._portal_why = choose_backend(self._env, platform)
+        self._backend = backend
         self._platform = platform
         self._wayland_warned = False
         self.hotkey: Hotkey | None = None  # what is bound now
@@ -178,8 +206,10 @@ class HotkeyManager:
             return self.problem
         self.hotkey = hotkey
         self.problem = self._backend.problem()
-        if self.problem is None and is_wayland(self._env) and self._platform.startswith("linux"):
-            self.problem = WAYLAND_MESSAGE.format(hotkey=display_name(hotkey, self._platform))
+        if (self.problem is None and self._backend.name != "portal" and is_wayland(self._env)
+                and self._platform.startswith("linux")):
+            why = f" ({self._portal_why})" if self._portal_why else ""
+            self.problem = WAYLAND_MESSAGE.format(hotkey=display_name(hotkey, self._platform), why=why)
         wayland = self.problem is not None and self.problem.startswith("This is a Wayland session")
         if self.problem and not (wayland and self._wayland_warned):
             log.warning("%s", self.problem)  # the Wayland warning only once per run

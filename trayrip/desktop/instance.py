@@ -9,9 +9,14 @@ also listens on the Unix socket ``trayrip.sock`` beside the lock.
 A second ``trayrip`` finds the lock taken, connects to the socket and sends
 ``toggle``: the running app starts or stops recording exactly as if its
 hotkey had been pressed, and the second process prints what it asked for and
-exits with status 0 (1 if the running app did not answer). So ``trayrip``
-itself works as the command of a desktop keyboard shortcut -- the way to get
-a hotkey on Wayland, where global hotkeys from X11 programs do not work.
+exits with status 0 (1 if the running app did not answer). ``trayrip toggle``,
+``trayrip start`` and ``trayrip stop`` send one command and never start a tray
+(status 1 and "trayrip is not running" when none runs). Either works as the
+command of a desktop keyboard shortcut -- the way to get a hotkey where no
+global-shortcut portal exists on Wayland.
+
+The protocol is one line each way: the command (``toggle``, ``start``,
+``stop`` or ``status``), then the app's one-line reply.
 
 Threads: :meth:`InstanceLock.serve` runs ``trayrip-instance``, which blocks
 in ``accept()`` (no polling) and hands each request to a handler that must
@@ -30,12 +35,17 @@ from typing import Callable
 
 from ..errors import TrayripError
 
-__all__ = ["runtime_dir", "InstanceLock", "ask_running"]
+__all__ = ["runtime_dir", "InstanceLock", "ask_running", "NotRunning", "COMMANDS"]
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "trayrip.lock"
 SOCKET_NAME = "trayrip.sock"
+COMMANDS = ("toggle", "start", "stop", "status")
+
+
+class NotRunning(TrayripError):
+    """No trayrip tray app runs in this session (nothing listens on the socket)."""
 
 
 def _private_dir(path: Path) -> Path | None:
@@ -195,6 +205,8 @@ def ask_running(command: str = "toggle", folder: Path | None = None, timeout: fl
                 if not chunk:
                     break
                 data += chunk
+    except (FileNotFoundError, ConnectionRefusedError):
+        raise NotRunning("trayrip is not running; start it with 'trayrip' (the tray app) first") from None
     except OSError as exc:
         raise TrayripError(f"the running trayrip did not answer on {path}: {exc.strerror or exc}") from None
     reply = data.decode("utf-8", "replace").strip()

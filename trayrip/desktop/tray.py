@@ -268,6 +268,8 @@ class Mailbox:
 class Tray:
     """The tray icon, menu and tooltip for one controller."""
 
+    _autostart: Any = None
+
     def __init__(
         self,
         submit: Callable[..., None],
@@ -276,8 +278,10 @@ class Tray:
         log_path: Callable[[], Path],
         on_signal: Callable[[], None] | None = None,
         env: dict[str, str] | None = None,
+        autostart: Any = None,
     ):
         self._submit = submit
+        self._autostart = autostart  # an AutostartSwitch: the "Start at login" checkbox
         self._opener = opener
         self._log_path = log_path
         self._on_signal = on_signal or (lambda: submit(Cmd.QUIT))
@@ -476,10 +480,21 @@ class Tray:
                 self._cmd(Cmd.SET, ("notifications", not cfg.notifications)),
                 checked=lambda _i: cfg.notifications,
             ),
+            *self._autostart_items(),
             SEP,
             Item("Edit config file…", self._cmd(Cmd.EDIT_CONFIG)),
             Item("Reload config file", self._cmd(Cmd.RELOAD_CONFIG)),
         ]
+
+    def _autostart_items(self) -> list:
+        switch = self._autostart
+        if switch is None:
+            return []
+
+        def toggle(_icon=None, _item=None) -> None:  # main thread: O(1), the switch's thread writes
+            switch.request(not switch.enabled)
+
+        return [self._pystray.MenuItem("Start at login", toggle, checked=lambda _i: switch.enabled)]
 
     # menu callbacks (main thread): O(1) -- submit, or queue a file to open
     def _cmd(self, cmd: Cmd, payload: Any = None):

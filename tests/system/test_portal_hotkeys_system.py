@@ -1,0 +1,102 @@
+"""Wayland hotkeys through the real xdg-desktop-portal frontend (Debian 12: 1.16) on the harness bus.
+
+The desktop's side is ``tests/portal_backend.py``: a GlobalShortcuts backend
+that binds without a dialog and emits ``Activated`` when the test says so
+(what a compositor does on a key press). Everything between -- the portal
+frontend choosing that backend by ``UseIn``, sessions, requests, the
+forwarded signals -- is the real program.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from harness import wait_until
+from portal_backend import PortalStack
+from test_tray_system import App, assert_recording_of, is_idle, is_recording, tone_file, wait_recordings
+from trayrip.desktop.hotkeys import HotkeyManager
+from trayrip.desktop.portal_hotkeys import SHORTCUT_ID, PortalBackend
+from trayrip.hotkey_syntax import DEFAULT_HOTKEY, HotkeyError, parse_hotkey
+
+
+@pytest.fixture
+def portal(user_env, tmp_path):
+    stack = PortalStack(user_env, tmp_path / "portal")
+    try:
+        stack.start()
+    except (RuntimeError, TimeoutError) as exc:
+        stack.stop()
+        pytest.fail(f"the portal stack did not start: {exc}", pytrace=False)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_portal_backend_binds_fires_and_rebinds(portal, harness_environ, monkeypatch):
+    for key, value in portal.env.items():
+        monkeypatch.setenv(key, value)
+    fired = threading.Semaphore(0)
+    backend = PortalBackend(timeout=10, confirm_timeout=10)
+    try:
+        backend.bind(parse_hotkey(DEFAULT_HOTKEY), fired.release)
+        assert backend.problem() is None
+        session = portal.wait_line("SESSION").split()[1]
+        bound = portal.wait_line("BOUND").split()
+        assert bound[1:] == [session, SHORTCUT_ID, "CTRL+ALT+SHIFT+r"]
+        assert backend.trigger == "CTRL+ALT+SHIFT+r"  # what the desktop said it bound
+
+        portal.activate("some-other-app-shortcut")
+        portal.activate(SHORTCUT_ID)
+        portal.wait_line("ACTIVATED", count=2)
+        assert fired.acquire(timeout=10)
+        assert not fired.acquire(timeout=0)  # the other shortcut id did not fire, nor did Deactivated
+
+        # a new hotkey: the old session is closed, a new one binds the new trigger and fires
+        backend.bind(parse_hotkey("<ctrl>+<shift>+<f12>"), fired.release)
+        assert portal.wait_line("CLOSED").split()[1] == session
+        assert portal.wait_line("BOUND", count=2).split()[3] == "CTRL+SHIFT+F12"
+        portal.activate(SHORTCUT_ID)
+        assert fired.acquire(timeout=10)
+    finally:
+        backend.unbind()
+    assert not [t for t in threading.enumerate() if t.name == "trayrip-portal"]
+
+
+def test_tray_app_on_wayland_records_with_the_portal_shortcut(portal, harness, user_env, tmp_home, tmp_path):
+    env = dict(portal.env, XDG_SESSION_TYPE="wayland")
+    app = App(harness, env, tmp_home, tmp_path)
+    try:
+        app.wait_docked()
+        app.wait_icon(is_idle, "the idle icon")
+        assert portal.wait_line("BOUND").split()[2:] == [SHORTCUT_ID, "CTRL+ALT+SHIFT+r"]
+        app.wait_log(r"global hotkey .* bound \(portal\)")
+
+        portal.activate(SHORTCUT_ID)  # the desktop saw the key: recording starts
+        app.wait_icon(is_recording, "recording started by the portal shortcut")
+        harness.play(tone_file(tmp_path, 880, 1.0))
+        portal.activate(SHORTCUT_ID)
+        recording = wait_recordings(app, 1)[0]
+        assert_recording_of(recording, 880, 1.0)
+        app.wait_icon(is_idle, "the idle icon after the portal shortcut stopped it")
+        assert "Wayland session and no desktop portal" not in app.log()
+        app.proc.terminate()
+        assert app.wait_exit(30) == 0, app.stderr()
+        assert "Traceback" not in app.stderr() + app.log()
+    finally:
+        app.stop()
+
+
+def test_wayland_without_a_portal_says_to_bind_trayrip_toggle(harness_environ, monkeypatch):
+    from trayrip.desktop import hotkeys
+
+    monkeypatch.setenv("XDG_SESSION_TYPE", "wayland")  # the harness bus has no portal at all
+    # pynput itself is not started (its X11 thread would outlive the test): only the choice and the message
+    monkeypatch.setattr(hotkeys.PynputBackend, "bind", lambda self, hotkey, callback: None)
+    manager = HotkeyManager(lambda: None)
+    problem = manager.bind(DEFAULT_HOTKEY)
+    assert manager._backend.name == "pynput"
+    assert problem and "no desktop portal offers global shortcuts" in problem
+    assert "org.freedesktop.portal.Desktop" in problem and "'trayrip toggle'" in problem
