@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from .capture.base import CaptureSource
-from .errors import CaptureError, FilingError, TrayripError
+from .errors import BadArgument, CaptureError, FilingError, TrayripError
 from .filing.encoders import format_for_path, get_format, warn_if_unusable
 from .filing.finish import (
     FiledRecording,
@@ -70,11 +70,11 @@ class RecordingOptions:
 
     def __post_init__(self) -> None:
         if self.bits not in (16, 24):
-            raise ValueError(f"bits must be 16 or 24, not {self.bits}")
+            raise BadArgument(f"bits must be 16 or 24, not {self.bits}")
         if self.rate is not None and not 1000 <= int(self.rate) <= 768000:
-            raise ValueError(f"rate {self.rate} Hz is out of range (1000-768000)")
+            raise BadArgument(f"rate {self.rate} Hz is out of range (1000-768000)")
         if self.folder is not None and self.output is not None:
-            raise ValueError("give either folder or output, not both")
+            raise BadArgument("give either folder or output, not both")
 
 
 def open_default_source(options: RecordingOptions, backend=None) -> CaptureSource:
@@ -275,9 +275,9 @@ def record(
     min_track). Returns the filed path (for a split recording, its folder).
     """
     if duration is None and stop is None:
-        raise ValueError("give a duration, a stop event, or both")
-    if duration is not None and duration <= 0:
-        raise ValueError("duration must be positive")
+        raise BadArgument("give a duration, a stop event, or both")
+    if duration is not None and not duration > 0:
+        raise BadArgument(f"duration must be a positive number of seconds, not {duration}")
     rec = Recording(source=source, **options)
     rec.start(max_seconds=duration)
     stop = stop or threading.Event()

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
-from .errors import TrayripError
+from .errors import BadArgument, TrayripError
 
 __all__ = ["main", "build_parser"]
 
@@ -324,11 +324,11 @@ def _record_format(args) -> str:
 
     by_suffix = format_for_path(args.output) if args.output else None
     if args.output is not None and by_suffix is None:
-        raise TrayripError(f"{args.output.name}: unknown audio type; use .wav, .flac, .mp3, .ogg or .opus")
+        raise BadArgument(f"{args.output.name}: unknown audio type; use .wav, .flac, .mp3, .ogg or .opus")
     if args.output is not None and args.split is not None:
-        raise TrayripError("--split files a folder of tracks: give --folder, not --output")
+        raise BadArgument("--split files a folder of tracks: give --folder, not --output")
     if by_suffix is not None and args.format is not None and by_suffix.name != args.format:
-        raise TrayripError(f"--format {args.format} does not match the output file {args.output.name}")
+        raise BadArgument(f"--format {args.format} does not match the output file {args.output.name}")
     name = by_suffix.name if by_suffix is not None else args.format or "wav"
     warn_if_unusable(name)  # logged now, before recording; the recording will be kept as WAV
     return name
@@ -356,9 +356,19 @@ def _trim_targets(args) -> tuple[Path | None, Path | None]:
         return None, None
     if out.is_dir():
         return None, out
+    from .filing.encoders import format_for_path
+
+    if format_for_path(out) is None:
+        raise BadArgument(f"{out.name}: unknown output type; use .wav, .flac, .mp3, .ogg or .opus, or an existing folder")
     if len(args.files) > 1:
-        raise TrayripError(f"{out} is not a folder: with several files, -o must name an existing folder")
+        raise BadArgument(f"{out} is not a folder: with several files, -o must name an existing folder")
     return out, None
+
+
+def _file_error(path: Path, exc: Exception) -> str:
+    """One message about one input file, naming it once."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text if str(path) in text or path.name in text.split(":", 1)[0] else f"{path}: {text}"
 
 
 def _cmd_trim(args) -> int:
@@ -372,7 +382,7 @@ def _cmd_trim(args) -> int:
             r = trim_file(path, output=output, out_dir=out_dir, in_place=args.in_place, settings=settings, dry_run=args.dry_run)
         except (TrayripError, ValueError, OSError) as exc:
             failed += 1
-            sys.stderr.write(f"trayrip: {path}: {getattr(exc, 'strerror', None) or exc}\n")
+            sys.stderr.write(f"trayrip: {_file_error(path, exc)}\n")
             continue
         a = r.analysis
         rate = a.format.rate
@@ -405,7 +415,7 @@ def _cmd_split(args) -> int:
             )
         except (TrayripError, ValueError, OSError) as exc:
             failed += 1
-            sys.stderr.write(f"trayrip: {path}: {getattr(exc, 'strerror', None) or exc}\n")
+            sys.stderr.write(f"trayrip: {_file_error(path, exc)}\n")
             continue
         rate = analysis.format.rate
         if not args.quiet:
@@ -482,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(level, to_file=args.command == "tray")
     try:
         return args.func(args)
+    except BadArgument as exc:
+        sys.stderr.write(f"trayrip: error: {exc}\n")
+        return 2
     except TrayripError as exc:
         sys.stderr.write(f"trayrip: error: {exc}\n")
         return 1

@@ -146,7 +146,7 @@ def test_several_files_into_a_folder(tmp_path):
     check_trimmed(tmp_path / "out" / "one.wav", b1)
     check_trimmed(tmp_path / "out" / "two.wav", b2)
     bad = run_cli("trim", b1.path, b2.path, "-o", tmp_path / "nofolder.wav")
-    assert bad.returncode == 1 and "existing folder" in bad.stderr
+    assert bad.returncode == 2 and "existing folder" in bad.stderr
 
 
 def test_in_place_short_lead_is_cut_without_copying(tmp_path):

@@ -124,8 +124,9 @@ class RecordingLike(Protocol):
 
 
 def _duration_text(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    from ..filing.naming import clock_duration
+
+    return clock_duration(seconds)
 
 
 def _filed_paths(filed: Any) -> list[Path]:
@@ -455,7 +456,7 @@ class Controller:
             rec = self._factory(options)
             rec.start()
         except (TrayripError, ValueError, OSError) as exc:
-            self._error = str(exc)
+            self._error = getattr(exc, "tray_message", None) or str(exc)  # the tray's own fix, not a CLI option
             self._refresh_factory()
             return Event.CAPTURE_FAILED
         except Exception as exc:
