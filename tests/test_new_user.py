@@ -124,3 +124,26 @@ def test_a_read_only_file_system_is_called_that(tmp_path):
     )
     assert done.returncode == 1, done.stderr
     assert "read-only" in done.stderr and "permission denied" not in done.stderr, done.stderr
+
+
+def test_portaudio_noise_on_fd2_is_logged_while_other_output_passes():
+    script = """
+import logging, os, sys
+logging.basicConfig(level=logging.DEBUG, stream=open(sys.argv[1], "w"))
+from trayrip.capture.portaudio import _FILTER
+_FILTER.install()
+os.write(2, b"\\rprogress 1 ")
+os.write(2, b"Expression 'PaAlsaStream_WaitForFrames( stream, &framesAvail, &xrun )' failed in 'x.c', line: 4285\\n")
+sys.stderr.write("trayrip: a real message\\n")
+os.write(2, b"ALSA lib pcm.c:8526:(snd_pcm_recover) overrun occurred\\npartial")
+_FILTER.remove()
+sys.stderr.write(" after\\n")
+"""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("r", suffix=".log") as logf:
+        done = subprocess.run([sys.executable, "-c", script, logf.name], capture_output=True, timeout=60)
+        logged = logf.read()
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b"\rprogress 1 trayrip: a real message\npartial after\n"
+    assert "PaAlsaStream_WaitForFrames" in logged and "overrun occurred" in logged

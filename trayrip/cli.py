@@ -188,7 +188,7 @@ def _add_split(sub) -> None:
 
 
 def _add_devices(sub) -> None:
-    p = sub.add_parser("devices", help="list input devices; * marks the one used for loopback")
+    p = sub.add_parser("devices", help="list the sound server's sources and the input devices; * marks the one recorded")
     p.set_defaults(func=_cmd_devices)
 
 
@@ -453,25 +453,19 @@ def _cmd_recover(args) -> int:
 
 
 def _cmd_devices(args) -> int:
-    from .capture.discovery import loopback_device_index
+    from .capture.listing import device_report
     from .capture.portaudio import PortAudio
 
     backend = PortAudio()
     try:
-        devices = backend.devices()
-        chosen = loopback_device_index(backend)
+        report = device_report(lambda: backend)
     finally:
         backend.close()
-    if not devices:
-        print("no input devices found", file=sys.stderr)
-        return 1
-    for d in devices:
-        mark = "*" if d.index == chosen else " "
-        api = f"  [{d.host_api}]" if d.host_api else ""
-        print(f"{mark} {d.index:3d}  {d.name}  ({d.max_input_channels} ch, {d.default_rate} Hz){api}")
-    if chosen is None:
-        print("(no loopback device found: 'trayrip record' needs --device)", file=sys.stderr)
-    return 0
+    for line in report.lines:
+        print(line)
+    for problem in report.problems:
+        sys.stderr.write(f"trayrip: {problem}\n")
+    return 0 if report.ok else 1
 
 
 def _cmd_tray(args) -> int:
