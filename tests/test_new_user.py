@@ -147,3 +147,13 @@ sys.stderr.write(" after\\n")
     assert done.returncode == 0, done.stderr
     assert done.stderr == b"\rprogress 1 trayrip: a real message\npartial after\n"
     assert "PaAlsaStream_WaitForFrames" in logged and "overrun occurred" in logged
+
+
+def test_trim_to_mp3_without_ffmpeg_says_nothing_was_written(tmp_path):
+    src = tone_file(tmp_path / "a.wav")
+    (tmp_path / "bin").mkdir()
+    done = run_cli("trim", "-o", tmp_path / "x.mp3", src, env_extra={"PATH": str(tmp_path / "bin")})
+    assert done.returncode == 1, done.stderr
+    assert "needs ffmpeg" in done.stderr and "Nothing was written" in done.stderr
+    assert "kept as WAV" not in done.stderr  # it keeps nothing: the promise is not made
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "bin"]

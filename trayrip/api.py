@@ -21,7 +21,7 @@ from typing import Callable
 
 from .capture.base import CaptureSource
 from .errors import BadArgument, CaptureError, FilingError, TrayripError
-from .filing.encoders import format_for_path, get_format, warn_if_unusable
+from .filing.encoders import format_for_path, get_format, warn_if_unusable, warn_once
 from .filing.finish import (
     FiledRecording,
     FilingPlan,
@@ -241,7 +241,7 @@ class Recording:
             folder=result.part.parent, output=output, when=when, device=self.description,
         )
         if self.filed.note:
-            log.warning("%s", self.filed.note)
+            warn_once(self.filed.note)
         if result.error:
             raise RecordingFailed(f"{result.error}; the audio captured so far was saved as {self.filed.path}", self.filed)
         return self.filed

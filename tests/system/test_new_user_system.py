@@ -51,3 +51,24 @@ def test_server_dying_mid_recording_is_one_line_without_portaudio_noise(harness,
     errors = [line for line in stderr.splitlines() if "sound server lost" in line or "failed" in line]
     assert len(errors) == 1, stderr
     assert Path(stdout.strip()).is_file()  # what was captured before the server died is filed
+
+
+def env_without_ffmpeg(env, tmp_path):
+    """The user's environment with a PATH that has the sound server's tools but no ffmpeg."""
+    import shutil
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for tool in ("pactl", "paplay", "parec"):
+        found = shutil.which(tool, path=env.get("PATH"))
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    return dict(env, PATH=str(bin_dir))
+
+
+def test_lossy_format_without_ffmpeg_warns_once_and_keeps_wav(harness, user_env, tmp_path):
+    env = env_without_ffmpeg(user_env, tmp_path)
+    done = trayrip(env, "record", "-q", "-d", "1", "--no-trim", "--format", "mp3", "--folder", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("needs ffmpeg") == 1, done.stderr
+    assert Path(done.stdout.strip()).suffix == ".wav" and Path(done.stdout.strip()).is_file()

@@ -298,14 +298,13 @@ def _claim_folder(root: Path, template: str, fields: NameFields) -> tuple[Path, 
 
 # -- the filer ---------------------------------------------------------------------
 def _usable_format(plan: FilingPlan, output: Path | None) -> tuple[OutputFormat, str | None]:
-    from .encoders import check_format, format_for_path, get_format
+    from .encoders import format_for_path, get_format, warn_if_unusable
 
     fmt = get_format(plan.format)
     if output is not None:
         fmt = format_for_path(output) or fmt
-    problem = check_format(fmt.name)
+    problem = warn_if_unusable(fmt.name)  # usually said already, when the format was chosen
     if problem:
-        log.warning("%s", problem)
         return get_format("wav"), problem
     return fmt, None
 

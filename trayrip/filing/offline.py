@@ -198,6 +198,17 @@ def _output_format(src, output: Path | None):
     return get_format(name)
 
 
+def _writable(fmt, instead: str):
+    """``fmt`` if it can be written now; else a TrayripError saying that nothing was written."""
+    from .encoders import check_format
+
+    problem = check_format(fmt.name)
+    if problem:
+        problem = problem.replace(" Until then recordings are kept as WAV.", "")
+        raise TrayripError(f"{problem} Nothing was written: {instead}.")
+    return fmt
+
+
 def _fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
@@ -285,13 +296,13 @@ def trim_file(
         if dry_run or keep is None:
             return TrimResult(path, None, analysis)
         if in_place:
-            fmt = _output_format(src, None)
+            fmt = _writable(_output_format(src, None), "give -o NAME.wav or NAME.flac instead of --in-place")
             if keep != (0, analysis.frames):
                 _trim_in_place(src, path, keep, fmt)
             return TrimResult(path, path, analysis, in_place=True)
         if output is not None and out_dir is not None:
             raise ValueError("give either output or out_dir")
-        fmt = _output_format(src, output)
+        fmt = _writable(_output_format(src, output), "give -o NAME.wav or NAME.flac")
         folder = Path(output).parent if output is not None else Path(out_dir) if out_dir is not None else path.parent
         if output is not None and Path(output).exists():
             raise FilingError(f"{output} already exists; not overwriting it")
