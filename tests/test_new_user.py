@@ -157,3 +157,38 @@ def test_trim_to_mp3_without_ffmpeg_says_nothing_was_written(tmp_path):
     assert "needs ffmpeg" in done.stderr and "Nothing was written" in done.stderr
     assert "kept as WAV" not in done.stderr  # it keeps nothing: the promise is not made
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "bin"]
+
+
+# -- silence ---------------------------------------------------------------------------
+def _record_filed(samples, tmp_path, **kw):
+    from trayrip.capture.fake import FakeSource
+
+    rec = trayrip.Recording(source=FakeSource(samples, RATE, speed=None), folder=tmp_path / "out", **kw)
+    rec.start(max_seconds=len(samples) / RATE)
+    assert rec.wait_done(60)
+    return rec.stop()
+
+
+def test_a_digitally_silent_recording_is_filed_and_called_silent(tmp_path, caplog):
+    filed = _record_filed(np.zeros((RATE * 2, 2), np.float32), tmp_path)
+    assert filed.path.is_file() and filed.silent == "digital silence (every sample is zero)"
+    assert "digital silence" in caplog.text
+
+
+def test_a_quiet_recording_says_how_loud_it_was(tmp_path):
+    t = np.arange(RATE * 2) / RATE
+    quiet = np.repeat((0.001 * np.sin(2 * np.pi * 440 * t))[:, None], 2, 1)  # -63 dBFS RMS
+    filed = _record_filed(quiet, tmp_path)
+    assert filed.silent == "no sound above -50 dBFS (the loudest moment is -63 dBFS)"
+    loud, _ = sf.read(tone_file(tmp_path / "t.wav"), dtype="float32")
+    assert _record_filed(loud, tmp_path).silent is None
+
+
+@pytest.mark.parametrize("command", ["trim", "split"])
+def test_trim_and_split_agree_on_an_all_silent_file(tmp_path, command):
+    src = tmp_path / "silent.wav"
+    sf.write(src, np.zeros((RATE * 3, 2), np.int16), RATE, subtype="PCM_16")
+    done = run_cli(command, src)
+    assert done.returncode == 1, done.stderr
+    assert "digital silence" in done.stderr and "nothing written" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["silent.wav"]

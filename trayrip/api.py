@@ -33,7 +33,7 @@ from .filing.finish import (
 )
 from .filing.naming import DEFAULT_TEMPLATE, validate_template
 from .recording.recorder import Recorder, RecorderStatus, RecordingResult
-from .recording.silence import SilenceSettings
+from .recording.silence import SilenceSettings, no_sound_text
 
 __all__ = ["RecordingOptions", "Recording", "RecordingFailed", "record", "open_default_source"]
 
@@ -225,21 +225,19 @@ class Recording:
         if result.frames == 0:
             result.part.unlink(missing_ok=True)
             raise CaptureError(result.error or "nothing was captured: the loopback source delivered no audio")
-        keep = None
-        if self.options.trim:
-            keep = result.trim_range
-            if keep is None:
-                log.warning(
-                    "nothing above %.0f dBFS in %.1f s; keeping the recording untrimmed",
-                    self.options.silence.threshold_db,
-                    result.duration,
-                )
+        keep = result.trim_range if self.options.trim else None
+        silent = None
+        if result.trim_range is None:  # never dropped (it is the user's recording), but said plainly
+            silent = no_sound_text(result.peak_db, self.options.silence.threshold_db)
         _, output = self._target() if self.options.output else (None, None)
         when = datetime.datetime.fromtimestamp(self.started_at) if self.started_at else None
         self.filed = file_recording(
             result.part, keep=keep, regions=result.regions, plan=self._filing_plan(),
             folder=result.part.parent, output=output, when=when, device=self.description,
         )
+        if silent is not None:
+            self.filed = replace(self.filed, silent=silent)
+            log.warning("the recording is %s: was anything playing, or is the output muted? Kept untrimmed", silent)
         if self.filed.note:
             warn_once(self.filed.note)
         if result.error:

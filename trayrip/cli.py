@@ -388,7 +388,7 @@ def _cmd_trim(args) -> int:
         rate = a.format.rate
         if a.trim_range is None:
             failed += 1
-            sys.stderr.write(f"trayrip: {path}: no sound above {settings.threshold_db:g} dBFS; nothing written\n")
+            sys.stderr.write(f"trayrip: {path}: {a.no_sound(settings)}; nothing written\n")
             continue
         start, end = a.trim_range
         if not args.quiet:

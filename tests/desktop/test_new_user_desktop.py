@@ -23,3 +23,45 @@ def test_unwritable_folder_in_the_tray_points_at_the_settings_menu(tmp_path):
     summary, body = notes[-1]
     assert "Settings \N{RIGHTWARDS ARROW} Output folder" in body and "--folder" not in body, body
     assert "permission denied" in body
+
+
+def test_a_silent_recording_is_announced_as_silent(tmp_path):
+    from trayrip.filing.finish import FiledRecording
+
+    notes = []
+    path = tmp_path / "rec.wav"
+    path.write_bytes(b"RIFF")
+
+    class Rec:
+        result = None
+        failed = None
+
+        def start(self):
+            return self
+
+        def status(self):
+            from trayrip.recording.recorder import RecorderStatus
+
+            return RecorderStatus(1.0, float("-inf"), 0, 0, 0)
+
+        def wait_done(self, timeout):
+            return False
+
+        def stop_capture(self):
+            self.result = type("R", (), {"frames": 96000, "error": None, "duration": 2.0})()
+            return self.result
+
+        def finish(self):
+            return FiledRecording(path, 96000, 48000, True, silent="digital silence (every sample is zero)")
+
+    c = Controller(
+        Config(), recording_factory=lambda options: Rec(), notify=lambda s, b="", **kw: notes.append((s, b)),
+        opener=lambda p: None, threaded_filer=False, default_folder=lambda: tmp_path, rebind_hotkey=lambda t: None,
+    )
+    c.submit(Cmd.TOGGLE)
+    c.run_pending()
+    c.submit(Cmd.TOGGLE)
+    c.run_pending()
+    summary, body = notes[-1]
+    assert summary == "Silent recording saved"
+    assert "rec.wav (0:02)" in body and "digital silence" in body

@@ -206,7 +206,7 @@ def test_flac_input_keeps_format_and_tags(tmp_path):
 def test_silent_file_is_reported_and_nothing_written(tmp_path):
     path = at.write_wav(tmp_path / "quiet.wav", at.silence(2.0))
     done = run_cli("trim", path)
-    assert done.returncode == 1 and "no sound above -50 dBFS" in done.stderr
+    assert done.returncode == 1 and "digital silence" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["quiet.wav"]
 
 

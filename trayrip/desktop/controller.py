@@ -510,6 +510,10 @@ class Controller:
             body = f"{len(paths)} tracks ({length}) in {paths[0].parent}: " + ", ".join(p.name for p in paths[:5])
         if note:
             body += f"\n{note}"
+        silent = getattr(filed, "silent", None)
+        if silent:
+            self._notify("Silent recording saved", f"{body}\nIt is {silent}: was anything playing, or is the output muted?")
+            return
         self._notify("Recording saved" if not note else "Recording saved after an error", body)
 
     # -- settings ----------------------------------------------------------

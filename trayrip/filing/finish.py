@@ -152,6 +152,7 @@ class FiledRecording:
     tracks: tuple[Path, ...] = ()
     playlist: Path | None = None
     note: str | None = None  # something the user should hear about (e.g. kept as WAV: no ffmpeg)
+    silent: str | None = None  # why it holds no sound (digital silence / nothing above the threshold), else None
 
     @property
     def duration(self) -> float:
