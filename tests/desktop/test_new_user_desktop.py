@@ -65,3 +65,30 @@ def test_a_silent_recording_is_announced_as_silent(tmp_path):
     summary, body = notes[-1]
     assert summary == "Silent recording saved"
     assert "rec.wav (0:02)" in body and "digital silence" in body
+
+
+def test_a_hotkey_typo_in_the_config_keeps_the_binding_in_effect(tmp_path):
+    from trayrip.config import ConfigStore
+
+    store = ConfigStore(tmp_path / "config.toml")
+    store.path.write_text('hotkey = "<ctrl>+<alt>+r"\n')
+    first = store.load()
+    notes, rebinds = [], []
+
+    def rebind(text):
+        rebinds.append(text)
+        return None
+
+    c = Controller(
+        first.config, store=store, recording_factory=lambda o: None, notify=lambda s, b="", **kw: notes.append((s, b)),
+        opener=lambda p: None, threaded_filer=False, default_folder=lambda: tmp_path, rebind_hotkey=rebind,
+    )
+    store.path.write_text('hotkey = "<ctrl>+<alt>+<shfit>+r"\nthreshold_db = -40\n')  # a typo, and a good change
+    c.submit(Cmd.RELOAD_CONFIG)
+    c.run_pending()
+    assert rebinds == []  # the working binding was never replaced
+    assert c._config.hotkey == "<ctrl>+<alt>+r" and c._config.threshold_db == -40
+    summary, body = notes[-1]
+    assert "hotkey" in body and "keeping '<ctrl>+<alt>+r'" in body
+    # the same file at start-up (nothing in effect yet) falls back to the default, and says so
+    assert "using the default" in ConfigStore(store.path).load().problems[0]

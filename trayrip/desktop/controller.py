@@ -568,7 +568,7 @@ class Controller:
     def _reload(self, explicit: bool) -> None:
         if self._store is None:
             return
-        result = self._store.load()
+        result = self._store.load(previous=self._config)  # a typo keeps what works now
         self._config_problem = "; ".join(result.problems) if result.problems else None
         if result.problems:
             self._notify("trayrip: problem in the config file", self._config_problem, error=True)
