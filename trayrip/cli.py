@@ -204,6 +204,26 @@ def _add_recover(sub) -> None:
     p.set_defaults(func=_cmd_recover)
 
 
+def _add_doctor(sub) -> None:
+    p = sub.add_parser(
+        "doctor",
+        help="check what trayrip needs, one line each with a fix; exit 1 if recording cannot work",
+        description="Checks the sound server, the loopback source (with a one-second test capture), the tray, "
+        "the hotkey, ffmpeg, the output folder, the config file and the log file.",
+    )
+    p.set_defaults(func=_cmd_doctor)
+
+
+def _cmd_doctor(args) -> int:
+    from .doctor import FAIL, format_check, run_checks
+
+    failed = False
+    for check in run_checks():
+        print(format_check(check), flush=True)
+        failed |= check.status == FAIL
+    return 1 if failed else 0
+
+
 def _add_tray(sub) -> None:
     p = sub.add_parser("tray", help="run the tray icon with the global hotkey (the default)")
     p.set_defaults(func=_cmd_tray)
@@ -223,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trim(sub)
     _add_split(sub)
     _add_recover(sub)
+    _add_doctor(sub)
     return parser
 
 
