@@ -53,7 +53,7 @@ def check_sound_server(ctx: dict) -> Check:
         return Check("sound server", FAIL, str(exc).split(": start your")[0],
                      "start PulseAudio or PipeWire (systemctl --user start pipewire-pulse), or check PULSE_SERVER")
     ctx["pulse"] = info
-    return Check("sound server", OK, f"{info.kind}: {info.label}")
+    return Check("sound server", OK, info.label)
 
 
 def check_loopback(ctx: dict) -> Check:
