@@ -582,6 +582,22 @@ class Harness:
         self.kill_pulse(sig)
         self.start_pulse()
 
+    def stop_dunst(self) -> None:
+        """Stop the notification daemon (a bare window-manager desktop has none) and wait until its name is gone."""
+        part = self._parts.pop("dunst", None)
+        if part is not None:
+            part.stop()
+        wait_until(lambda: not self._name_has_owner("org.freedesktop.Notifications"), 10,
+                   "org.freedesktop.Notifications to be released")
+
+    def start_dunst(self) -> None:
+        """Start dunst again (no-op if it runs)."""
+        part = self._parts.get("dunst")
+        if part is not None and part.alive():
+            return
+        self._parts.pop("dunst", None)
+        self._start_dunst()
+
     def pulse_ready(self) -> bool:
         return self.run(["pactl", "info"], timeout=5, check=False).returncode == 0
 

@@ -7,16 +7,27 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["record", "Recording", "RecordingOptions", "TrayripError", "__version__"]
+__all__ = [
+    "record", "Recording", "RecordingOptions", "RecordingFailed",
+    "TrayripError", "CaptureError", "FilingError", "BadArgument", "__version__",
+]
+
+_API = ("record", "Recording", "RecordingOptions", "RecordingFailed")
+_ERRORS = ("TrayripError", "CaptureError", "FilingError", "BadArgument")
 
 
 def __getattr__(name: str):
-    if name in ("record", "Recording", "RecordingOptions"):
+    if name in _API:
         from . import api
 
         return getattr(api, name)
-    if name == "TrayripError":
-        from .errors import TrayripError
+    if name in _ERRORS:
+        from . import errors
 
-        return TrayripError
-    raise AttributeError(name)
+        return getattr(errors, name)
+    raise AttributeError(f"module 'trayrip' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # The lazy names are part of the module even before first use.
+    return sorted(set(globals()) | set(__all__))

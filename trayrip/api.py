@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from .capture.base import CaptureSource
-from .errors import CaptureError, FilingError, TrayripError
-from .filing.encoders import format_for_path, get_format, warn_if_unusable
+from .errors import BadArgument, CaptureError, FilingError, TrayripError
+from .filing.encoders import format_for_path, get_format, warn_if_unusable, warn_once
 from .filing.finish import (
     FiledRecording,
     FilingPlan,
@@ -33,7 +33,7 @@ from .filing.finish import (
 )
 from .filing.naming import DEFAULT_TEMPLATE, validate_template
 from .recording.recorder import Recorder, RecorderStatus, RecordingResult
-from .recording.silence import SilenceSettings
+from .recording.silence import SilenceSettings, no_sound_text
 
 __all__ = ["RecordingOptions", "Recording", "RecordingFailed", "record", "open_default_source"]
 
@@ -70,11 +70,11 @@ class RecordingOptions:
 
     def __post_init__(self) -> None:
         if self.bits not in (16, 24):
-            raise ValueError(f"bits must be 16 or 24, not {self.bits}")
+            raise BadArgument(f"bits must be 16 or 24, not {self.bits}")
         if self.rate is not None and not 1000 <= int(self.rate) <= 768000:
-            raise ValueError(f"rate {self.rate} Hz is out of range (1000-768000)")
+            raise BadArgument(f"rate {self.rate} Hz is out of range (1000-768000)")
         if self.folder is not None and self.output is not None:
-            raise ValueError("give either folder or output, not both")
+            raise BadArgument("give either folder or output, not both")
 
 
 def open_default_source(options: RecordingOptions, backend=None) -> CaptureSource:
@@ -232,23 +232,21 @@ class Recording:
         if result.frames == 0:
             result.part.unlink(missing_ok=True)
             raise CaptureError(result.error or "nothing was captured: the loopback source delivered no audio")
-        keep = None
-        if self.options.trim:
-            keep = result.trim_range
-            if keep is None:
-                log.warning(
-                    "nothing above %.0f dBFS in %.1f s; keeping the recording untrimmed",
-                    self.options.silence.threshold_db,
-                    result.duration,
-                )
+        keep = result.trim_range if self.options.trim else None
+        silent = None
+        if result.trim_range is None:  # never dropped (it is the user's recording), but said plainly
+            silent = no_sound_text(result.peak_db, self.options.silence.threshold_db)
         _, output = self._target() if self.options.output else (None, None)
         when = datetime.datetime.fromtimestamp(self.started_at) if self.started_at else None
         self.filed = file_recording(
             result.part, keep=keep, regions=result.regions, plan=self._filing_plan(),
             folder=result.part.parent, output=output, when=when, device=self.description,
         )
+        if silent is not None:
+            self.filed = replace(self.filed, silent=silent)
+            log.warning("the recording is %s: was anything playing, or is the output muted? Kept untrimmed", silent)
         if self.filed.note:
-            log.warning("%s", self.filed.note)
+            warn_once(self.filed.note)
         if result.error:
             raise RecordingFailed(f"{result.error}; the audio captured so far was saved as {self.filed.path}", self.filed)
         return self.filed
@@ -282,9 +280,9 @@ def record(
     min_track). Returns the filed path (for a split recording, its folder).
     """
     if duration is None and stop is None:
-        raise ValueError("give a duration, a stop event, or both")
-    if duration is not None and duration <= 0:
-        raise ValueError("duration must be positive")
+        raise BadArgument("give a duration, a stop event, or both")
+    if duration is not None and not duration > 0:
+        raise BadArgument(f"duration must be a positive number of seconds, not {duration}")
     rec = Recording(source=source, **options)
     rec.start(max_seconds=duration)
     stop = stop or threading.Event()

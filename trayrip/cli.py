@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
-from .errors import TrayripError
+from .errors import BadArgument, TrayripError
 
 __all__ = ["main", "build_parser"]
 
@@ -188,7 +188,7 @@ def _add_split(sub) -> None:
 
 
 def _add_devices(sub) -> None:
-    p = sub.add_parser("devices", help="list input devices; * marks the one used for loopback")
+    p = sub.add_parser("devices", help="list the sound server's sources and the input devices; * marks the one recorded")
     p.set_defaults(func=_cmd_devices)
 
 
@@ -202,6 +202,26 @@ def _add_recover(sub) -> None:
     p.add_argument("-f", "--folder", type=Path, action="append", default=[], metavar="DIR", help="also look in DIR")
     p.add_argument("--no-trim", dest="trim", action="store_false", help="keep leading and trailing silence")
     p.set_defaults(func=_cmd_recover)
+
+
+def _add_doctor(sub) -> None:
+    p = sub.add_parser(
+        "doctor",
+        help="check what trayrip needs, one line each with a fix; exit 1 if recording cannot work",
+        description="Checks the sound server, the loopback source (with a one-second test capture), the tray, "
+        "the hotkey, ffmpeg, the output folder, the config file and the log file.",
+    )
+    p.set_defaults(func=_cmd_doctor)
+
+
+def _cmd_doctor(args) -> int:
+    from .doctor import FAIL, format_check, run_checks
+
+    failed = False
+    for check in run_checks():
+        print(format_check(check), flush=True)
+        failed |= check.status == FAIL
+    return 1 if failed else 0
 
 
 def _add_tray(sub) -> None:
@@ -250,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recover(sub)
     _add_control(sub)
     _add_autostart(sub)
+    _add_doctor(sub)
     return parser
 
 
@@ -351,11 +372,11 @@ def _record_format(args) -> str:
 
     by_suffix = format_for_path(args.output) if args.output else None
     if args.output is not None and by_suffix is None:
-        raise TrayripError(f"{args.output.name}: unknown audio type; use .wav, .flac, .mp3, .ogg or .opus")
+        raise BadArgument(f"{args.output.name}: unknown audio type; use .wav, .flac, .mp3, .ogg or .opus")
     if args.output is not None and args.split is not None:
-        raise TrayripError("--split files a folder of tracks: give --folder, not --output")
+        raise BadArgument("--split files a folder of tracks: give --folder, not --output")
     if by_suffix is not None and args.format is not None and by_suffix.name != args.format:
-        raise TrayripError(f"--format {args.format} does not match the output file {args.output.name}")
+        raise BadArgument(f"--format {args.format} does not match the output file {args.output.name}")
     name = by_suffix.name if by_suffix is not None else args.format or "wav"
     warn_if_unusable(name)  # logged now, before recording; the recording will be kept as WAV
     return name
@@ -383,9 +404,19 @@ def _trim_targets(args) -> tuple[Path | None, Path | None]:
         return None, None
     if out.is_dir():
         return None, out
+    from .filing.encoders import format_for_path
+
+    if format_for_path(out) is None:
+        raise BadArgument(f"{out.name}: unknown output type; use .wav, .flac, .mp3, .ogg or .opus, or an existing folder")
     if len(args.files) > 1:
-        raise TrayripError(f"{out} is not a folder: with several files, -o must name an existing folder")
+        raise BadArgument(f"{out} is not a folder: with several files, -o must name an existing folder")
     return out, None
+
+
+def _file_error(path: Path, exc: Exception) -> str:
+    """One message about one input file, naming it once."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text if str(path) in text or path.name in text.split(":", 1)[0] else f"{path}: {text}"
 
 
 def _cmd_trim(args) -> int:
@@ -399,13 +430,13 @@ def _cmd_trim(args) -> int:
             r = trim_file(path, output=output, out_dir=out_dir, in_place=args.in_place, settings=settings, dry_run=args.dry_run)
         except (TrayripError, ValueError, OSError) as exc:
             failed += 1
-            sys.stderr.write(f"trayrip: {path}: {getattr(exc, 'strerror', None) or exc}\n")
+            sys.stderr.write(f"trayrip: {_file_error(path, exc)}\n")
             continue
         a = r.analysis
         rate = a.format.rate
         if a.trim_range is None:
             failed += 1
-            sys.stderr.write(f"trayrip: {path}: no sound above {settings.threshold_db:g} dBFS; nothing written\n")
+            sys.stderr.write(f"trayrip: {path}: {a.no_sound(settings)}; nothing written\n")
             continue
         start, end = a.trim_range
         if not args.quiet:
@@ -432,7 +463,7 @@ def _cmd_split(args) -> int:
             )
         except (TrayripError, ValueError, OSError) as exc:
             failed += 1
-            sys.stderr.write(f"trayrip: {path}: {getattr(exc, 'strerror', None) or exc}\n")
+            sys.stderr.write(f"trayrip: {_file_error(path, exc)}\n")
             continue
         rate = analysis.format.rate
         if not args.quiet:
@@ -470,25 +501,19 @@ def _cmd_recover(args) -> int:
 
 
 def _cmd_devices(args) -> int:
-    from .capture.discovery import loopback_device_index
+    from .capture.listing import device_report
     from .capture.portaudio import PortAudio
 
     backend = PortAudio()
     try:
-        devices = backend.devices()
-        chosen = loopback_device_index(backend)
+        report = device_report(lambda: backend)
     finally:
         backend.close()
-    if not devices:
-        print("no input devices found", file=sys.stderr)
-        return 1
-    for d in devices:
-        mark = "*" if d.index == chosen else " "
-        api = f"  [{d.host_api}]" if d.host_api else ""
-        print(f"{mark} {d.index:3d}  {d.name}  ({d.max_input_channels} ch, {d.default_rate} Hz){api}")
-    if chosen is None:
-        print("(no loopback device found: 'trayrip record' needs --device)", file=sys.stderr)
-    return 0
+    for line in report.lines:
+        print(line)
+    for problem in report.problems:
+        sys.stderr.write(f"trayrip: {problem}\n")
+    return 0 if report.ok else 1
 
 
 def _cmd_control(args) -> int:
@@ -527,6 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(level, to_file=args.command == "tray")
     try:
         return args.func(args)
+    except BadArgument as exc:
+        sys.stderr.write(f"trayrip: error: {exc}\n")
+        return 2
     except TrayripError as exc:
         sys.stderr.write(f"trayrip: error: {exc}\n")
         return 1

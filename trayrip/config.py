@@ -247,8 +247,15 @@ class ConfigStore:
         self.unclean = False  # the file on disk had problems: set it aside before saving
         self.mtime_ns: int | None = None
 
-    def load(self) -> LoadResult:
-        """Read the file; problems become messages, bad keys their defaults. Never writes."""
+    def load(self, previous: Config | None = None) -> LoadResult:
+        """Read the file; problems become messages. Never writes.
+
+        A bad value keeps what ``previous`` (the settings in effect) had --
+        a typo in the hotkey keeps the binding that works -- or, at start-up
+        without ``previous``, the default.
+        """
+        fallback = previous or Config()
+        kept = "keeping the settings in effect" if previous is not None else "using the defaults"
         try:
             st = self.path.stat()
             raw = self.path.read_bytes()
@@ -257,19 +264,19 @@ class ConfigStore:
             return LoadResult(Config(), (), False)
         except OSError as exc:
             self.unclean, self.mtime_ns = True, None
-            return LoadResult(Config(), (f"cannot read {self.path}: {exc.strerror or exc}; using the defaults",), True)
+            return LoadResult(fallback, (f"cannot read {self.path}: {exc.strerror or exc}; {kept}",), True)
         self.mtime_ns = st.st_mtime_ns
         try:
             text = raw.decode("utf-8")
             data = tomllib.loads(text)
         except UnicodeDecodeError as exc:
             self.unclean = True
-            return LoadResult(Config(), (f"{self.path} is not UTF-8 text ({exc.reason}); using the defaults",), True)
+            return LoadResult(fallback, (f"{self.path} is not UTF-8 text ({exc.reason}); {kept}",), True)
         except tomllib.TOMLDecodeError as exc:
             self.unclean = True
             return LoadResult(
-                Config(),
-                (f"{self.path} is not valid TOML ({exc}); using the defaults. Your file is kept as it is",),
+                fallback,
+                (f"{self.path} is not valid TOML ({exc}); {kept}. Your file is kept as it is",),
                 True,
             )
         values: dict[str, Any] = {}
@@ -279,7 +286,10 @@ class ConfigStore:
             try:
                 values[key] = validate_value(key, value)
             except ConfigError as exc:
-                if key in _COMMENTS:
+                if key in _COMMENTS and previous is not None:
+                    values[key] = getattr(previous, key)
+                    problems.append(f"{self.path.name}: {exc}; keeping {values[key]!r}")
+                elif key in _COMMENTS:
                     problems.append(f"{self.path.name}: {exc}; using the default {getattr(defaults, key)!r}")
                 else:
                     problems.append(f"{self.path.name}: unknown setting {key!r} (ignored)")

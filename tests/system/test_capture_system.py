@@ -97,7 +97,7 @@ def test_devices_marks_the_loopback(harness, user_env):
     )
     assert done.returncode == 0, done.stderr
     marked = [line for line in done.stdout.splitlines() if line.startswith("*")]
-    assert len(marked) == 1 and "pulse" in marked[0], done.stdout
+    assert len(marked) == 1 and "trayrip_test_sink.monitor" in marked[0], done.stdout
     assert "ALSA lib" not in done.stderr  # PortAudio's probing noise is hidden
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -75,6 +76,148 @@ def _quiet_stderr():
                 os.dup2(_stderr_saved, 2)
                 os.close(_stderr_saved)
                 _stderr_saved = -1
+
+
+# Lines PortAudio's ALSA host API and ALSA itself print on fd 2 while a stream runs (e.g. when the
+# sound server dies: "Expression 'PaAlsaStream_WaitForFrames( ... )' failed in ..."). They mean
+# nothing to a user; the one-line error comes from the recorder instead.
+_NOISE = (b"Expression '", b"ALSA lib ", b"PaAlsa", b"Cannot connect to server", b"jack server")
+
+
+class _StderrFilter:
+    """While a stream runs, fd 2 is a pipe read by a ``trayrip-stderr`` thread.
+
+    That thread logs PortAudio/ALSA lines at debug level and passes every
+    other byte (Python's own messages, the progress line) straight on to the
+    real stderr, unfiltered and unbuffered. Nested streams share one pipe.
+    Removing it puts the real stderr back on fd 2 and writes a marker into
+    the pipe; the thread forwards everything before the marker, says it is
+    done, and from then on only passes bytes through until the pipe's last
+    writer is gone (a child process started meanwhile may still hold it), so
+    nothing is lost and nobody gets SIGPIPE.
+    """
+
+    _MARK = b"\x00trayrip-stderr-end\x00"
+
+    def __init__(self):
+        self.depth = 0
+        self._write_fd = -1
+        self._drained: threading.Event | None = None
+
+    def install(self) -> None:
+        with _STDERR_LOCK:
+            self.depth += 1
+            if self.depth > 1 or os.environ.get("TRAYRIP_DEBUG_PORTAUDIO"):
+                return
+            try:
+                if sys.stderr is not None:
+                    sys.stderr.flush()
+                read_fd, write_fd = os.pipe()
+                saved = os.dup(2)
+                os.dup2(write_fd, 2)
+            except (OSError, ValueError) as exc:
+                log.debug("cannot filter stderr: %s", exc)
+                return
+            self._write_fd, self._saved = write_fd, saved
+            self._drained = threading.Event()
+            threading.Thread(
+                target=self._pump, args=(read_fd, saved, self._drained), name="trayrip-stderr", daemon=True
+            ).start()
+
+    def remove(self) -> None:
+        with _STDERR_LOCK:
+            self.depth = max(0, self.depth - 1)
+            if self.depth or self._write_fd < 0:
+                return
+            try:
+                if sys.stderr is not None:
+                    sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(self._saved, 2)  # the pump owns (and later closes) its copy of the real stderr
+            try:
+                os.write(self._write_fd, self._MARK)
+                if not self._drained.wait(2.0):
+                    log.debug("stderr pump did not drain in time")
+            finally:
+                os.close(self._write_fd)
+                self._write_fd = -1
+
+    @classmethod
+    def _pump(cls, read_fd: int, out_fd: int, drained: threading.Event) -> None:
+        pending = b""
+        try:
+            while not drained.is_set():
+                chunk = os.read(read_fd, 65536)
+                if not chunk:
+                    break
+                pending += chunk
+                if cls._MARK in pending:
+                    pending, _, rest = pending.partition(cls._MARK)
+                    left = cls._forward(out_fd, pending)
+                    if left:
+                        os.write(out_fd, left)
+                    pending = b""
+                    drained.set()
+                    if rest:
+                        os.write(out_fd, rest)
+                    break
+                pending = cls._forward(out_fd, pending)
+            drained.set()
+            while True:  # pass-through until every writer has closed the pipe
+                chunk = os.read(read_fd, 65536)
+                if not chunk:
+                    break
+                os.write(out_fd, chunk)
+        except OSError:
+            pass
+        finally:
+            drained.set()
+            os.close(read_fd)
+            os.close(out_fd)
+
+    @staticmethod
+    def _forward(out_fd: int, data: bytes) -> bytes:
+        """Write ``data`` minus noise lines; returns what must wait for more bytes."""
+        # \r ends a line too: the progress line is redrawn with \r, and PortAudio prints right after it.
+        parts = re.split(rb"(?<=[\r\n])", data)
+        pending = parts.pop()
+        passed = []
+        for line in parts:
+            at = _noise_at(line)
+            if at >= 0:
+                log.debug("portaudio: %s", line[at:].decode(errors="replace").strip())
+                line = line[:at]
+            passed.append(line)
+        at = _noise_at(pending)
+        if at < 0:  # no noise yet: pass all but a tail that may be the start of some
+            keep = _maybe_noise_tail(pending)
+            passed.append(pending[: len(pending) - keep])
+            pending = pending[len(pending) - keep :]
+        else:
+            passed.append(pending[:at])
+            pending = pending[at:]
+        out = b"".join(passed)
+        if out:
+            os.write(out_fd, out)
+        return pending
+
+
+def _noise_at(line: bytes) -> int:
+    """Where PortAudio/ALSA noise starts in ``line`` (-1: nowhere)."""
+    hits = [i for i in (line.find(n) for n in _NOISE) if i >= 0]
+    return min(hits) if hits else -1
+
+
+def _maybe_noise_tail(data: bytes) -> int:
+    """Length of the longest tail of ``data`` that begins some noise marker."""
+    for k in range(min(len(data), max(map(len, _NOISE))), 0, -1):
+        if any(n.startswith(data[-k:]) for n in _NOISE):
+            return k
+    return 0
+
+
+_FILTER = _StderrFilter()
 
 
 @contextlib.contextmanager
@@ -225,6 +368,8 @@ class PortAudioSource:
                 f"cannot open {self.description} at {self.format.describe()}: {exc}; "
                 "try another --rate, or see 'trayrip devices'"
             ) from None
+        _FILTER.install()
+        self._filtering = True
 
     def stop(self) -> None:
         with self._lock:
@@ -243,6 +388,9 @@ class PortAudioSource:
                         stream.close()
             finally:
                 self._sink = None
+                if getattr(self, "_filtering", False):
+                    self._filtering = False
+                    _FILTER.remove()
                 if self._owns_backend:
                     # A fresh PortAudio per recording also sees devices (and a sound server) that came back.
                     self._backend.close()

@@ -41,6 +41,19 @@ class PulseInfo:
     default_sink: str | None
     default_source: str | None
     sources: tuple[PulseSource, ...]
+    server_version: str = ""
+
+    @property
+    def kind(self) -> str:
+        """"PipeWire" (through pipewire-pulse) or "PulseAudio"."""
+        return "PipeWire" if "pipewire" in self.server_name.lower() else "PulseAudio"
+
+    @property
+    def label(self) -> str:
+        """e.g. "PulseAudio 16.1" or "PipeWire (PulseAudio (on PipeWire 0.3.65))"."""
+        if self.kind == "PipeWire":
+            return f"PipeWire ({self.server_name})"
+        return f"PulseAudio {self.server_version}".strip()
 
     def source(self, name: str) -> PulseSource | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -127,4 +140,5 @@ def query() -> PulseInfo:
         default_sink=info.get("Default Sink") or None,
         default_source=info.get("Default Source") or None,
         sources=sources,
+        server_version=info.get("Server Version", ""),
     )

@@ -150,6 +150,7 @@ def _instance_handler(controller: Controller, notify: Callable[..., None]) -> Ca
 def _recover_leftovers(config, notify: Callable[..., None]) -> None:
     """At start-up (own thread): file the recordings a crash or kill left behind, and say so."""
     from ..filing.finish import default_folder
+    from ..filing.naming import clock_duration
     from ..filing.recovery import recover_all
     from ..recording.silence import SilenceSettings
 
@@ -161,7 +162,8 @@ def _recover_leftovers(config, notify: Callable[..., None]) -> None:
         return
     for r in reports:
         if r.filed is not None:
-            notify("Recovered an unfinished recording", f"{r.filed.path.name} ({r.filed.duration:.0f} s) in {r.filed.path.parent}")
+            length = clock_duration(r.filed.duration)
+            notify("Recovered an unfinished recording", f"{r.filed.path.name} ({length}) in {r.filed.path.parent}")
         elif r.problem:
             notify("trayrip: could not recover a recording", r.message, error=True)
 

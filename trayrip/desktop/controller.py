@@ -124,8 +124,9 @@ class RecordingLike(Protocol):
 
 
 def _duration_text(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    from ..filing.naming import clock_duration
+
+    return clock_duration(seconds)
 
 
 def _filed_paths(filed: Any) -> list[Path]:
@@ -456,7 +457,7 @@ class Controller:
             rec = self._factory(options)
             rec.start()
         except (TrayripError, ValueError, OSError) as exc:
-            self._error = str(exc)
+            self._error = getattr(exc, "tray_message", None) or str(exc)  # the tray's own fix, not a CLI option
             self._refresh_factory()
             return Event.CAPTURE_FAILED
         except Exception as exc:
@@ -513,6 +514,10 @@ class Controller:
             body = f"{len(paths)} tracks ({length}) in {paths[0].parent}: " + ", ".join(p.name for p in paths[:5])
         if note:
             body += f"\n{note}"
+        silent = getattr(filed, "silent", None)
+        if silent:
+            self._notify("Silent recording saved", f"{body}\nIt is {silent}: was anything playing, or is the output muted?")
+            return
         self._notify("Recording saved" if not note else "Recording saved after an error", body)
 
     # -- settings ----------------------------------------------------------
@@ -567,7 +572,7 @@ class Controller:
     def _reload(self, explicit: bool) -> None:
         if self._store is None:
             return
-        result = self._store.load()
+        result = self._store.load(previous=self._config)  # a typo keeps what works now
         self._config_problem = "; ".join(result.problems) if result.problems else None
         if result.problems:
             self._notify("trayrip: problem in the config file", self._config_problem, error=True)

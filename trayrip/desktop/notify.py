@@ -69,6 +69,7 @@ class DBusBackend:
         self._Gio, self._GLib = Gio, GLib
         self._timeout = timeout_ms
         self._proxy = None
+        self._markup: bool | None = None  # does the server parse body markup? (asked once)
 
     def send(self, note: Note) -> None:
         Gio, GLib = self._Gio, self._GLib
@@ -83,6 +84,10 @@ class DBusBackend:
                 "org.freedesktop.Notifications",
                 None,
             )
+        if self._markup is None:
+            self._markup = self._has_body_markup()
+        # A server that parses markup would drop "<ctrl>+r" as an unknown tag: escape what is ours to show.
+        body = GLib.markup_escape_text(note.body) if self._markup else note.body
         hints = {
             "urgency": GLib.Variant("y", 2 if note.error else 1),
             "desktop-entry": GLib.Variant("s", APP_NAME),
@@ -91,12 +96,21 @@ class DBusBackend:
             "Notify",
             GLib.Variant(
                 "(susssasa{sv}i)",
-                (APP_NAME, 0, _icon_path(note.icon), note.summary, note.body, [], hints, -1),
+                (APP_NAME, 0, _icon_path(note.icon), note.summary, body, [], hints, -1),
             ),
             Gio.DBusCallFlags.NONE,
             self._timeout,
             None,
         )
+
+
+    def _has_body_markup(self) -> bool:
+        try:
+            reply = self._proxy.call_sync("GetCapabilities", None, self._Gio.DBusCallFlags.NONE, self._timeout, None)
+        except Exception as exc:  # assume markup: escaped text is still readable, dropped text is not
+            log.debug("GetCapabilities failed (%s); escaping notification bodies", exc)
+            return True
+        return "body-markup" in reply.unpack()[0]
 
 
 class NotifySendBackend:
@@ -115,11 +129,16 @@ class NotifySendBackend:
         icon = _icon_path(note.icon)
         if icon:
             argv.append(f"--icon={icon}")
-        argv += ["--", note.summary, note.body]
+        # notify-send cannot ask for the server's capabilities; the common servers parse markup.
+        argv += ["--", note.summary, _escape_markup(note.body)]
         subprocess.run(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             timeout=self._timeout, check=True,
         )
+
+
+def _escape_markup(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class CallbackBackend:

@@ -295,7 +295,7 @@ class Tray:
         self.has_menu = bool(base.HAS_MENU)
         self.has_notification = bool(getattr(base, "HAS_NOTIFICATION", False))
         self._gtk = self.backend in ("gtk", "appindicator")
-        cls = _with_extras(base, self.backend, self._signal)
+        cls = _with_extras(base, self.backend, self._signal, on_activate=self._cmd(Cmd.TOGGLE))
         self._snap = Snapshot()
         self._menu_key: tuple | None = None
         self._image = state_image(State.IDLE)
@@ -649,8 +649,41 @@ def _pixbuf(image, size: int):
     return pix
 
 
-def _with_extras(base, backend: str, on_signal: Callable[[], None]):
-    """The backend's Icon class plus a real tooltip (gtk) and GLib signal handling (GTK backends)."""
+_SNI_ITEM = "org.kde.StatusNotifierItem"
+_AYATANA_ITEM_PATH = "/org/ayatana/NotificationItem/"
+
+
+def _answer_sni_activate(on_activate: Callable[[], None]) -> None:
+    """Make a left click on a StatusNotifier host start/stop, as on XEmbed trays.
+
+    Hosts such as gtk-sni-tray send a left click as the item's ``Activate``
+    method; libayatana-appindicator's item has no such method (the call fails
+    and nothing happens). A filter on the session connection the library
+    shares with us answers that call and hands the click on.
+    """
+    from gi.repository import Gio
+
+    bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+
+    def on_message(connection, message, incoming, *_):  # GDBus worker thread: O(1) only
+        if (
+            incoming
+            and message.get_message_type() == Gio.DBusMessageType.METHOD_CALL
+            and message.get_interface() == _SNI_ITEM
+            and message.get_member() == "Activate"
+            and (message.get_path() or "").startswith(_AYATANA_ITEM_PATH)
+        ):
+            connection.send_message(message.new_method_reply(), Gio.DBusSendMessageFlags.NONE)
+            on_activate()
+            return None  # handled: the library never sees it
+        return message
+
+    bus.add_filter(on_message)
+
+
+def _with_extras(base, backend: str, on_signal: Callable[[], None], on_activate: Callable[[], None] | None = None):
+    """The backend's Icon class plus a real tooltip (gtk), GLib signal handling (GTK backends),
+    a quiet exit without a notification daemon, and left click = ``on_activate`` on StatusNotifier hosts."""
     if backend == "xorg":
         return _xorg_icon(base)
     if backend not in ("gtk", "appindicator"):
@@ -664,6 +697,15 @@ def _with_extras(base, backend: str, on_signal: Callable[[], None]):
         def hide(self) -> None:
             pass
 
+    def _quiet_hide(hide):
+        def quiet() -> None:  # main thread, when pystray finalizes the icon
+            try:
+                hide()
+            except GLib.Error as exc:  # no notification daemon (bare window managers): nothing to hide
+                log.debug("closing the tray's notification: %s", exc.message)
+
+        return quiet
+
     class Icon(base):
         def _initialize(self):  # main thread, as the loop starts
             try:
@@ -672,6 +714,13 @@ def _with_extras(base, backend: str, on_signal: Callable[[], None]):
                 log.warning("no D-Bus session bus (%s): tray notifications are off", exc.message)
                 self._notifier = _NoNotifier()
                 self._mark_ready()
+            else:
+                self._notifier.hide = _quiet_hide(self._notifier.hide)
+                if backend == "appindicator" and on_activate is not None:
+                    try:
+                        _answer_sni_activate(on_activate)
+                    except GLib.Error as exc:
+                        log.info("left click on StatusNotifier hosts stays the menu: %s", exc.message)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 GLib.unix_signal_add(GLib.PRIORITY_HIGH, sig, self._trayrip_signal)
 

@@ -182,12 +182,18 @@ def check_format(name: str) -> str | None:
 _warned: set[str] = set()
 
 
+def warn_once(message: str) -> None:
+    """Log ``message`` as a warning unless this process already said it."""
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)
+
+
 def warn_if_unusable(name: str) -> str | None:
     """:func:`check_format`, logging the problem as a warning (once per process and message)."""
     problem = check_format(name)
-    if problem and problem not in _warned:
-        _warned.add(problem)
-        log.warning("%s", problem)
+    if problem:
+        warn_once(problem)
     return problem
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from ..errors import FilingError
+from ..errors import FilingError, FolderNotWritable
 from .naming import DEFAULT_TEMPLATE, NameFields, contained_path, render, sanitize_component, uses_counter
 from ..recording.silence import SilenceSettings
 from ..wav.edit import IN_PLACE_MAX_LEAD, cut_in_place
@@ -77,9 +77,19 @@ def prepare_folder(folder: Path) -> Path:
         raise FilingError(f"cannot create the folder {folder}: {exc.strerror}") from None
     if not folder.is_dir():
         raise FilingError(f"{folder} is not a folder")
+    if _read_only(folder):
+        raise FolderNotWritable(folder, "the file system is read-only")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise FilingError(f"cannot write to {folder}: permission denied; choose another folder with --folder")
+        raise FolderNotWritable(folder, "permission denied")
     return folder
+
+
+def _read_only(folder: Path) -> bool:
+    """True on a read-only mount (os.access only says "no", and root is told "yes")."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):  # no statvfs on Windows
+        return False
 
 
 def timestamp_stem(when: _dt.datetime | None = None) -> str:
@@ -142,6 +152,7 @@ class FiledRecording:
     tracks: tuple[Path, ...] = ()
     playlist: Path | None = None
     note: str | None = None  # something the user should hear about (e.g. kept as WAV: no ffmpeg)
+    silent: str | None = None  # why it holds no sound (digital silence / nothing above the threshold), else None
 
     @property
     def duration(self) -> float:
@@ -288,14 +299,13 @@ def _claim_folder(root: Path, template: str, fields: NameFields) -> tuple[Path, 
 
 # -- the filer ---------------------------------------------------------------------
 def _usable_format(plan: FilingPlan, output: Path | None) -> tuple[OutputFormat, str | None]:
-    from .encoders import check_format, format_for_path, get_format
+    from .encoders import format_for_path, get_format, warn_if_unusable
 
     fmt = get_format(plan.format)
     if output is not None:
         fmt = format_for_path(output) or fmt
-    problem = check_format(fmt.name)
+    problem = warn_if_unusable(fmt.name)  # usually said already, when the format was chosen
     if problem:
-        log.warning("%s", problem)
         return get_format("wav"), problem
     return fmt, None
 

@@ -78,6 +78,12 @@ class NameFields:
         }
 
 
+def clock_duration(seconds: float) -> str:
+    """``0:05``, ``3:25`` or ``1:02:03``: how trayrip writes a length for people, everywhere."""
+    s = max(0, int(round(seconds)))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
 def format_duration(seconds: float) -> str:
     """``3m25s``, ``1h02m03s`` or ``12s`` (file-name friendly)."""
     total = max(0, int(round(seconds)))

@@ -31,7 +31,7 @@ from .sources import SoundfileSource, open_source
 from ..errors import FilingError, TrayripError
 from .finish import FiledRecording, FilingPlan, claim_name, exclusive_temp, file_tracks, place_exclusive
 from .naming import NameFields
-from ..recording.silence import SilenceSettings, SilenceTracker
+from ..recording.silence import SilenceSettings, SilenceTracker, no_sound_text
 from .split import plan_tracks
 from ..wav.edit import IN_PLACE_MAX_LEAD, cut_in_place
 from ..wav.fileio import NEW_DIR_MODE
@@ -54,6 +54,11 @@ class Analysis:
     trim_range: tuple[int, int] | None  # None: nothing above the threshold
     regions: list[tuple[int, int]] | None  # None when only the ends were scanned
     scanned_frames: int  # how much audio was actually looked at
+    peak_db: float = float("-inf")  # loudest 10 ms window seen (all of it when nothing is above the threshold)
+
+    def no_sound(self, settings: SilenceSettings) -> str:
+        """Why nothing is kept (when ``trim_range`` is None)."""
+        return no_sound_text(self.peak_db, settings.threshold_db)
 
     def seconds(self, frame: int) -> float:
         return frame / self.format.rate
@@ -116,8 +121,8 @@ def _block_frames(window: int, rate: int, seconds: float) -> int:
     return max(1, round(seconds * rate / window)) * window
 
 
-def _scan_ends(src, settings: SilenceSettings) -> tuple[tuple[int, int] | None, int]:
-    """(first sound, end of last sound) and frames scanned, looking only at the silent ends."""
+def _scan_ends(src, settings: SilenceSettings) -> tuple[tuple[int, int] | None, int, float]:
+    """(first sound, end of last sound), frames scanned and the peak seen, looking only at the silent ends."""
     fmt, total = src.format, src.frames
     window = _tracker(fmt, settings).window_frames
     analysable = total // window * window  # a trailing partial window is never judged, as live
@@ -126,17 +131,19 @@ def _scan_ends(src, settings: SilenceSettings) -> tuple[tuple[int, int] | None, 
     scanned = 0
     first = None
     pos = 0
+    peak = float("-inf")
     while pos < analysable:
         n = min(block, analysable - pos)
         t = _tracker(fmt, settings)
         t.feed_float(reader.read(pos, n))
         scanned += n
+        peak = max(peak, t.peak_db)
         if t.has_sound:
             first = pos + t.first_sound
             break
         pos += n
     if first is None:
-        return None, scanned
+        return None, scanned, peak
     last = None
     end = analysable
     while end > first:
@@ -144,12 +151,13 @@ def _scan_ends(src, settings: SilenceSettings) -> tuple[tuple[int, int] | None, 
         t = _tracker(fmt, settings)
         t.feed_float(reader.read(begin, end - begin))
         scanned += end - begin
+        peak = max(peak, t.peak_db)
         if t.has_sound:
             last = begin + t.last_sound_end
             break
         end = begin
     assert last is not None  # the block holding ``first`` has sound
-    return (first, last), scanned
+    return (first, last), scanned, peak
 
 
 def _pad(settings: SilenceSettings, rate: int, total: int, first: int, last: int) -> tuple[int, int]:
@@ -165,15 +173,15 @@ def analyse(path: Path, settings: SilenceSettings | None = None, *, full: bool =
     try:
         fmt, total = src.format, src.frames
         if not full:
-            found, scanned = _scan_ends(src, settings)
+            found, scanned, peak = _scan_ends(src, settings)
             keep = _pad(settings, fmt.rate, total, *found) if found else None
-            return Analysis(path, fmt, total, keep, None, scanned)
+            return Analysis(path, fmt, total, keep, None, scanned, peak)
         t = _tracker(fmt, settings)
         block = _block_frames(t.window_frames, fmt.rate, PASS_SECONDS)
         reader = _FloatReader(src)
         for pos in range(0, total, block):
             t.feed_float(reader.read(pos, min(block, total - pos)))
-        return Analysis(path, fmt, total, t.trim_range(), t.regions, total)
+        return Analysis(path, fmt, total, t.trim_range(), t.regions, total, t.peak_db)
     finally:
         if source is None:
             src.close()
@@ -196,6 +204,17 @@ def _output_format(src, output: Path | None):
     if name is None:
         raise TrayripError(f"{src.path.name}: cannot write {src.container} files; give -o NAME.wav or NAME.flac")
     return get_format(name)
+
+
+def _writable(fmt, instead: str):
+    """``fmt`` if it can be written now; else a TrayripError saying that nothing was written."""
+    from .encoders import check_format
+
+    problem = check_format(fmt.name)
+    if problem:
+        problem = problem.replace(" Until then recordings are kept as WAV.", "")
+        raise TrayripError(f"{problem} Nothing was written: {instead}.")
+    return fmt
 
 
 def _fsync_path(path: Path) -> None:
@@ -285,13 +304,13 @@ def trim_file(
         if dry_run or keep is None:
             return TrimResult(path, None, analysis)
         if in_place:
-            fmt = _output_format(src, None)
+            fmt = _writable(_output_format(src, None), "give -o NAME.wav or NAME.flac instead of --in-place")
             if keep != (0, analysis.frames):
                 _trim_in_place(src, path, keep, fmt)
             return TrimResult(path, path, analysis, in_place=True)
         if output is not None and out_dir is not None:
             raise ValueError("give either output or out_dir")
-        fmt = _output_format(src, output)
+        fmt = _writable(_output_format(src, output), "give -o NAME.wav or NAME.flac")
         folder = Path(output).parent if output is not None else Path(out_dir) if out_dir is not None else path.parent
         if output is not None and Path(output).exists():
             raise FilingError(f"{output} already exists; not overwriting it")
@@ -342,6 +361,8 @@ def split_file(
     src = _open_or_explain(path)
     try:
         analysis = analyse(path, settings, full=True, source=src)
+        if analysis.trim_range is None:  # as trim says: a silent file has no tracks
+            raise TrayripError(f"{path}: {analysis.no_sound(settings)}; nothing written")
         tracks = split_plan(analysis, settings, min_track, trim)
         if dry_run:
             return analysis, tracks, None

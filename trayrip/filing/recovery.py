@@ -19,6 +19,7 @@ from typing import Iterable
 
 from ..errors import FilingError
 from .finish import PART_PREFIX, PART_SUFFIX, FiledRecording, finish_wav, timestamp_stem
+from .naming import clock_duration
 from ..recording.locking import try_lock
 from ..recording.silence import SilenceSettings, SilenceTracker
 from ..wav.layout import read_layout, update_sizes
@@ -45,7 +46,7 @@ class RecoveryReport:
     def message(self) -> str:
         """One line for people."""
         if self.filed is not None:
-            return f"recovered an unfinished recording ({self.filed.duration:.1f} s): {self.filed.path}"
+            return f"recovered an unfinished recording ({clock_duration(self.filed.duration)}): {self.filed.path}"
         if self.removed_empty:
             return f"removed an empty capture file with no audio: {self.part}"
         return f"could not recover {self.part}: {self.problem}"
@@ -103,7 +104,7 @@ def recover_file(part: Path, silence: SilenceSettings | None = None, trim: bool 
             os.close(fd)
             fd = -1
             part.unlink()
-            log.warning("removed %s: a capture file with no audio", part)
+            log.info("removed %s: a capture file with no audio", part)
             return RecoveryReport(part, removed_empty=True)
         os.ftruncate(fd, layout.data_offset + data)
         layout = update_sizes(fd, layout, data, layout.data_offset + data)
@@ -123,7 +124,7 @@ def recover_file(part: Path, silence: SilenceSettings | None = None, trim: bool 
     finally:
         if fd >= 0:
             os.close(fd)
-    log.warning("recovered an unfinished recording: %s (%.1f s)", filed.path, filed.duration)
+    log.info("recovered an unfinished recording: %s (%s)", filed.path, clock_duration(filed.duration))
     return RecoveryReport(part, filed=filed)
 
 

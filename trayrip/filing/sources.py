@@ -47,7 +47,9 @@ class SoundfileSource:
         try:
             self._f = sf.SoundFile(str(self.path))
         except (sf.LibsndfileError, RuntimeError) as exc:
-            raise ValueError(f"cannot read {self.path.name}: {exc}") from None
+            # libsndfile says "Error opening 'NAME': WHY"; the caller names the file once.
+            why = str(exc).split("': ", 1)[-1].rstrip(".") or "unreadable"
+            raise ValueError(f"not an audio file trayrip can read ({why})") from None
         width = _SF_WIDTH.get(self._f.subtype, 3)
         self.format = AudioFormat(self._f.samplerate, self._f.channels, width)
         self.frames = self._f.frames

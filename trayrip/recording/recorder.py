@@ -249,7 +249,8 @@ class Recorder:
 
     def _fail(self, message: str) -> None:
         self._failure = message
-        log.error("%s", message)
+        # The caller reports it (CLI error line, RecordingFailed, tray notification): logged here only once quietly.
+        log.info("capture failed: %s", message)
         try:
             self.source.stop()
         except Exception as exc:

@@ -20,6 +20,13 @@ __all__ = ["DEFAULT_THRESHOLD_DB", "SilenceSettings", "SilenceTracker", "db_from
 DEFAULT_THRESHOLD_DB = -50.0
 
 
+def no_sound_text(peak_db: float, threshold_db: float) -> str:
+    """How trayrip says that a recording or file holds no sound (the same words everywhere)."""
+    if peak_db == float("-inf"):
+        return "digital silence (every sample is zero)"
+    return f"no sound above {threshold_db:g} dBFS (the loudest moment is {peak_db:.0f} dBFS)"
+
+
 def db_from_power(power: float) -> float:
     """Mean square (full scale = 1.0) to dBFS; silence is -inf."""
     return 10.0 * math.log10(power) if power > 0 else float("-inf")
