@@ -8,17 +8,15 @@ forwarded signals -- is the real program.
 """
 from __future__ import annotations
 
-import logging
 import threading
 
 import pytest
 
-from harness import wait_until
 from portal_backend import PortalStack
 from test_tray_system import App, assert_recording_of, is_idle, is_recording, tone_file, wait_recordings
 from trayrip.desktop.hotkeys import HotkeyManager
 from trayrip.desktop.portal_hotkeys import SHORTCUT_ID, PortalBackend
-from trayrip.hotkey_syntax import DEFAULT_HOTKEY, HotkeyError, parse_hotkey
+from trayrip.hotkey_syntax import DEFAULT_HOTKEY, parse_hotkey
 
 
 @pytest.fixture
