@@ -31,7 +31,7 @@ def _copy_checkout(dest: Path) -> Path:
 
 
 @pytest.mark.timeout(1500)
-def test_install_upgrade_and_uninstall_from_a_clean_home(tmp_path):
+def test_install_upgrade_and_uninstall_from_a_clean_home(tmp_path, harness):
     src = _copy_checkout(tmp_path / "src")
     home = tmp_path / "home"
     home.mkdir()
@@ -76,6 +76,13 @@ def test_install_upgrade_and_uninstall_from_a_clean_home(tmp_path):
     login_env = dict(env, PATH=f"{home}/.local/bin:{env['PATH']}")
     helped = subprocess.run(["trayrip", "--help"], env=login_env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert helped.returncode == 0 and "toggle" in helped.stdout and "autostart" in helped.stdout, helped.stderr
+    # and on this desktop (the harness's sound server, X server and tray) the installed doctor finds it all working
+    from conftest import XDG_VARS
+
+    desk_env = {k: v for k, v in harness.env.items() if k not in XDG_VARS}
+    desk_env.update(HOME=str(home), PATH=login_env["PATH"], LC_ALL="C.UTF-8")
+    doctor = subprocess.run(["trayrip", "doctor"], env=desk_env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert doctor.returncode == 0 and "sound server" in doctor.stdout, doctor.stdout + doctor.stderr
     on = subprocess.run(["trayrip", "autostart", "on"], env=login_env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert on.returncode == 0, on.stderr
     autostart = home / ".config" / "autostart" / "trayrip.desktop"
