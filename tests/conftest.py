@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -102,3 +103,17 @@ def harness_environ(user_env, monkeypatch) -> dict[str, str]:
         if key not in user_env:
             monkeypatch.delenv(key, raising=False)
     return user_env
+
+
+@pytest.fixture
+def private_bus_address():
+    """A private, real dbus-daemon for one test (no harness needed); yields its address."""
+    daemon = subprocess.Popen(["dbus-daemon", "--session", "--print-address", "--nofork", "--nopidfile"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        address = daemon.stdout.readline().strip()
+        assert address.startswith("unix:"), "dbus-daemon did not start"
+        yield address
+    finally:
+        daemon.terminate()
+        daemon.wait(10)

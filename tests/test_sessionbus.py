@@ -1,25 +1,15 @@
 """trayrip.sessionbus against a real, private dbus-daemon."""
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from trayrip.sessionbus import BusError, DBusAddress, MatchRule, SessionBus
 
 
 @pytest.fixture
-def private_bus(monkeypatch):
-    daemon = subprocess.Popen(["dbus-daemon", "--session", "--print-address", "--nofork", "--nopidfile"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        address = daemon.stdout.readline().strip()
-        assert address.startswith("unix:"), "dbus-daemon did not start"
-        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
-        yield address
-    finally:
-        daemon.terminate()
-        daemon.wait(10)
+def private_bus(private_bus_address, monkeypatch):
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", private_bus_address)
+    return private_bus_address
 
 
 def test_calls_properties_and_signals(private_bus):

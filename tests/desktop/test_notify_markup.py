@@ -51,16 +51,8 @@ SEND = textwrap.dedent('''
 
 
 @pytest.fixture
-def bus(tmp_path):
-    daemon = subprocess.Popen(["dbus-daemon", "--session", "--print-address", "--nofork", "--nopidfile"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        address = daemon.stdout.readline().strip()
-        assert address.startswith("unix:"), "dbus-daemon did not start"
-        yield dict(os.environ, DBUS_SESSION_BUS_ADDRESS=address)
-    finally:
-        daemon.terminate()
-        daemon.wait(10)
+def bus(private_bus_address):
+    return dict(os.environ, DBUS_SESSION_BUS_ADDRESS=private_bus_address)
 
 
 def bodies_seen(env, tmp_path, caps, backend="DBusBackend"):
