@@ -43,7 +43,7 @@ def test_left_click_as_activate_on_a_status_notifier_host_starts_and_stops(
 ):
     """gtk-sni-tray sends a left click as org.kde.StatusNotifierItem.Activate(x, y): it must toggle."""
     from harness import wait_until
-    from test_tray_system import CAPTURE_RUNNING, is_recording
+    from test_tray_system import CAPTURE_RUNNING, is_recording, meter_lit, tone_file
 
     app = App(harness, dict(user_env, PYSTRAY_BACKEND="appindicator"), tmp_home, tmp_path)
     try:
@@ -59,6 +59,10 @@ def test_left_click_as_activate_on_a_status_notifier_host_starts_and_stops(
         activate()
         app.wait_log(CAPTURE_RUNNING)
         app.wait_icon(is_recording, "recording started by Activate")
+        # something to file: a stop before an idle monitor's first block would rightly file nothing
+        player = harness.play(tone_file(tmp_path, 880, 1.0), wait=False)
+        app.wait_icon(lambda img: is_recording(img) and meter_lit(img) >= 6, "the lit level meter", timeout=10)
+        assert player.wait(10) == 0
         activate()
         app.wait_log("filed ")
         app.wait_icon(is_idle, "idle again after the second Activate", timeout=20)
