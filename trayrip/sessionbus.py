@@ -112,9 +112,12 @@ class SessionBus:
             return None
         return owner
 
-    def subscribe(self, rule: MatchRule, maxsize: int = 256) -> queue.Queue:
-        """Messages matching ``rule`` arrive in the returned queue (filled by jeepney's receiver thread)."""
-        q: queue.Queue = queue.Queue(maxsize=maxsize)
+    def subscribe(self, rule: MatchRule, maxsize: int = 256, into: queue.Queue | None = None) -> queue.Queue:
+        """Messages matching ``rule`` arrive in the returned queue (filled by jeepney's receiver thread).
+
+        ``into`` gathers several rules in one queue, so one thread can wait on all of them.
+        """
+        q: queue.Queue = into if into is not None else queue.Queue(maxsize=maxsize)
         self._router.filter(rule, queue=q)
         try:
             self.call(message_bus.AddMatch(rule))
