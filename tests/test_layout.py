@@ -18,7 +18,8 @@ ALLOWED = {
     "recording": {"capture", "wav"},
     "filing": {"recording", "capture", "wav"},
     "nowplaying": {"recording", "capture", "wav"},  # beside filing: the player's track changes
-    "api": {"nowplaying", "filing", "recording", "capture", "wav"},
+    "playertracks": {"nowplaying", "filing", "recording", "capture", "wav"},  # the glue for --tracks
+    "api": {"playertracks", "nowplaying", "filing", "recording", "capture", "wav"},
     "hotkey_syntax": set(),
     "config": {"api", "filing", "recording", "capture", "wav", "hotkey_syntax"},
     "desktop": {"config", "api", "nowplaying", "filing", "recording", "capture", "wav", "hotkey_syntax"},

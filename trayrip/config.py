@@ -76,6 +76,8 @@ class Config:
     rate: int = 0  # 0 = the device's own rate
     bits: int = 16  # 16 or 24
     min_track: float = 30.0  # shorter pieces are merged when splitting
+    tracks: bool = False  # one file per track at the media player's track changes (MPRIS)
+    keep_partial: bool = True  # with tracks: file partly recorded tracks, marked "(partial)"
 
     def recording_options(self):
         """The :class:`trayrip.api.RecordingOptions` these settings ask for."""
@@ -93,6 +95,8 @@ class Config:
             template=self.name_template or None,
             split=self.split,
             min_track=self.min_track,
+            tracks=self.tracks,
+            keep_partial=self.keep_partial,
         )
 
 
@@ -109,6 +113,8 @@ _COMMENTS = {
     "rate": "sample rate in Hz; 0 = the device's own",
     "bits": "16 or 24",
     "min_track": "when splitting, pieces shorter than this (seconds) are merged",
+    "tracks": "split at the media player's track changes, named and tagged from its metadata",
+    "keep_partial": 'with tracks: keep tracks joined mid-way or left early, marked "(partial)"',
 }
 
 
@@ -132,7 +138,7 @@ def validate_value(key: str, value: Any) -> Any:
             return parse_hotkey(value).canonical
         except HotkeyError as exc:
             raise ConfigError(f"hotkey: {exc}") from None
-    if key in ("trim", "split", "notifications"):
+    if key in ("trim", "split", "notifications", "tracks", "keep_partial"):
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: must be true or false, not {value!r}")
         return value

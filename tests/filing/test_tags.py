@@ -119,9 +119,27 @@ def test_wav_tags_carry_over_to_a_trimmed_copy(tmp_path):
     out.write_bytes(b"")
     with WavSource(src) as s:
         encode(s, 100, 1000, out, "wav")
-        assert copy_wav_metadata(s.fd, out) == 1
+        assert copy_wav_metadata(s.fd, out) == 2  # LIST/INFO and id3
     assert read_wav_info(out)["INAM"] == "Tëst – 01"
     assert sf.info(str(out)).frames == 900
+
+
+def test_wav_gets_an_id3_chunk_that_mutagen_reads(tmp_path):
+    """mutagen (and so beets and Picard) reads only ID3 in WAV; players read LIST/INFO: both are written."""
+    from mutagen.wave import WAVE
+
+    from trayrip.filing.tags import Tags, write_tags
+
+    path = tmp_path / "t.wav"
+    sf.write(str(path), np.zeros((4800, 2), np.int16), 48000, subtype="PCM_16")
+    write_tags(path, "wav", Tags(title="Song Ä", artist="Ann", album="LP", albumartist="Various", genre="Pop",
+                                 date="2024-05-01", track=3, disc=1, cover=b"\x89PNG fake", cover_mime="image/png"))
+    tags = WAVE(str(path)).tags
+    assert str(tags["TIT2"]) == "Song Ä" and str(tags["TPE1"]) == "Ann" and str(tags["TPE2"]) == "Various"
+    assert str(tags["TCON"]) == "Pop" and str(tags["TRCK"]) == "3" and tags.getall("APIC")[0].data == b"\x89PNG fake"
+    info = read_wav_info(path)
+    assert (info["INAM"], info["IART"], info["IGNR"]) == ("Song Ä", "Ann", "Pop")
+    assert sf.info(str(path)).frames == 4800
 
 
 def test_flac_tags_carry_over(tmp_path):

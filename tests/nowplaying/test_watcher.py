@@ -92,7 +92,9 @@ def test_follows_the_player_that_plays(private_bus, tmp_path):
         switch = next_event(events, lambda e: e.kind == "switch")
         assert switch.playing and switch.player != first.player
         assert switch.player.startswith("org.mpris.MediaPlayer2.mpv")
-        named = next_event(events, lambda e: e.track is not None and e.track.title)
+        named = switch  # mpv names a file by its file name until it has read the tags
+        while not (named.track and named.track.title == "Playing One"):
+            named = events.get(timeout=15)
         assert named.track.title == "Playing One" and named.player == switch.player
     finally:
         watcher.stop()

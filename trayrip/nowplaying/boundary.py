@@ -132,7 +132,8 @@ def find_cut(
     lo = max(0, signal - round(s.before * rate))
     hi = min(total, signal + round(s.after * rate))
     guess = int(np.clip(signal if expected is None else expected, lo, hi))
-    runs = [(a, b) for a, b in silent_runs(audio, rate, s.threshold_db, s.window, s.min_silence) if b > lo and a < hi]
+    every = silent_runs(audio, rate, s.threshold_db, s.window, s.min_silence)
+    runs = [(a, b) for a, b in every if b > lo and a < hi]
     if runs:
         a, b = min(runs, key=lambda r: 0 if r[0] <= guess <= r[1] else min(abs(r[0] - guess), abs(r[1] - guess)))
         mid = (a + b) // 2
@@ -142,6 +143,9 @@ def find_cut(
     curve, hop = _change_curve(audio, rate, s)
     pos = np.arange(curve.shape[0]) * hop
     inside = (pos >= lo) & (pos <= hi)
+    reach = round(s.context * rate)
+    for a, b in every:  # sound against a silence just outside the window is not a change between tracks
+        inside &= ~((pos > a - reach) & (pos < b + reach))
     if not inside.any():
         return Cut(guess, guess, "signal")
     weight = np.ones_like(curve)
