@@ -114,3 +114,30 @@ def test_metadata_from_lists_and_odd_values():
         "Song", "A, B", "V", 7, 2, "2019-03-04", "Pop, Rock")
     assert t.length == pytest.approx(215.5)
     assert not track_from_metadata({}).known
+
+
+def test_app_follows_only_the_named_player(private_bus, tmp_path):
+    song = tagged_flac(tmp_path / "s.flac", _tone(500, 30), RATE, title="Some Song")
+    events: queue.Queue = queue.Queue()
+    mpv = start_mpv([song], private_bus)
+    try:
+        seen: queue.Queue = queue.Queue()
+        probe = PlayerWatcher(seen)  # waits until mpv is on the bus and playing
+        probe.start()
+        next_event(seen, lambda e: e.playing and e.track is not None and e.track.title == "Some Song")
+        probe.stop()
+        other = PlayerWatcher(events, app="vlc")
+        other.start()
+        try:
+            assert events.get(timeout=5).kind == "none"  # mpv plays, but it is not the player asked for
+        finally:
+            other.stop()
+        mine = PlayerWatcher(events, app="MPV")
+        mine.start()
+        try:
+            first = events.get(timeout=5)
+            assert first.kind == "state" and first.player == "org.mpris.MediaPlayer2.mpv"
+        finally:
+            mine.stop()
+    finally:
+        stop(mpv)
