@@ -106,3 +106,36 @@ def test_tracks_refuse_an_output_file(tmp_path):
     with pytest.raises(trayrip.TrayripError, match="folder of tracks"):
         trayrip.record(1, source=FakeSource(tone(500, 1), RATE, 2, speed=None), output=tmp_path / "x.wav",
                        tracks=True)
+
+
+def test_remote_art_only_when_turned_on(tmp_path):
+    """A web server on this machine stands in for the web: no request at all unless remote art is on."""
+    import http.server
+    import threading
+
+    png = b"\x89PNG\r\n\x1a\n remote"
+    asked = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server API
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(png)))
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="test-http", daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/cover.png"
+        assert local_cover(url) == (b"", "") and asked == []
+        assert local_cover(url, remote=True) == (png, "image/png") and asked == ["/cover.png"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -72,6 +72,7 @@ class RecordingOptions:
     app: str | None = None  # with tracks: follow only the player whose name contains this
     keep_partial: bool = True  # with tracks: file tracks joined mid-way or left early, marked "(partial)"
     track_template: str | None = None  # with tracks: track names (default "{track:02} {artist} - {title}")
+    remote_art: bool = False  # with tracks: fetch http(s) cover art (off: only local file:// art is used)
 
     def __post_init__(self) -> None:
         if self.bits not in (16, 24):
@@ -174,7 +175,7 @@ class Recording:
         recorder = Recorder(source, new_part_path(folder), self.options.silence, max_frames=limit)
         if self.options.tracks and self._follower is None:
             # Before the stream opens, so the track already playing is known when the first audio comes.
-            self._follower = TrackFollower(app=self.options.app)
+            self._follower = TrackFollower(app=self.options.app, remote_art=self.options.remote_art)
             self._follower.start()
         try:
             recorder.start()

@@ -94,6 +94,8 @@ def _add_record(sub) -> None:
     p.add_argument("--track-template", type=_template, metavar="T",
                    help="with --tracks: track names from {track} {disc} {artist} {title} {album} {albumartist} {date} "
                    "(default '{track:02} {artist} - {title}'); --template names the folder ('{date} {time} {album}')")
+    p.add_argument("--remote-art", action="store_true",
+                   help="with --tracks: fetch cover art from the web when the player points there (default: local only)")
     p.add_argument("--no-partial", dest="keep_partial", action="store_false", default=None,
                    help="with --tracks: do not file tracks joined mid-way or left early (default: keep, '(partial)')")
     p.set_defaults(func=_cmd_record)
@@ -322,6 +324,7 @@ def _cmd_record(args) -> int:
             app=args.app,
             track_template=args.track_template,
             keep_partial=args.keep_partial is not False,
+            remote_art=args.remote_art,
         )
     except RecordingFailed as exc:
         progress.end()

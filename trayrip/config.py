@@ -78,6 +78,7 @@ class Config:
     min_track: float = 30.0  # shorter pieces are merged when splitting
     tracks: bool = False  # one file per track at the media player's track changes (MPRIS)
     keep_partial: bool = True  # with tracks: file partly recorded tracks, marked "(partial)"
+    remote_art: bool = False  # with tracks: fetch http(s) cover art (nothing leaves the machine unless on)
 
     def recording_options(self):
         """The :class:`trayrip.api.RecordingOptions` these settings ask for."""
@@ -97,6 +98,7 @@ class Config:
             min_track=self.min_track,
             tracks=self.tracks,
             keep_partial=self.keep_partial,
+            remote_art=self.remote_art,
         )
 
 
@@ -115,6 +117,7 @@ _COMMENTS = {
     "min_track": "when splitting, pieces shorter than this (seconds) are merged",
     "tracks": "split at the media player's track changes, named and tagged from its metadata",
     "keep_partial": 'with tracks: keep tracks joined mid-way or left early, marked "(partial)"',
+    "remote_art": "with tracks: fetch cover art from the web (off: only local image files)",
 }
 
 
@@ -138,7 +141,7 @@ def validate_value(key: str, value: Any) -> Any:
             return parse_hotkey(value).canonical
         except HotkeyError as exc:
             raise ConfigError(f"hotkey: {exc}") from None
-    if key in ("trim", "split", "notifications", "tracks", "keep_partial"):
+    if key in ("trim", "split", "notifications", "tracks", "keep_partial", "remote_art"):
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: must be true or false, not {value!r}")
         return value

@@ -35,16 +35,41 @@ _MAX_COVER = 16 * 1024 * 1024
 _IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png", b"GIF8": "image/gif", b"RIFF": "image/webp"}
 
 
-def local_cover(url: str) -> tuple[bytes, str]:
-    """The image behind a ``file://`` art URL, with its MIME type; (b"", "") otherwise.
+def _image(data: bytes) -> tuple[bytes, str]:
+    for magic, mime in _IMAGE_TYPES.items():
+        if data.startswith(magic):
+            return data, mime
+    return b"", ""
 
-    Remote (http/https) art is never fetched: nothing leaves the machine.
+
+def _fetch(url: str) -> tuple[bytes, str]:
+    """Remote art (only when the user turned it on): http(s) only, 5 s, at most 16 MiB, images only."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as reply:  # noqa: S310 - scheme checked by the caller
+            data = reply.read(_MAX_COVER + 1)
+    except (OSError, ValueError) as exc:
+        log.info("cover art %s not fetched: %s", url, exc)
+        return b"", ""
+    return _image(data) if len(data) <= _MAX_COVER else (b"", "")
+
+
+def local_cover(url: str, remote: bool = False) -> tuple[bytes, str]:
+    """The image behind an art URL, with its MIME type; (b"", "") when there is none.
+
+    ``file://`` images are read; http(s) art is fetched only with ``remote``
+    (off by default: nothing leaves the machine unless the user asked).
     """
     if not url:
         return b"", ""
     parsed = urlparse(url)
+    if parsed.scheme in ("http", "https"):
+        if remote:
+            return _fetch(url)
+        log.debug("cover art %s is not a local file; not fetched (remote art is off)", url)
+        return b"", ""
     if parsed.scheme != "file":
-        log.debug("cover art %s is not a local file; not fetched", url)
         return b"", ""
     path = Path(unquote(parsed.path))
     try:
@@ -54,15 +79,14 @@ def local_cover(url: str) -> tuple[bytes, str]:
     except OSError as exc:
         log.info("cover art %s unreadable: %s", path, exc)
         return b"", ""
-    for magic, mime in _IMAGE_TYPES.items():
-        if data.startswith(magic):
-            return data, mime
-    return b"", ""
+    return _image(data)
 
 
-def _named(track: PlannedTrack, number: int, rate: int, when: _dt.datetime, device: str) -> NamedTrack:
+def _named(
+    track: PlannedTrack, number: int, rate: int, when: _dt.datetime, device: str, remote_art: bool
+) -> NamedTrack:
     info: TrackInfo = track.info
-    cover, mime = local_cover(info.art_url)
+    cover, mime = local_cover(info.art_url, remote_art)
     fields = NameFields(
         when, track.frames / rate, device, info.title, artist=info.artist, album=info.album,
         albumartist=info.albumartist, track=info.track or number, disc=info.disc, released=info.date,
@@ -77,7 +101,8 @@ def _named(track: PlannedTrack, number: int, rate: int, when: _dt.datetime, devi
 class TrackFollower:
     """One recording's player watcher and the events it gathered."""
 
-    def __init__(self, app: str | None = None):
+    def __init__(self, app: str | None = None, remote_art: bool = False):
+        self.remote_art = remote_art
         self.events: queue.Queue[PlayerEvent] = queue.Queue()
         self.watcher = PlayerWatcher(self.events, app=app)
 
@@ -131,7 +156,7 @@ class TrackFollower:
             if not tracks:
                 log.warning("every track was only partly recorded; %s instead", fallback)
                 return None
-        named = [(t.ranges, _named(t, i, rate, when, device)) for i, t in enumerate(tracks, 1)]
+        named = [(t.ranges, _named(t, i, rate, when, device, self.remote_art)) for i, t in enumerate(tracks, 1)]
         albums = {t.info.album for t in tracks}
         fields = NameFields(when, sum(t.frames for t in tracks) / rate, device, plan.title or "",
                             album=albums.pop() if len(albums) == 1 else "")
