@@ -74,4 +74,20 @@ def test_a_title_that_comes_late_names_the_first_track():
     events = [ev("switch", 0.0, TrackInfo("")), ev("track", 0.3, A), ev("track", 4.2, B)]
     result = plan(audio, events)
     assert [t.info.title for t in result.tracks] == ["Alpha", "Beta"]
+    assert result.tracks[0].ranges[0][0] == 0, "nothing of the first track is lost while its title was unknown"
     assert abs(result.tracks[1].ranges[0][0] / RATE - 4.0) <= 0.15
+
+
+def test_metadata_blanked_for_a_moment_does_not_cut_the_track():
+    audio = np.concatenate([tone(440, 4), tone(660, 4)])
+    events = [ev("state", 0.0, A), ev("track", 2.0, TrackInfo("")), ev("track", 4.2, B)]
+    result = plan(audio, events)
+    assert [t.info.title for t in result.tracks] == ["Alpha", "Beta"]
+    assert len(result.tracks[0].ranges) == 1 and abs(result.tracks[0].ranges[0][1] / RATE - 4.0) <= 0.15
+
+
+def test_the_player_leaving_ends_the_track_in_its_silence():
+    audio = np.concatenate([tone(440, 3), quiet(3)])
+    result = plan(audio, [ev("state", 0.0, A), PlayerEvent("gone", 3.4, "org.mpris.MediaPlayer2.x", "Stopped", A)])
+    assert [len(t.ranges) for t in result.tracks] == [1]
+    assert result.tracks[0].ranges[0][1] / RATE == pytest.approx(3.3, abs=0.02)

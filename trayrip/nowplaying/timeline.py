@@ -95,13 +95,16 @@ class _Planner:
 
     def event(self, e: PlayerEvent) -> None:
         f = self.frame_at(e.arrival)
-        track = e.track if e.track is not None and e.track.known else None
-        if e.kind in ("none", "gone") or track is None:
+        if e.kind in ("none", "gone"):
             if self.open is not None:
                 run = self._silence_near(f)
                 self._close(run[0] + round(self.s.pad_after * self.rate) if run else f, "gone")
-            self.info = None if e.kind in ("none", "gone") else self.info
+            self.info = None
             self.paused_track = None
+            return
+        # A player that blanks its metadata for a moment (browsers do between tracks) is still on the same track.
+        track = e.track if e.track is not None and e.track.known else self.info
+        if track is None:
             return
         new = not track.same_track(self.info)
         if self.open is not None and new and e.playing:
@@ -136,7 +139,7 @@ class _Planner:
             if self.paused_track is not None and not self.paused_track.info.same_track(track):
                 self.paused_track = None  # another track after the pause: a fresh start with its lead-in
             self.info = track
-            if e.kind in ("state", "switch") and not self.tracks and f <= self.span[0] + self.rate:
+            if not self.tracks and f <= self.span[0] + self.rate:
                 start = self.span[0]  # already playing when the recording started
             else:
                 run = self._silence_near(f)
