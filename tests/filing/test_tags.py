@@ -157,3 +157,30 @@ def test_write_tags_refuses_unknown_formats_clearly(tmp_path):
     with pytest.raises(Exception, match="no tag writer"):
         write_tags(p, "aiff", TAGS)
     assert os.path.getsize(p) == 0
+
+
+PLAYER_TAGS = Tags(title="Song", album="LP", date="2024-05-01", track=3, artist="Ann", albumartist="Various",
+                   genre="Pop", disc=2, cover=b"\x89PNG\r\n\x1a\n cover", cover_mime="image/png")
+
+
+@pytest.mark.parametrize("name", ["flac", pytest.param("ogg", marks=needs_ffmpeg), pytest.param("mp3", marks=needs_ffmpeg)])
+def test_player_tags_and_cover_in_every_format(tmp_path, name):
+    """What --tracks writes: artist, album artist, genre, disc and the cover picture, as each format spells them."""
+    import base64
+
+    from mutagen.flac import Picture
+
+    out = encoded(tmp_path, name)
+    write_tags(out, name, PLAYER_TAGS)
+    f = mutagen.File(str(out))
+    if name == "mp3":
+        t = f.tags
+        assert (str(t["TPE1"]), str(t["TPE2"]), str(t["TCON"]), str(t["TPOS"])) == ("Ann", "Various", "Pop", "2")
+        assert t.getall("APIC")[0].data == PLAYER_TAGS.cover and t.getall("APIC")[0].mime == "image/png"
+        return
+    assert (f["artist"], f["albumartist"], f["genre"], f["discnumber"]) == (["Ann"], ["Various"], ["Pop"], ["2"])
+    if name == "flac":
+        pic = f.pictures[0]
+    else:
+        pic = Picture(base64.b64decode(f["metadata_block_picture"][0]))
+    assert (pic.data, pic.mime, pic.type) == (PLAYER_TAGS.cover, "image/png", 3)
