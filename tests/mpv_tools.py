@@ -1,7 +1,6 @@
 """A real MPRIS player for tests: mpv with the mpv-mpris plugin (Debian ``mpv``, ``mpv-mpris``)."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path

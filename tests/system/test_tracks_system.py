@@ -152,7 +152,7 @@ def test_tracks_from_a_real_player(harness, user_env, harness_environ, tmp_path)
         "Ann - First Light", "Bob - Second Wind", "Cy - Third Degree"]
     cover = (music / "cover.png").read_bytes()
     audio = {}
-    for n, (name, (title, artist, freq, secs, quiet)) in enumerate(zip(names, TRACKS), 1):
+    for n, (name, (title, artist, freq, _secs, _quiet)) in enumerate(zip(names, TRACKS, strict=True), 1):
         tags = FLAC(str(folder / name))
         assert tags["title"] == [title] and tags["artist"] == [artist] and tags["album"] == ["Test Album"]
         assert tags["albumartist"] == ["Various"] and tags["date"] == ["2024-05-01"] and tags["genre"] == ["Testing"]
