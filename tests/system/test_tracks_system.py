@@ -196,3 +196,29 @@ def _png() -> bytes:
     raw = b"".join(b"\x00" + b"\x30\x60\xc0" * 2 for _ in range(2))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_no_player_records_one_file_and_says_so_once(harness, user_env, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    tone = tmp_path / "tone.wav"
+    at.write_wav(tone, np.concatenate([at.silence(0.3), at.tone(700, 1.5), at.silence(0.3)]))
+    rec = start_record(user_env, "--tracks", "-f", str(out))
+    try:
+        wait_for_capture_file(out)
+        harness.play(tone)
+        start = _capture_bytes(out)
+        wait_until(lambda: _capture_bytes(out) - start >= 0.5 * RATE * 4, 10, "audio after the tone")
+        rec.send_signal(signal.SIGINT)
+        stdout, err = rec.communicate(timeout=30)
+    finally:
+        if rec.poll() is None:
+            rec.kill()
+            rec.wait()
+    assert rec.returncode == 0, err
+    path = Path(stdout.strip().splitlines()[-1])
+    assert path.is_file() and path.suffix == ".wav"
+    said = [line for line in err.splitlines() if "track changes" in line]
+    assert len(said) == 1 and "no media player" in said[0], err
+    data, rate = at.read_audio(path)
+    assert abs(at.dominant_frequency(data, rate) - 700) < 2
