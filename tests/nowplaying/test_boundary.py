@@ -99,3 +99,30 @@ def test_silent_runs():
     assert len(runs) == 1
     assert runs[0][0] / RATE == pytest.approx(1.0, abs=0.01)
     assert runs[0][1] / RATE == pytest.approx(1.5, abs=0.01)
+
+
+def beat_music(chord, seconds, beat, seed, level=0.2):
+    """Sustained chord plus drum-like noise hits every ``beat`` s: changes inside the track too."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * RATE)) / RATE
+    x = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in chord) / len(chord) * level
+    hits = np.zeros_like(t)
+    hit = np.exp(-np.arange(round(0.12 * RATE)) / (0.02 * RATE))
+    for start in np.arange(0, seconds, beat):
+        i = round(start * RATE)
+        hits[i : i + hit.size] += hit[: max(0, min(hit.size, t.size - i))]
+    x = x + hits * rng.standard_normal(t.size) * 0.3
+    return np.stack([x, 0.8 * x], axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("offset", [-0.2, 0.3, 0.8])
+def test_gapless_change_between_tracks_with_drums(seed, offset):
+    """Drum hits make level changes inside each track; the boundary is still found within tolerance."""
+    boundary = 6.0 + 0.07 * seed
+    audio = np.concatenate([beat_music([261.6, 329.6, 392.0], boundary, 0.25, seed),
+                            beat_music([293.7, 349.2, 440.0, 587.3], 6.0, 0.5, seed + 100, level=0.18)])
+    part, sig, lo = window_around(audio, boundary + offset)
+    cut = find_cut(part, RATE, sig)
+    assert cut.kind == "change"
+    assert abs((cut.start + lo) / RATE - boundary) <= TOLERANCE, (cut, offset)

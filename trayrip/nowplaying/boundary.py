@@ -9,10 +9,11 @@ seconds around it:
   ``min_silence``): the cut goes into it, leaving the usual pads, so the
   silence between tracks is dropped;
 * otherwise (gapless tracks) for the largest change of the spectrum: the
-  mean log band energies of ``context`` seconds before and after each
-  candidate point are compared, which peaks sharply where one piece of
-  audio ends and another begins, level changes included. ``expected`` (from
-  the player's Position) gently favours candidates near it.
+  median log band levels of ``context`` seconds before and after each
+  candidate point are compared (medians, so drum hits inside a track do not
+  count as changes), level changes included; ``expected`` (from the player's
+  Position) gently favours candidates near it. The exact point is then the
+  sharpest change (``refine_context`` each side) close to the one found.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class BoundarySettings:
     before: float = 1.0  # search this long before the signal…
     after: float = 2.0  # …and this long after it
     context: float = 0.25  # s of audio compared on each side of a candidate change
+    refine_context: float = 0.05  # s compared on each side when placing the change exactly
     hop: float = 0.005  # s between candidate change points
     pad_before: float = 0.100
     pad_after: float = 0.300
@@ -92,24 +94,37 @@ def _band_energies(mono: np.ndarray, rate: int, hop: int) -> tuple[np.ndarray, i
     return out, n_fft
 
 
-def _change_curve(audio: np.ndarray, rate: int, s: BoundarySettings) -> tuple[np.ndarray, int]:
-    """dB of change between ``context`` before and after each hop position, and the hop in frames."""
+def _change_curve(
+    audio: np.ndarray, rate: int, s: BoundarySettings, context: float | None = None, median: bool = True
+) -> tuple[np.ndarray, int]:
+    """dB of change between ``context`` before and after each hop position, and the hop in frames.
+
+    ``median``: compare the median band levels of each side (robust against drum hits and other
+    short bursts inside a track); else the levels of the mean power (sharper, for the exact point).
+    """
     x = np.asarray(audio, dtype=np.float32)
     mono = x.mean(axis=1) if x.ndim == 2 else x
     hop = max(1, round(s.hop * rate))
     bands, _ = _band_energies(mono, rate, hop)
-    k = max(1, round(s.context / s.hop))
+    k = max(1, round((s.context if context is None else context) / s.hop))
     n = bands.shape[0]
     curve = np.zeros(n)
     if n < 2 * k + 1:
         return curve, hop
-    csum = np.concatenate([np.zeros((1, bands.shape[1])), np.cumsum(bands, axis=0)])
-    t = np.arange(k, n - k + 1)
-    before = (csum[t] - csum[t - k]) / k
-    after = (csum[t + k] - csum[t]) / k
     floor = max(float(bands.mean()) * 1e-6, 1e-12)  # ignore differences between near-silent bands
-    diff = np.abs(10 * np.log10(before + floor) - 10 * np.log10(after + floor))
-    curve[t] = diff.mean(axis=1)
+    t = np.arange(k, n - k + 1)
+    if not median:
+        csum = np.concatenate([np.zeros((1, bands.shape[1])), np.cumsum(bands, axis=0)])
+        before = (csum[t] - csum[t - k]) / k
+        after = (csum[t + k] - csum[t]) / k
+        curve[t] = np.abs(10 * np.log10(before + floor) - 10 * np.log10(after + floor)).mean(axis=1)
+        return curve, hop
+    level = 10 * np.log10(bands + floor)
+    # Medians, not means: drum hits and other short bursts inside a track fill only a minority of frames,
+    # so the comparison follows the sustained sound, which is what changes between tracks.
+    windows = np.lib.stride_tricks.sliding_window_view(level, k, axis=0)  # (n - k + 1, bands, k)
+    med = np.median(windows, axis=2)  # med[i]: frames i .. i+k-1
+    curve[t] = np.abs(med[t - k] - med[t]).mean(axis=1)
     return curve, hop
 
 
@@ -155,5 +170,9 @@ def find_cut(
     best = int(np.argmax(score))
     if curve[best] < s.min_change_db:
         return Cut(guess, guess, "signal", float(curve[best]))
-    at = int(min(pos[best], total))
+    # The median comparison finds the change robustly but stays high while less than half of either side
+    # has crossed it; the exact point is the sharpest change (short context) near there.
+    fine, _ = _change_curve(audio, rate, s, context=s.refine_context, median=False)
+    near = np.abs(pos - pos[best]) <= s.context * rate * 0.6
+    at = int(min(pos[int(np.argmax(np.where(near & inside, fine, -1.0)))], total))
     return Cut(at, at, "change", float(curve[best]))
