@@ -91,3 +91,15 @@ def test_the_player_leaving_ends_the_track_in_its_silence():
     result = plan(audio, [ev("state", 0.0, A), PlayerEvent("gone", 3.4, "org.mpris.MediaPlayer2.x", "Stopped", A)])
     assert [len(t.ranges) for t in result.tracks] == [1]
     assert result.tracks[0].ranges[0][1] / RATE == pytest.approx(3.3, abs=0.02)
+
+
+def test_playing_the_same_track_again_makes_a_new_track():
+    """"Previous" late in a track seeks it back to 0 (same track id): the first play is kept, partial."""
+    audio = np.concatenate([tone(440, 5), tone(440, 4.0)])
+    restart = PlayerEvent("seeked", 5.3, "org.mpris.MediaPlayer2.x", "Playing", A, 0.0, 5.0)
+    result = plan(audio, [ev("state", 0.0, A), restart, ev("track", 5.5, A)])
+    assert [(t.info.title, t.partial) for t in result.tracks] == [("Alpha", True), ("Alpha", True)]
+    first, again = result.tracks
+    assert first.ranges[-1][1] == again.ranges[0][0] == 5 * RATE  # cut where the player said it started again
+    seek_early = PlayerEvent("seeked", 1.0, "org.mpris.MediaPlayer2.x", "Playing", A, 0.2, 1.0)
+    assert len(plan(audio, [ev("state", 0.0, A), seek_early]).tracks) == 1  # early in the track: no new file

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 Reader = Callable[[int, int], np.ndarray]  # (start frame, frames) -> float (frames × channels)
 
+_RESTART_WITHIN = 1.0  # s: a seek to this near the start of the same track…
+_RESTART_AFTER = 3.0  # s: …after this much of it was recorded, is playing it again
+
 
 @dataclass
 class PlannedTrack:
@@ -107,9 +110,15 @@ class _Planner:
         if track is None:
             return
         new = not track.same_track(self.info)
+        restarted = (
+            e.kind == "seeked" and e.position is not None and e.position < _RESTART_WITHIN and self.open is not None
+            and f - self.open > _RESTART_AFTER * self.rate
+        )
+        if restarted:  # "previous" pressed late in a track plays it again: a new file, the first one is kept
+            new = True
         if self.open is not None and new and e.playing:
             current = self.tracks[-1]
-            if not current.info.known or (current.frames == 0 and f - self.open < self.rate):
+            if not restarted and (not current.info.known or (current.frames == 0 and f - self.open < self.rate)):
                 current.info = track  # the player only now said what the first track is
                 self.info = track
                 return
@@ -122,6 +131,8 @@ class _Planner:
             log.info("track change at %.2f s (signal at %.2f s, %s)", (cut.start + lo) / self.rate, f / self.rate, cut.kind)
             self._close(cut.end + lo, cut.kind)
             self.info = track
+            if restarted:
+                self.paused_track = None
             self._begin(track, cut.start + lo)
             self.tracks[-1].cuts.append(cut.kind)
             return
@@ -154,7 +165,7 @@ class _Planner:
         self._close(self.span[1], "end")
         out = []
         for t in self.tracks:
-            if t in out or t.frames < round(0.5 * self.rate):
+            if any(t is o for o in out) or t.frames < round(0.5 * self.rate):
                 continue
             if t.info.length and t.frames / self.rate < t.info.length - self.slack:
                 t.partial = True
