@@ -139,3 +139,13 @@ def test_remote_art_only_when_turned_on(tmp_path):
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def test_hostile_metadata_stays_inside_the_folder(tmp_path):
+    evil = TrackInfo("/e", "../../../etc/passwd", "..", album="../../up", length=3.0)
+    result = capture(tmp_path, [tone(500, 3)])
+    filed = follower([ev("state", 0.0, evil)]).file(result, FilingPlan(), keep=(0, result.frames), when=None,
+                                                     device="")
+    (track,) = filed.tracks
+    assert track.resolve().parent == filed.path.resolve() and filed.path.resolve().parent == tmp_path.resolve()
+    assert "/" not in track.name and not track.name.startswith(".")
