@@ -29,6 +29,7 @@ from test_capture_system import start_record, wait_for_capture_file
 RATE = 48000
 BOUNDARY_TOL = 0.15  # issue 11: the gapless boundary within ±0.15 s
 PAD_BEFORE = 0.100
+PAD_AFTER = 0.300
 TRACKS = [  # title, artist, freq, seconds of tone, seconds of silence at the end
     ("First Light", "Ann", 550.0, 9.0, 1.0),
     ("Second Wind", "Bob", 880.0, 8.0, 0.0),
@@ -166,6 +167,8 @@ def test_tracks_from_a_real_player(harness, user_env, harness_environ, tmp_path)
     runs1 = _frequency_runs(audio[1], RATE)
     assert set(runs1[runs1 > 0]) == {550.0}
     assert len(audio[1]) / RATE < TRACKS[0][3] - JOIN_AT + 1.0
+    last = np.flatnonzero(runs1 > 0)[-1] + 1
+    assert len(audio[1]) / RATE - last * 0.01 == pytest.approx(PAD_AFTER, abs=0.05), "cut in the silence, tail pad kept"
     # 2: the lead-in pad, its own 8 s of tone with the pause cut out (no silence inside)
     runs2 = _frequency_runs(audio[2], RATE)
     sound = np.flatnonzero(runs2 > 0)
