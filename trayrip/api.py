@@ -292,7 +292,8 @@ def record(
 
     Keyword options are those of :class:`RecordingOptions` (folder, output,
     device, rate, bits, trim, silence, format, template, title, split,
-    min_track). Returns the filed path (for a split recording, its folder).
+    min_track, tracks, app, keep_partial, track_template, remote_art).
+    Returns the filed path (for a split recording, its folder).
     """
     if duration is None and stop is None:
         raise ValueError("give a duration, a stop event, or both")

@@ -7,6 +7,7 @@ controlling thread and returns once the file is closed.
 """
 from __future__ import annotations
 
+import bisect
 import logging
 import queue
 import threading
@@ -66,8 +67,6 @@ class RecordingResult:
         elif when >= times[-1]:
             frame = frames[-1] + (when - times[-1]) * self.format.rate
         else:
-            import bisect
-
             i = bisect.bisect_right(times, when)
             t0, t1, f0, f1 = times[i - 1], times[i], frames[i - 1], frames[i]
             frame = f0 + (f1 - f0) * (when - t0) / (t1 - t0) if t1 > t0 else f0
