@@ -60,6 +60,7 @@ class PlayerWatcher:
         self._thread: threading.Thread | None = None
         self._players: dict[str, _Player] = {}  # by unique name
         self._active: str | None = None
+        self._inbox: queue.Queue = queue.Queue(maxsize=1024)  # filled by jeepney's receiver thread; None stops
         self.error: str | None = None
 
     # -- caller's thread -------------------------------------------------
@@ -72,6 +73,10 @@ class PlayerWatcher:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        try:
+            self._inbox.put_nowait(None)  # wakes the thread: it waits on the inbox without polling
+        except queue.Full:
+            pass  # it is busy with what is queued and sees the stop flag next
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -104,7 +109,7 @@ class PlayerWatcher:
             bus.close()
 
     def _watch(self, bus: SessionBus) -> None:
-        inbox: queue.Queue = queue.Queue(maxsize=1024)
+        inbox = self._inbox
         changed = MatchRule(type="signal", interface="org.freedesktop.DBus.Properties", member="PropertiesChanged",
                             path=MPRIS_PATH)
         changed.add_arg_condition(0, PLAYER_IFACE)
@@ -125,10 +130,9 @@ class PlayerWatcher:
         self._post("state" if active else "none", now, active, self._position(bus, active))
         self._ready.set()
         while not self._stop.is_set():
-            try:
-                msg = inbox.get(timeout=0.2)
-            except queue.Empty:
-                continue
+            msg = inbox.get()
+            if msg is None:
+                break
             self._handle(bus, msg, self._clock())
 
     def _wanted(self, player: _Player) -> bool:
