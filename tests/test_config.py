@@ -241,6 +241,11 @@ def test_recording_options_mapping(tmp_path, monkeypatch):
     assert opts.silence.threshold_db == -33.0
     d = Config().recording_options()
     assert (d.folder, d.device, d.rate, d.template, d.output) == (None, None, None, None, None)
+    assert (d.tracks, d.keep_partial, d.remote_art) == (False, True, False)  # remote art is off unless turned on
+    t = Config(tracks=True, keep_partial=False, remote_art=True).recording_options()
+    assert (t.tracks, t.keep_partial, t.remote_art) == (True, False, True)
+    with pytest.raises(ConfigError, match="tracks"):
+        validate_value("tracks", "yes")
 
 
 def test_changed_on_disk(store):

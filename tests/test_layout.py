@@ -17,10 +17,12 @@ ALLOWED = {
     "capture": {"wav"},
     "recording": {"capture", "wav"},
     "filing": {"recording", "capture", "wav"},
-    "api": {"filing", "recording", "capture", "wav"},
+    "nowplaying": {"recording", "capture", "wav"},  # beside filing: the player's track changes
+    "playertracks": {"nowplaying", "filing", "recording", "capture", "wav"},  # the glue for --tracks
+    "api": {"playertracks", "nowplaying", "filing", "recording", "capture", "wav"},
     "hotkey_syntax": set(),
     "config": {"api", "filing", "recording", "capture", "wav", "hotkey_syntax"},
-    "desktop": {"config", "api", "filing", "recording", "capture", "wav", "hotkey_syntax"},
+    "desktop": {"config", "api", "nowplaying", "filing", "recording", "capture", "wav", "hotkey_syntax"},
 }
 ONE_HOME = {
     "pyaudio": "capture/portaudio.py",
@@ -92,7 +94,7 @@ def test_each_io_library_has_one_home():
 
 
 def test_every_subpackage_says_what_it_owns():
-    for sub in ("capture", "recording", "wav", "filing", "desktop"):
+    for sub in ("capture", "recording", "wav", "filing", "nowplaying", "desktop"):
         doc = ast.get_docstring(ast.parse((PKG / sub / "__init__.py").read_text()))
         assert doc and "never" in doc.lower() or "nothing below" in (doc or "").lower(), sub
 

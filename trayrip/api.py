@@ -32,6 +32,7 @@ from .filing.finish import (
     timestamp_stem,
 )
 from .filing.naming import DEFAULT_TEMPLATE, validate_template
+from .playertracks import TRACK_TEMPLATE, TrackFollower
 from .recording.recorder import Recorder, RecorderStatus, RecordingResult
 from .recording.silence import SilenceSettings, no_sound_text
 
@@ -67,6 +68,11 @@ class RecordingOptions:
     title: str | None = None  # for the {title} template field and tags
     split: bool = False  # split into tracks at silences of at least silence.region_gap seconds
     min_track: float = 30.0  # pieces shorter than this are merged into a neighbour, not filed alone
+    tracks: bool = False  # split and name at the media player's track changes (MPRIS)
+    app: str | None = None  # with tracks: follow only the player whose name contains this
+    keep_partial: bool = True  # with tracks: file tracks joined mid-way or left early, marked "(partial)"
+    track_template: str | None = None  # with tracks: track names (default "{track:02} {artist} - {title}")
+    remote_art: bool = False  # with tracks: fetch http(s) cover art (off: only local file:// art is used)
 
     def __post_init__(self) -> None:
         if self.bits not in (16, 24):
@@ -122,6 +128,7 @@ class Recording:
         self.start_phases: dict[str, float] = {}  # seconds spent in each step of start()
         self.result: RecordingResult | None = None
         self.filed: FiledRecording | None = None
+        self._follower: TrackFollower | None = None
 
     # -- lifecycle -------------------------------------------------------
     def _target(self) -> tuple[Path, Path | None]:
@@ -132,7 +139,7 @@ class Recording:
                 raise FilingError(f"{out} already exists; not overwriting it")
             if format_for_path(out) is None:
                 raise FilingError(f"{out.name}: unknown audio type; use .wav, .flac, .mp3, .ogg or .opus")
-            if self.options.split:
+            if self.options.split or self.options.tracks:
                 raise FilingError("splitting files a folder of tracks: give a folder, not an output file")
             return prepare_folder(out.parent), out
         return prepare_folder(Path(self.options.folder).expanduser() if self.options.folder else default_folder()), None
@@ -142,6 +149,7 @@ class Recording:
         try:
             get_format(self.options.format)
             validate_template(self.options.template or DEFAULT_TEMPLATE)
+            validate_template(self.options.track_template or TRACK_TEMPLATE)
         except ValueError as exc:
             raise FilingError(str(exc)) from None
         by_suffix = format_for_path(self.options.output) if self.options.output is not None else None
@@ -151,7 +159,7 @@ class Recording:
         o = self.options
         return FilingPlan(
             format=o.format, template=o.template or DEFAULT_TEMPLATE, title=o.title, split=o.split,
-            min_track=o.min_track, trim=o.trim, silence=o.silence,
+            min_track=o.min_track, trim=o.trim, silence=o.silence, track_template=o.track_template or TRACK_TEMPLATE,
         )
 
     def start(self, max_seconds: float | None = None) -> Recording:
@@ -169,11 +177,17 @@ class Recording:
         t2 = time.monotonic()
         limit = None if max_seconds is None else max(1, round(max_seconds * source.format.rate))
         recorder = Recorder(source, new_part_path(folder), self.options.silence, max_frames=limit)
+        if self.options.tracks and self._follower is None:
+            # Before the stream opens, so the track already playing is known when the first audio comes.
+            self._follower = TrackFollower(app=self.options.app, remote_art=self.options.remote_art)
+            self._follower.start()
         try:
             recorder.start()
         except BaseException:
             if self._source is None:
                 source.stop()  # frees the PortAudio instance the factory made for it
+            if self._follower is not None:
+                self._follower.stop()
             raise
         t3 = time.monotonic()
         # where a slow start went (logged by the tray, summed up by bench/bench_tray_cpu.py)
@@ -214,6 +228,8 @@ class Recording:
             raise TrayripError("this recording was never started")
         if self.result is None:
             self.result = self._recorder.stop()
+            if self._follower is not None:
+                self._follower.stop()
         return self.result
 
     def finish(self) -> FiledRecording:
@@ -238,10 +254,14 @@ class Recording:
             silent = no_sound_text(result.peak_db, self.options.silence.threshold_db)
         _, output = self._target() if self.options.output else (None, None)
         when = datetime.datetime.fromtimestamp(self.started_at) if self.started_at else None
-        self.filed = file_recording(
-            result.part, keep=keep, regions=result.regions, plan=self._filing_plan(),
-            folder=result.part.parent, output=output, when=when, device=self.description,
-        )
+        if self._follower is not None and output is None:
+            self.filed = self._follower.file(result, self._filing_plan(), keep=keep, when=when,
+                                             device=self.description, keep_partial=self.options.keep_partial)
+        if self.filed is None:
+            self.filed = file_recording(
+                result.part, keep=keep, regions=result.regions, plan=self._filing_plan(),
+                folder=result.part.parent, output=output, when=when, device=self.description,
+            )
         if silent is not None:
             self.filed = replace(self.filed, silent=silent)
             log.warning("the recording is %s: was anything playing, or is the output muted? Kept untrimmed", silent)
@@ -277,7 +297,8 @@ def record(
 
     Keyword options are those of :class:`RecordingOptions` (folder, output,
     device, rate, bits, trim, silence, format, template, title, split,
-    min_track). Returns the filed path (for a split recording, its folder).
+    min_track, tracks, app, keep_partial, track_template, remote_art).
+    Returns the filed path (for a split recording, its folder).
     """
     if duration is None and stop is None:
         raise BadArgument("give a duration, a stop event, or both")

@@ -85,6 +85,19 @@ def _add_record(sub) -> None:
         "--min-track", type=_positive_float, default=30.0, metavar="S",
         help="with --split: pieces shorter than S seconds are merged into a neighbour (default 30)",
     )
+    p.add_argument(
+        "--tracks", action="store_true", default=None,
+        help="one file per track, cut at the media player's track changes (MPRIS) and named and tagged from its "
+        "metadata, in one folder with an .m3u8; without a player: --split or one file",
+    )
+    p.add_argument("--app", metavar="NAME", help="with --tracks: follow the player whose name contains NAME")
+    p.add_argument("--track-template", type=_template, metavar="T",
+                   help="with --tracks: track names from {track} {disc} {artist} {title} {album} {albumartist} {date} "
+                   "(default '{track:02} {artist} - {title}'); --template names the folder ('{date} {time} {album}')")
+    p.add_argument("--remote-art", action="store_true",
+                   help="with --tracks: fetch cover art from the web when the player points there (default: local only)")
+    p.add_argument("--no-partial", dest="keep_partial", action="store_false", default=None,
+                   help="with --tracks: do not file tracks joined mid-way or left early (default: keep, '(partial)')")
     p.set_defaults(func=_cmd_record)
 
 
@@ -355,6 +368,11 @@ def _cmd_record(args) -> int:
             title=args.title,
             split=args.split is not None,
             min_track=args.min_track,
+            tracks=bool(args.tracks),
+            app=args.app,
+            track_template=args.track_template,
+            keep_partial=args.keep_partial is not False,
+            remote_art=args.remote_art,
         )
     except RecordingFailed as exc:
         progress.end()
@@ -373,8 +391,9 @@ def _record_format(args) -> str:
     by_suffix = format_for_path(args.output) if args.output else None
     if args.output is not None and by_suffix is None:
         raise BadArgument(f"{args.output.name}: unknown audio type; use .wav, .flac, .mp3, .ogg or .opus")
-    if args.output is not None and args.split is not None:
-        raise BadArgument("--split files a folder of tracks: give --folder, not --output")
+    if args.output is not None and (args.split is not None or args.tracks):
+        which = "--split" if args.split is not None else "--tracks"
+        raise BadArgument(f"{which} files a folder of tracks: give --folder, not --output")
     if by_suffix is not None and args.format is not None and by_suffix.name != args.format:
         raise BadArgument(f"--format {args.format} does not match the output file {args.output.name}")
     name = by_suffix.name if by_suffix is not None else args.format or "wav"

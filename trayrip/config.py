@@ -76,6 +76,9 @@ class Config:
     rate: int = 0  # 0 = the device's own rate
     bits: int = 16  # 16 or 24
     min_track: float = 30.0  # shorter pieces are merged when splitting
+    tracks: bool = False  # one file per track at the media player's track changes (MPRIS)
+    keep_partial: bool = True  # with tracks: file partly recorded tracks, marked "(partial)"
+    remote_art: bool = False  # with tracks: fetch http(s) cover art (nothing leaves the machine unless on)
 
     def recording_options(self):
         """The :class:`trayrip.api.RecordingOptions` these settings ask for."""
@@ -93,6 +96,9 @@ class Config:
             template=self.name_template or None,
             split=self.split,
             min_track=self.min_track,
+            tracks=self.tracks,
+            keep_partial=self.keep_partial,
+            remote_art=self.remote_art,
         )
 
 
@@ -109,6 +115,9 @@ _COMMENTS = {
     "rate": "sample rate in Hz; 0 = the device's own",
     "bits": "16 or 24",
     "min_track": "when splitting, pieces shorter than this (seconds) are merged",
+    "tracks": "split at the media player's track changes, named and tagged from its metadata",
+    "keep_partial": 'with tracks: keep tracks joined mid-way or left early, marked "(partial)"',
+    "remote_art": "with tracks: fetch cover art from the web (off: only local image files)",
 }
 
 
@@ -132,7 +141,7 @@ def validate_value(key: str, value: Any) -> Any:
             return parse_hotkey(value).canonical
         except HotkeyError as exc:
             raise ConfigError(f"hotkey: {exc}") from None
-    if key in ("trim", "split", "notifications"):
+    if key in ("trim", "split", "notifications", "tracks", "keep_partial", "remote_art"):
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: must be true or false, not {value!r}")
         return value

@@ -695,6 +695,7 @@ def test_menu_every_action_only_submits_a_command_or_opens_a_file():
         ("Trim silence", (Cmd.SET, ("trim", False))),
         ("-40 dBFS", (Cmd.SET, ("threshold_db", -40.0))),
         ("Split into tracks", (Cmd.SET, ("split", True))),
+        ("Split at track changes", (Cmd.SET, ("tracks", True))),
         ("Ctrl+Shift+F12", (Cmd.SET, ("hotkey", "<ctrl>+<shift>+<f12>"))),
         ("Other: edit the config file", (Cmd.EDIT_CONFIG, None)),
         ("Choose folder", (Cmd.EDIT_CONFIG, None)),  # no GTK: the config file instead
@@ -714,8 +715,9 @@ def test_menu_every_action_only_submits_a_command_or_opens_a_file():
 
 
 def test_menu_radio_and_check_marks_follow_the_config():
-    cfg = Config(format="mp3", threshold_db=-45.0, hotkey="<ctrl>+<alt>+<f5>", trim=False, device="custom")
+    cfg = Config(format="mp3", threshold_db=-45.0, hotkey="<ctrl>+<alt>+<f5>", trim=False, device="custom", tracks=True)
     items = _menu_tray(Snapshot(config=cfg))._menu_items()
+    assert _find(items, "Split at track changes").is_checked() and not _find(items, "Split into tracks").is_checked()
     assert _find(items, "MP3").is_checked() and not _find(items, "WAV").is_checked()
     assert not _find(items, "Trim silence").is_checked()
     assert _find(items, "-45 dBFS (from the config)").is_checked()

@@ -87,7 +87,7 @@ def test_output_suffix_picks_the_format(tmp_path):
 
 def test_bad_template_is_refused_before_recording(tmp_path):
     with pytest.raises(FilingError, match="unknown field"):
-        rec(tmp_path, song(), template="{artist}")
+        rec(tmp_path, song(), template="{composer}")
     assert only_files(tmp_path) == []
 
 

@@ -141,3 +141,15 @@ def test_sanitize_is_idempotent():
         text = "".join(rng.choice("aZ .-_/\\:\x00CONnul音") for _ in range(rng.randint(0, 40)))
         once = sanitize_component(text)
         assert sanitize_component(once) == once
+
+
+def test_track_fields_from_the_player():
+    f = NameFields(dt.datetime(2026, 12, 2, 14, 10, 48), 200.0, "", "Sé/cond: Wind", artist="Bob", album="LP",
+                   albumartist="Various", track=2, disc=1, released="1999-01-02")
+    assert render("{track:02} {artist} - {title}", f) == ["02 Bob - Sé_cond_ Wind"]
+    assert render("{albumartist}/{disc}-{track:03} {title} {date}", f) == ["Various", "1-002 Sé_cond_ Wind 1999-01-02"]
+    bare = NameFields(dt.datetime(2026, 12, 2, 14, 10, 48), title="T")
+    assert render("{track:02} {artist} - {title}", bare) == ["- T"]  # unknown numbers are empty, not an error
+    assert render("{date} {time} {album}", bare) == ["2026-12-02 14-10-48"]
+    with pytest.raises(ValueError, match="format spec"):
+        validate_template("{artist:02}")

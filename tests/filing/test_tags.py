@@ -113,9 +113,27 @@ def test_wav_tags_carry_over_to_a_trimmed_copy(tmp_path):
     out.write_bytes(b"")
     with WavSource(src) as s:
         encode(s, 100, 1000, out, "wav")
-        assert copy_wav_metadata(s.fd, out) == 1
+        assert copy_wav_metadata(s.fd, out) == 2  # LIST/INFO and id3
     assert read_wav_info(out)["INAM"] == "Tëst – 01"
     assert sf.info(str(out)).frames == 900
+
+
+def test_wav_gets_an_id3_chunk_that_mutagen_reads(tmp_path):
+    """mutagen (and so beets and Picard) reads only ID3 in WAV; players read LIST/INFO: both are written."""
+    from mutagen.wave import WAVE
+
+    from trayrip.filing.tags import Tags, write_tags
+
+    path = tmp_path / "t.wav"
+    sf.write(str(path), np.zeros((4800, 2), np.int16), 48000, subtype="PCM_16")
+    write_tags(path, "wav", Tags(title="Song Ä", artist="Ann", album="LP", albumartist="Various", genre="Pop",
+                                 date="2024-05-01", track=3, disc=1, cover=b"\x89PNG fake", cover_mime="image/png"))
+    tags = WAVE(str(path)).tags
+    assert str(tags["TIT2"]) == "Song Ä" and str(tags["TPE1"]) == "Ann" and str(tags["TPE2"]) == "Various"
+    assert str(tags["TCON"]) == "Pop" and str(tags["TRCK"]) == "3" and tags.getall("APIC")[0].data == b"\x89PNG fake"
+    info = read_wav_info(path)
+    assert (info["INAM"], info["IART"], info["IGNR"]) == ("Song Ä", "Ann", "Pop")
+    assert sf.info(str(path)).frames == 4800
 
 
 def test_flac_tags_carry_over(tmp_path):
@@ -133,3 +151,30 @@ def test_write_tags_refuses_unknown_formats_clearly(tmp_path):
     with pytest.raises(Exception, match="no tag writer"):
         write_tags(p, "aiff", TAGS)
     assert os.path.getsize(p) == 0
+
+
+PLAYER_TAGS = Tags(title="Song", album="LP", date="2024-05-01", track=3, artist="Ann", albumartist="Various",
+                   genre="Pop", disc=2, cover=b"\x89PNG\r\n\x1a\n cover", cover_mime="image/png")
+
+
+@pytest.mark.parametrize("name", ["flac", pytest.param("ogg", marks=needs_ffmpeg), pytest.param("mp3", marks=needs_ffmpeg)])
+def test_player_tags_and_cover_in_every_format(tmp_path, name):
+    """What --tracks writes: artist, album artist, genre, disc and the cover picture, as each format spells them."""
+    import base64
+
+    from mutagen.flac import Picture
+
+    out = encoded(tmp_path, name)
+    write_tags(out, name, PLAYER_TAGS)
+    f = mutagen.File(str(out))
+    if name == "mp3":
+        t = f.tags
+        assert (str(t["TPE1"]), str(t["TPE2"]), str(t["TCON"]), str(t["TPOS"])) == ("Ann", "Various", "Pop", "2")
+        assert t.getall("APIC")[0].data == PLAYER_TAGS.cover and t.getall("APIC")[0].mime == "image/png"
+        return
+    assert (f["artist"], f["albumartist"], f["genre"], f["discnumber"]) == (["Ann"], ["Various"], ["Pop"], ["2"])
+    if name == "flac":
+        pic = f.pictures[0]
+    else:
+        pic = Picture(base64.b64decode(f["metadata_block_picture"][0]))
+    assert (pic.data, pic.mime, pic.type) == (PLAYER_TAGS.cover, "image/png", 3)

@@ -137,3 +137,29 @@ def test_the_wait_for_the_first_block_is_not_filled(tmp_path):
     result = rec.stop_capture()
     assert result.filled_frames == 0 and result.frames == sig.shape[0]
     rec.finish()
+
+
+def test_clock_map_places_arrival_times_in_the_file(tmp_path):
+    """Player signals are placed by block arrival times: the map interpolates, extrapolates, clamps."""
+    from trayrip.capture.base import AudioFormat
+    from trayrip.recording.recorder import RecordingResult
+
+    fmt = AudioFormat(1000, 1, 2)
+    r = RecordingResult(tmp_path / "x", fmt, 5000, None, [], 0, 0, 0, clock=((100, 10.0), (1100, 11.0), (4100, 14.0)))
+    assert r.frame_at(10.5) == 600
+    assert r.frame_at(12.0) == 2100
+    assert r.frame_at(9.95) == 50  # before the first point: extrapolated at the rate
+    assert r.frame_at(5.0) == 0 and r.frame_at(99.0) == 5000  # clamped to the file
+    assert RecordingResult(tmp_path / "x", fmt, 10, None, [], 0, 0, 0).frame_at(3.0) == 0
+
+
+def test_recorder_keeps_a_clock_map(tmp_path):
+    src = FakeSource(np.zeros((48000 * 3, 2), np.float32), 48000, speed=2.0)  # 1.5 s of wall time
+    rec = Recorder(src, tmp_path / "c.wav.part")
+    rec.start()
+    assert src.wait(20)
+    res = rec.stop()
+    assert len(res.clock) >= 2  # a point every 0.5 s of arrivals
+    frames = [f for f, _ in res.clock]
+    times = [t for _, t in res.clock]
+    assert frames == sorted(frames) and times == sorted(times) and frames[-1] <= res.frames

@@ -68,3 +68,48 @@ def test_fallback_positioned_io_keeps_the_append_position(tmp_path, monkeypatch)
         assert fileio._preadv(fd, [buf], 0) == 10 and bytes(buf[:4]) == b"RIFF"
     finally:
         os.close(fd)
+
+
+def _reader_complaints(path) -> list[str]:
+    """What sndfile-info, ffprobe, sox and Python's wave say about a WAV beyond reading it (should be nothing)."""
+    import shutil
+    import subprocess
+    import wave
+
+    said = []
+    for tool in ("sndfile-info", "ffprobe", "sox"):
+        assert shutil.which(tool), f"{tool} is missing (installer/debian-test-packages.txt)"
+    info = subprocess.run(["sndfile-info", str(path)], capture_output=True, text=True).stdout
+    said += [line for line in info.splitlines() if "denied" in line or "should be" in line or "rror" in line]
+    probe = subprocess.run(["ffprobe", "-v", "warning", str(path)], capture_output=True, text=True)
+    said += probe.stderr.splitlines()
+    sox = subprocess.run(["sox", str(path), "-n", "stat"], capture_output=True, text=True)
+    said += [line for line in sox.stderr.splitlines() if "WARN" in line or "FAIL" in line]
+    with wave.open(str(path)) as w:
+        assert w.getnframes() == sf.info(str(path)).frames
+    return said
+
+
+def test_a_long_lead_leaves_no_large_chunk_for_readers_to_skip(tmp_path):
+    """sndfile-info said "Request for header allocation … denied" about the big JUNK of an O(1) trim."""
+    p = tmp_path / "long.wav"
+    orig = make_capture(p, 48000 * 10, 2, 2)
+    layout = cut_in_place(p, 48000 * 5, 48000 * 9)
+    data, _ = sf.read(p, dtype="int32", always_2d=True)
+    np.testing.assert_array_equal(data, orig[48000 * 5 : 48000 * 9])
+    assert layout.data_offset < 3 * os.stat(p).st_blksize, "the dead lead was not taken out of the file"
+    assert os.path.getsize(p) == layout.data_offset + layout.data_size
+    assert _reader_complaints(p) == []
+
+
+def test_without_block_removal_the_file_still_parses(tmp_path, monkeypatch):
+    """Filesystems without FALLOC_FL_COLLAPSE_RANGE (tmpfs, Btrfs) keep the lead as JUNK chunks: still valid."""
+    import trayrip.wav.edit as edit
+
+    monkeypatch.setattr(edit, "collapse_range", lambda fd, off, length: False)
+    p = tmp_path / "long.wav"
+    orig = make_capture(p, 48000 * 10, 2, 2)
+    layout = cut_in_place(p, 48000 * 5, 48000 * 9)
+    data, _ = sf.read(p, dtype="int32", always_2d=True)
+    np.testing.assert_array_equal(data, orig[48000 * 5 : 48000 * 9])
+    assert layout.data_offset == 80 + 48000 * 5 * 4

@@ -473,6 +473,7 @@ class Tray:
             Item("Trim silence", self._cmd(Cmd.SET, ("trim", not cfg.trim)), checked=lambda _i: cfg.trim),
             Item("Silence threshold", Menu(*thresholds)),
             Item("Split into tracks at silences", self._cmd(Cmd.SET, ("split", not cfg.split)), checked=lambda _i: cfg.split),
+            Item("Split at track changes", self._cmd(Cmd.SET, ("tracks", not cfg.tracks)), checked=lambda _i: cfg.tracks),
             Item("Hotkey", Menu(*hotkeys)),
             Item("Output folder", Menu(*folders)),
             Item(

@@ -50,6 +50,8 @@ __all__ = [
     "file_tracks",
     "exclusive_temp",
     "FILING_SUFFIX",
+    "NamedTrack",
+    "file_named_tracks",
 ]
 
 log = logging.getLogger(__name__)
@@ -178,6 +180,16 @@ class FilingPlan:
     rate: int | None = None  # output sample rate (None: as captured; a change needs ffmpeg)
     album: str | None = None  # None: "trayrip <date>", or the recording's name when split
     silence: SilenceSettings = field(default_factory=SilenceSettings)
+    track_template: str = "{track:02} {artist} - {title}"  # names of tracks named by the player (--tracks)
+
+
+@dataclass(frozen=True)
+class NamedTrack:
+    """A track the player named: its name fields, tags and whether it was only partly recorded."""
+
+    fields: NameFields
+    tags: Tags
+    partial: bool = False
 
 
 def exclusive_temp(folder: Path, suffix: str) -> Path:
@@ -361,16 +373,19 @@ def file_tracks(
     plan: FilingPlan,
     fmt: OutputFormat,
     fields: NameFields,
+    named: Sequence[NamedTrack] | None = None,
 ) -> tuple[Path, list[Path], Path, str | None]:
     """File each frame range of ``src`` as ``NN name.ext`` in a new folder named by the template.
 
+    With ``named`` (one per range) the names come from ``plan.track_template``
+    and the tags from the player, partial tracks marked "(partial)".
     Writes ``name.m3u8`` in play order. Returns (folder, tracks, playlist, note).
     If a lossy encode fails, that track and the rest are kept as WAV (the note says so).
     """
     folder, base = _claim_folder(root, plan.template, fields)
     made: list[Path] = []
     try:
-        return _fill_folder(src, tracks, folder, base, plan, fmt, fields, made)
+        return _fill_folder(src, tracks, folder, base, plan, fmt, fields, made, named)
     except BaseException:
         # Half a set of tracks helps nobody: take them back, the caller still has the source.
         for path in made:
@@ -386,7 +401,7 @@ def file_tracks(
 
 def _fill_folder(
     src: PcmSource, tracks: Sequence[tuple[int, int]], folder: Path, base: str, plan: FilingPlan, fmt: OutputFormat,
-    fields: NameFields, made: list[Path],
+    fields: NameFields, made: list[Path], named: Sequence[NamedTrack] | None = None,
 ) -> tuple[Path, list[Path], Path, str | None]:
     from .encoders import EncodeError, encode, get_format
     from .split import playlist_text
@@ -400,6 +415,10 @@ def _fill_folder(
     tags = _base_tags(plan, fields, album)
     for i, (start, end) in enumerate(tracks, 1):
         stem = sanitize_component(f"{i:0{width}d} {base}")
+        one = named[i - 1] if named else None
+        if one is not None:
+            stem = render(plan.track_template, one.fields)[-1]
+            stem = sanitize_component(f"{stem} (partial)") if one.partial else stem
         while True:
             temp = exclusive_temp(folder, fmt.suffix)
             try:
@@ -416,11 +435,16 @@ def _fill_folder(
                 temp.unlink(missing_ok=True)
                 raise
         title = f"Track {i}"
-        _tag_quietly(temp, fmt.name, replace(tags, title=title, track=i, tracks=len(tracks)))
+        if one is not None:
+            _tag_quietly(temp, fmt.name, replace(one.tags, date=one.tags.date or tags.date, comment=tags.comment))
+            shown = f"{one.tags.artist} - {one.tags.title}" if one.tags.artist else one.tags.title
+        else:
+            _tag_quietly(temp, fmt.name, replace(tags, title=title, track=i, tracks=len(tracks)))
+            shown = f"{album} - {title}"
         final = place_exclusive(temp, folder, stem, fmt.suffix)
         made.append(final)
         paths.append(final)
-        entries.append((final.name, (end - start) / (plan.rate or rate), f"{album} - {title}"))
+        entries.append((final.name, (end - start) / (plan.rate or rate), shown))
     temp = exclusive_temp(folder, ".m3u8")
     try:
         with open(temp, "w", encoding="utf-8", newline="\n") as f:
@@ -434,6 +458,38 @@ def _fill_folder(
         raise
     log.info("filed %d tracks in %s", len(paths), folder)
     return folder, paths, playlist, note
+
+
+def file_named_tracks(
+    part: Path,
+    tracks: Sequence[tuple[Sequence[tuple[int, int]], NamedTrack]],
+    *,
+    plan: FilingPlan,
+    folder: Path,
+    fields: NameFields,
+) -> FiledRecording:
+    """File the tracks the player named (``--tracks``): each is a list of frame ranges of the capture
+    (pauses cut out) and its name/tags; all go into one new folder named by ``plan.template``, with an
+    ``.m3u8`` in play order. On success the capture file is gone.
+    """
+    from ..wav.reader import WavSource
+    from .sources import SplicedSource
+
+    fmt, note = _usable_format(plan, None)
+    ranges = [r for rs, _ in tracks for r in rs]
+    bounds, pos = [], 0
+    for rs, _ in tracks:
+        n = sum(e - s for s, e in rs)
+        bounds.append((pos, pos + n))
+        pos += n
+    with WavSource(part) as wav:
+        rate = wav.format.rate
+        spliced = SplicedSource(wav, ranges)
+        path, paths, playlist, enc_note = file_tracks(
+            spliced, bounds, folder, plan, fmt, fields, named=[n for _, n in tracks]
+        )
+    part.unlink()
+    return FiledRecording(path, pos, rate, True, paths[-1].suffix.lstrip("."), tuple(paths), playlist, note or enc_note)
 
 
 def file_recording(

@@ -10,8 +10,12 @@ counter    the lowest number (1, 2, ...) giving a free name; takes a
            format spec such as ``{counter:03d}``
 duration   length of the filed audio, ``3m25s`` / ``1h02m03s``
 device     what was recorded (the capture source's description)
-title      the title given by the user (empty if none)
+title      the title given by the user, or the track's title (``--tracks``)
 =========  ==========================================================
+
+With ``--tracks`` the player's metadata adds ``artist``, ``album``,
+``albumartist``, ``track`` and ``disc`` (numbers; ``{track:02}`` pads) and
+``{date}`` in a track's name is its release date when the player knows it.
 
 A ``/`` written in the template itself starts a subfolder (one folder per
 recording: ``"{date}/{time} {title}"``); separators that come from field
@@ -44,7 +48,8 @@ __all__ = [
 ]
 
 DEFAULT_TEMPLATE = "{date} {time}"
-FIELDS = ("date", "time", "counter", "duration", "device", "title")
+FIELDS = ("date", "time", "counter", "duration", "device", "title", "artist", "album", "albumartist", "track", "disc")
+_NUMBERS = ("counter", "track", "disc")  # fields that take a format spec such as {track:02}
 FALLBACK_NAME = "recording"
 
 # ext4/btrfs/APFS allow 255 bytes per name, NTFS 255 UTF-16 units. Leave room
@@ -66,15 +71,26 @@ class NameFields:
     duration: float = 0.0
     device: str = ""
     title: str = ""
+    artist: str = ""
+    album: str = ""
+    albumartist: str = ""
+    track: int | None = None
+    disc: int | None = None
+    released: str = ""  # the track's date, from the player
 
     def values(self, counter: int) -> dict[str, object]:
         return {
-            "date": self.when.strftime("%Y-%m-%d"),
+            "date": self.released or self.when.strftime("%Y-%m-%d"),
             "time": self.when.strftime("%H-%M-%S"),
             "counter": counter,
             "duration": format_duration(self.duration),
             "device": self.device or "",
             "title": self.title or "",
+            "artist": self.artist or "",
+            "album": self.album or "",
+            "albumartist": self.albumartist or "",
+            "track": self.track if self.track is not None else "",
+            "disc": self.disc if self.disc is not None else "",
         }
 
 
@@ -119,13 +135,15 @@ def validate_template(template: str) -> str:
         if name not in FIELDS:
             choices = ", ".join(f"{{{f}}}" for f in FIELDS)
             raise ValueError(f"unknown field {{{name}}} in name template {template!r}; use {choices}")
-        if spec and ("{" in spec or name != "counter"):
-            raise ValueError(f"field {{{name}}} takes no format spec in {template!r} (only {{counter:03d}} and the like)")
+        if spec and ("{" in spec or name not in _NUMBERS):
+            raise ValueError(
+                f"field {{{name}}} takes no format spec in {template!r} (only {{counter:03d}}, {{track:02}} and the like)"
+            )
         if spec:
             try:
                 format(1, spec)
             except ValueError:
-                raise ValueError(f"bad format {{counter:{spec}}} in name template {template!r}") from None
+                raise ValueError(f"bad format {{{name}:{spec}}} in name template {template!r}") from None
     return template
 
 
@@ -134,7 +152,7 @@ def uses_counter(template: str) -> bool:
 
 
 def _value_text(value: object, spec: str | None) -> str:
-    text = format(value, spec or "")
+    text = format(value, spec or "") if value != "" else ""
     # Separators inside values never make folders.
     return text.replace("/", "_").replace("\\", "_")
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..wav.format import AudioFormat
 from ..wav.reader import WavSource
 
-__all__ = ["PcmSource", "WavSource", "SoundfileSource", "open_source"]
+__all__ = ["PcmSource", "WavSource", "SoundfileSource", "SplicedSource", "open_source"]
 
 
 class PcmSource(Protocol):
@@ -83,3 +83,31 @@ def open_source(path: Path) -> WavSource | SoundfileSource:
         return WavSource(path)
     except ValueError:
         return SoundfileSource(path)
+
+
+class SplicedSource:
+    """Frame ranges of another source, back to back (a track with its pauses cut out)."""
+
+    def __init__(self, src: PcmSource, ranges: list[tuple[int, int]]):
+        self.src = src
+        self.path = src.path
+        self.format = src.format
+        self.ranges = [(int(s), int(e)) for s, e in ranges if e > s]
+        self.frames = sum(e - s for s, e in self.ranges)
+
+    def read(self, start: int, frames: int) -> bytes:
+        out = []
+        pos = 0
+        end = start + frames
+        for s, e in self.ranges:
+            n = e - s
+            lo, hi = max(start, pos), min(end, pos + n)
+            if hi > lo:
+                out.append(bytes(self.src.read(s + lo - pos, hi - lo)))
+            pos += n
+            if pos >= end:
+                break
+        return b"".join(out)
+
+    def close(self) -> None:
+        """The underlying source belongs to the caller."""

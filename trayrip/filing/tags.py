@@ -18,14 +18,15 @@ from ..errors import FilingError
 from ..wav.layout import read_layout, update_sizes
 from ..wav.fileio import pread, pwrite
 
-__all__ = ["Tags", "write_tags", "append_wav_info", "read_wav_info", "wav_chunks", "copy_wav_metadata", "copy_tags"]
+__all__ = ["Tags", "write_tags", "id3_bytes", "append_wav_info", "read_wav_info", "wav_chunks", "copy_wav_metadata", "copy_tags"]
 
 log = logging.getLogger(__name__)
 
 SOFTWARE = f"trayrip {__version__}"
 
 # INFO ids as read by libsndfile, ffmpeg, foobar2000 and Windows Explorer.
-_INFO_IDS = {"title": b"INAM", "album": b"IPRD", "date": b"ICRD", "track": b"ITRK", "comment": b"ICMT", "software": b"ISFT"}
+_INFO_IDS = {"title": b"INAM", "album": b"IPRD", "date": b"ICRD", "track": b"ITRK", "comment": b"ICMT", "software": b"ISFT",
+             "artist": b"IART", "genre": b"IGNR"}
 # Chunks worth carrying over when a WAV is trimmed (tags); bext/cue/etc. hold positions that trimming breaks.
 _META_CHUNKS = (b"LIST", b"id3 ", b"ID3 ")
 
@@ -40,6 +41,12 @@ class Tags:
     track: int | None = None
     tracks: int | None = None  # total number of tracks, with ``track``
     comment: str = ""
+    artist: str = ""
+    albumartist: str = ""
+    genre: str = ""
+    disc: int | None = None
+    cover: bytes = b""  # image file contents (JPEG/PNG), embedded where the format allows
+    cover_mime: str = ""
 
     @property
     def track_text(self) -> str:
@@ -48,10 +55,32 @@ class Tags:
         return f"{self.track}/{self.tracks}" if self.tracks else str(self.track)
 
 
-def _vorbis_comments(audio, tags: Tags) -> None:
-    for key, value in (("title", tags.title), ("album", tags.album), ("date", tags.date), ("comment", tags.comment)):
+def _picture(tags: Tags):
+    from mutagen.flac import Picture
+
+    pic = Picture()
+    pic.type = 3  # front cover
+    pic.mime = tags.cover_mime or "image/jpeg"
+    pic.desc = "cover"
+    pic.data = tags.cover
+    return pic
+
+
+def _vorbis_comments(audio, tags: Tags, fmt: str = "flac") -> None:
+    for key, value in (("title", tags.title), ("album", tags.album), ("date", tags.date), ("comment", tags.comment),
+                       ("artist", tags.artist), ("albumartist", tags.albumartist), ("genre", tags.genre)):
         if value:
             audio[key] = value
+    if tags.disc is not None:
+        audio["discnumber"] = str(tags.disc)
+    if tags.cover:
+        if fmt == "flac":
+            audio.clear_pictures()
+            audio.add_picture(_picture(tags))
+        else:  # Ogg: the FLAC picture block, base64, as METADATA_BLOCK_PICTURE
+            import base64
+
+            audio["metadata_block_picture"] = base64.b64encode(_picture(tags).write()).decode("ascii")
     if tags.track is not None:
         audio["tracknumber"] = str(tags.track)
         if tags.tracks:
@@ -60,13 +89,9 @@ def _vorbis_comments(audio, tags: Tags) -> None:
     audio["encoder"] = SOFTWARE
 
 
-def _write_mp3(path: Path, tags: Tags) -> None:
-    from mutagen.id3 import COMM, ID3, TALB, TDRC, TIT2, TRCK, TSSE, ID3NoHeaderError
+def _id3_frames(id3, tags: Tags) -> None:
+    from mutagen.id3 import APIC, COMM, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TPOS, TRCK, TSSE
 
-    try:
-        id3 = ID3(str(path))
-    except ID3NoHeaderError:
-        id3 = ID3()
     id3.delall("TSSE")
     if tags.title:
         id3.add(TIT2(encoding=3, text=tags.title))
@@ -78,8 +103,38 @@ def _write_mp3(path: Path, tags: Tags) -> None:
         id3.add(TRCK(encoding=3, text=tags.track_text))
     if tags.comment:
         id3.add(COMM(encoding=3, lang="eng", desc="", text=tags.comment))
+    for frame, value in ((TPE1, tags.artist), (TPE2, tags.albumartist), (TCON, tags.genre)):
+        if value:
+            id3.add(frame(encoding=3, text=value))
+    if tags.disc is not None:
+        id3.add(TPOS(encoding=3, text=str(tags.disc)))
+    if tags.cover:
+        id3.add(APIC(encoding=3, mime=tags.cover_mime or "image/jpeg", type=3, desc="cover", data=tags.cover))
     id3.add(TSSE(encoding=3, text=SOFTWARE))
+
+
+def _write_mp3(path: Path, tags: Tags) -> None:
+    from mutagen.id3 import ID3, ID3NoHeaderError
+
+    try:
+        id3 = ID3(str(path))
+    except ID3NoHeaderError:
+        id3 = ID3()
+    _id3_frames(id3, tags)
     id3.save(str(path), v2_version=3)  # ID3v2.3: what Windows Explorer and older players read
+
+
+def id3_bytes(tags: Tags) -> bytes:
+    """An ID3v2.3 tag as bytes, for the ``id3 `` chunk of a WAV (mutagen, so beets and Picard, read only that)."""
+    import io
+
+    from mutagen.id3 import ID3
+
+    id3 = ID3()
+    _id3_frames(id3, tags)
+    buf = io.BytesIO()
+    id3.save(buf, v2_version=3, padding=lambda info: 0)
+    return buf.getvalue()
 
 
 def write_tags(path: Path, fmt: str, tags: Tags) -> None:
@@ -96,7 +151,7 @@ def write_tags(path: Path, fmt: str, tags: Tags) -> None:
             from mutagen.oggvorbis import OggVorbis
 
             audio = {"flac": FLAC, "ogg": OggVorbis, "opus": OggOpus}[fmt](str(path))
-            _vorbis_comments(audio, tags)
+            _vorbis_comments(audio, tags, fmt)
             audio.save()
         else:
             raise ValueError(f"no tag writer for {fmt}")
@@ -145,9 +200,17 @@ def append_wav_info(path: Path, tags: Tags) -> None:
         (_INFO_IDS["date"], tags.date),
         (_INFO_IDS["track"], tags.track_text),
         (_INFO_IDS["comment"], tags.comment),
+        (_INFO_IDS["artist"], tags.artist),
+        (_INFO_IDS["genre"], tags.genre),
         (_INFO_IDS["software"], SOFTWARE),
     ]
     chunk = _info_chunk([(cid, text) for cid, text in items if text])
+    try:
+        blob = id3_bytes(tags)
+    except ImportError:  # mutagen missing: INFO alone still names the file for most players
+        blob = b""
+    if blob:
+        chunk += b"id3 " + struct.pack("<I", len(blob)) + blob + (b"\0" if len(blob) & 1 else b"")
     fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
     try:
         size = os.fstat(fd).st_size

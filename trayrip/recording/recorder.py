@@ -7,6 +7,7 @@ controlling thread and returns once the file is closed.
 """
 from __future__ import annotations
 
+import bisect
 import logging
 import queue
 import threading
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 _STOP = None
 _MAX_HELD = 250  # blocks (10 s at 40 ms) held while deciding about a gap
 _BATCH_WAIT = 0.1  # seconds the recorder thread lets blocks gather between writes
+_CLOCK_EVERY = 0.5  # seconds between points of the frame <-> arrival time map
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,22 @@ class RecordingResult:
     filled_frames: int
     error: str | None = None
     peak_db: float = float("-inf")
+    clock: tuple[tuple[int, float], ...] = ()  # (frames written, block arrival time.monotonic()), ~2 a second
+
+    def frame_at(self, when: float) -> int:
+        """The frame that was captured at monotonic time ``when`` (from the clock map; clamped to the file)."""
+        if not self.clock:
+            return 0
+        frames, times = zip(*self.clock)
+        if len(frames) == 1 or when <= times[0]:
+            frame = frames[0] - (times[0] - when) * self.format.rate
+        elif when >= times[-1]:
+            frame = frames[-1] + (when - times[-1]) * self.format.rate
+        else:
+            i = bisect.bisect_right(times, when)
+            t0, t1, f0, f1 = times[i - 1], times[i], frames[i - 1], frames[i]
+            frame = f0 + (f1 - f0) * (when - t0) / (t1 - t0) if t1 > t0 else f0
+        return int(min(max(0, round(frame)), self.frames))
 
     @property
     def duration(self) -> float:
@@ -104,6 +122,7 @@ class Recorder:
         self._pending: list[bytes] = []  # accepted audio not yet written (one batch)
         self._pending_frames = 0
         self._batch_frames = max(1, int(self.format.rate * _BATCH_WAIT * 2))
+        self._clock_map: list[tuple[int, float]] = []  # for placing player signals in the file
         self.done = threading.Event()  # set when the recorder thread ends (stop, limit or failure)
 
     # -- driver thread ---------------------------------------------------
@@ -195,6 +214,7 @@ class Recorder:
             filled_frames=c.filled_frames,
             error=self._failure,
             peak_db=self._tracker.peak_db,
+            clock=tuple(self._clock_map),
         )
 
     def release(self) -> None:
@@ -307,6 +327,9 @@ class Recorder:
         if n:
             self._pending.append(block.data if n == block.frames else block.data[: n * self.format.bytes_per_frame])
             self._pending_frames += n
+            if not self._clock_map or block.arrival - self._clock_map[-1][1] >= _CLOCK_EVERY:
+                assert self._writer is not None
+                self._clock_map.append((self._writer.frames + self._pending_frames, block.arrival))
         return self.max_frames is None or self._room(1) > 0
 
     def _flush(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["pread", "pwrite", "preadv", "NEW_FILE_MODE", "NEW_DIR_MODE"]
+__all__ = ["pread", "pwrite", "preadv", "collapse_range", "NEW_FILE_MODE", "NEW_DIR_MODE"]
 
 
 def _pread(fd: int, n: int, offset: int) -> bytes:
@@ -48,3 +48,28 @@ preadv = getattr(os, "preadv", _preadv)
 # New recordings and folders: the user's umask decides, but never writable by everyone.
 NEW_FILE_MODE = 0o664
 NEW_DIR_MODE = 0o775
+
+
+_FALLOC_FL_COLLAPSE_RANGE = 0x08
+
+
+def collapse_range(fd: int, offset: int, length: int) -> bool:
+    """Remove bytes [offset, offset+length) from the file, shifting the rest down, in O(1).
+
+    Linux ``fallocate(FALLOC_FL_COLLAPSE_RANGE)`` (ext4, XFS, F2FS; offset and
+    length in whole filesystem blocks). False where it is not supported
+    (other systems, tmpfs, Btrfs, network filesystems); the file is then unchanged.
+    """
+    import sys
+
+    if not sys.platform.startswith("linux") or length <= 0:
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fallocate = libc.fallocate
+    except (OSError, AttributeError):
+        return False
+    fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+    return fallocate(fd, _FALLOC_FL_COLLAPSE_RANGE, offset, length) == 0
