@@ -6,6 +6,7 @@ each descriptor is used by one thread at a time in trayrip.
 """
 from __future__ import annotations
 
+import errno
 import os
 
 __all__ = ["pread", "pwrite", "preadv", "collapse_range", "NEW_FILE_MODE", "NEW_DIR_MODE"]
@@ -42,8 +43,25 @@ def _preadv(fd: int, buffers: list, offset: int) -> int:
 
 
 pread = getattr(os, "pread", _pread)
-pwrite = getattr(os, "pwrite", _pwrite)
 preadv = getattr(os, "preadv", _preadv)
+_pwrite_once = getattr(os, "pwrite", _pwrite)
+
+
+def pwrite(fd: int, data: bytes | memoryview, offset: int) -> int:
+    """Write all of ``data`` at ``offset``, or raise OSError.
+
+    A write may be cut short (a full disk takes what fits in its last block
+    first); a caller that went on as if it had all gone in would leave zeros
+    behind once it sets the file's length.
+    """
+    view = memoryview(data).cast("B")
+    done = 0
+    while done < len(view):
+        n = _pwrite_once(fd, view[done:], offset + done)
+        if n <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        done += n
+    return done
 
 # New recordings and folders: the user's umask decides, but never writable by everyone.
 NEW_FILE_MODE = 0o664
