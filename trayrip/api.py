@@ -67,6 +67,8 @@ class RecordingOptions:
     title: str | None = None  # for the {title} template field and tags
     split: bool = False  # split into tracks at silences of at least silence.region_gap seconds
     min_track: float = 30.0  # pieces shorter than this are merged into a neighbour, not filed alone
+    wait_for_sound: bool = False  # stream open, nothing written until the level passes the threshold
+    stop_on_silence: float = 0.0  # seconds of continuous silence after which the recording ends; 0 = never
 
     def __post_init__(self) -> None:
         if self.bits not in (16, 24):
@@ -75,6 +77,8 @@ class RecordingOptions:
             raise ValueError(f"rate {self.rate} Hz is out of range (1000-768000)")
         if self.folder is not None and self.output is not None:
             raise ValueError("give either folder or output, not both")
+        if not 0 <= self.stop_on_silence < float("inf"):
+            raise ValueError(f"stop_on_silence must be 0 (off) or positive seconds, not {self.stop_on_silence}")
 
 
 def open_default_source(options: RecordingOptions, backend=None) -> CaptureSource:
@@ -118,6 +122,7 @@ class Recording:
         self._source = source
         self._source_factory = source_factory or open_default_source
         self._recorder: Recorder | None = None
+        self.on_event: Callable[[str], None] | None = None  # "sound" / "silence", from the recorder thread
         self.started_at: float | None = None
         self.result: RecordingResult | None = None
         self.filed: FiledRecording | None = None
@@ -164,7 +169,11 @@ class Recording:
         folder, _ = self._target()
         source = self._source or self._source_factory(self.options)
         limit = None if max_seconds is None else max(1, round(max_seconds * source.format.rate))
-        recorder = Recorder(source, new_part_path(folder), self.options.silence, max_frames=limit)
+        recorder = Recorder(
+            source, new_part_path(folder), self.options.silence, max_frames=limit,
+            wait_for_sound=self.options.wait_for_sound, stop_on_silence=self.options.stop_on_silence,
+            on_event=self._recorder_event,
+        )
         try:
             recorder.start()
         except BaseException:
@@ -175,6 +184,35 @@ class Recording:
         self.started_at = time.time()
         self._stem = timestamp_stem()
         return self
+
+    def use_source(self, source: CaptureSource) -> None:
+        """Record from ``source`` (e.g. a pre-roll tap) instead of opening one; before :meth:`start`."""
+        self._source = source
+
+    def _recorder_event(self, kind: str) -> None:  # recorder thread: O(1)
+        if kind == "sound" and self.started_at is not None:
+            self.started_at = time.time()  # the file is named after when the sound began
+        callback = self.on_event
+        if callback is not None:
+            callback(kind)
+
+    @property
+    def waiting(self) -> bool:
+        """Armed and still waiting for sound (nothing written yet)."""
+        return self._recorder is not None and not self._recorder.triggered.is_set()
+
+    @property
+    def silence_reached(self) -> bool:
+        """The stop-on-silence time has passed since the sound stopped."""
+        return self._recorder is not None and self._recorder.silence_reached.is_set()
+
+    def discard(self) -> None:
+        """Stop and throw away what was captured (an armed recording that never heard sound)."""
+        result = self.stop_capture()
+        result.part.unlink(missing_ok=True)
+        assert self._recorder is not None
+        self._recorder.release()
+        self.filed = None
 
     @property
     def format(self):
@@ -272,25 +310,48 @@ def record(
 
     Keyword options are those of :class:`RecordingOptions` (folder, output,
     device, rate, bits, trim, silence, format, template, title, split,
-    min_track). Returns the filed path (for a split recording, its folder).
+    min_track, wait_for_sound, stop_on_silence). With ``wait_for_sound`` the
+    duration counts from the sound. Returns the filed path (for a split
+    recording, its folder); raises CaptureError if nothing was heard.
     """
     if duration is None and stop is None:
         raise ValueError("give a duration, a stop event, or both")
     if duration is not None and duration <= 0:
         raise ValueError("duration must be positive")
     rec = Recording(source=source, **options)
+    # Stop on silence wakes this loop at once (the recorder sets ``ended``); it is checked between waits.
+    ended = threading.Event()
+    rec.on_event = lambda kind: ended.set() if kind == "silence" else None
     rec.start(max_seconds=duration)
     stop = stop or threading.Event()
     # A loopback source may deliver nothing while nothing plays: the length is then reached by the clock.
-    deadline = None if duration is None else time.monotonic() + duration + _DURATION_GRACE
+    deadline = None
+
+    def wait(timeout: float) -> bool:
+        """True once the caller asked to stop."""
+        if not rec.options.stop_on_silence:
+            return stop.wait(timeout)
+        ended.wait(min(timeout, 0.05))
+        return stop.is_set()
+
+    next_progress = 0.0
     try:
-        while not rec.wait_done(0):
-            if on_progress is not None:
+        while not rec.wait_done(0) and not rec.silence_reached:
+            now = time.monotonic()
+            if on_progress is not None and now >= next_progress:
                 on_progress(rec.status())
-            if stop.wait(progress_interval) or (deadline is not None and time.monotonic() >= deadline):
+                next_progress = now + progress_interval
+            if deadline is None and duration is not None and not rec.waiting:
+                deadline = now + duration + _DURATION_GRACE
+            if wait(progress_interval) or (deadline is not None and time.monotonic() >= deadline):
                 break
         if on_progress is not None:
             on_progress(rec.status())
     finally:
         rec.stop_capture()
+    if rec.waiting and not rec.failed:
+        rec.discard()
+        raise CaptureError(
+            f"no sound above {rec.options.silence.threshold_db:g} dBFS came while waiting; nothing was recorded"
+        )
     return rec.finish().path

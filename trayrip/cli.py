@@ -85,6 +85,14 @@ def _add_record(sub) -> None:
         "--min-track", type=_positive_float, default=30.0, metavar="S",
         help="with --split: pieces shorter than S seconds are merged into a neighbour (default 30)",
     )
+    p.add_argument(
+        "--wait-for-sound", action="store_true",
+        help="keep the stream open but write nothing until the level passes the threshold (the onset is kept)",
+    )
+    p.add_argument(
+        "--stop-on-silence", type=_positive_float, default=None, metavar="S",
+        help="stop and file by itself after S seconds of continuous silence",
+    )
     p.set_defaults(func=_cmd_record)
 
 
@@ -289,7 +297,10 @@ def _cmd_record(args) -> int:
     progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
     if not args.quiet:
         until = f"for {args.duration:g} s" if args.duration else "until Ctrl+C"
-        sys.stderr.write(f"Recording what the computer plays {until}...\n")
+        if args.stop_on_silence:
+            until += f" or {args.stop_on_silence:g} s of silence"
+        when = "Waiting for sound, then recording" if args.wait_for_sound else "Recording"
+        sys.stderr.write(f"{when} what the computer plays {until}...\n")
     try:
         path = record(
             args.duration,
@@ -307,6 +318,8 @@ def _cmd_record(args) -> int:
             title=args.title,
             split=args.split is not None,
             min_track=args.min_track,
+            wait_for_sound=args.wait_for_sound,
+            stop_on_silence=args.stop_on_silence or 0.0,
         )
     except RecordingFailed as exc:
         progress.end()
