@@ -33,9 +33,11 @@ from .filing.finish import (
 )
 from .filing.naming import DEFAULT_TEMPLATE, validate_template
 from .recording.recorder import Recorder, RecorderStatus, RecordingResult
-from .recording.silence import SilenceSettings
+from .recording.silence import SilenceSettings, SilenceTracker
+from .recording.writer import WavWriter
+from .wav.format import AudioFormat
 
-__all__ = ["RecordingOptions", "Recording", "RecordingFailed", "record", "open_default_source"]
+__all__ = ["RecordingOptions", "Recording", "RecordingFailed", "SavedAudio", "record", "open_default_source"]
 
 log = logging.getLogger(__name__)
 
@@ -256,8 +258,11 @@ class Recording:
             return self._file(result)
         finally:
             # Until filed the capture file stays locked, so no recovery elsewhere takes it.
-            assert self._recorder is not None
-            self._recorder.release()
+            self._release()
+
+    def _release(self) -> None:
+        assert self._recorder is not None
+        self._recorder.release()
 
     def _file(self, result: RecordingResult) -> FiledRecording:
         if result.frames == 0:
@@ -295,6 +300,64 @@ class Recording:
     def __exit__(self, *exc) -> None:
         if self.running:
             self.stop()
+
+
+class SavedAudio(Recording):
+    """Audio already in memory -- the pre-roll buffer -- filed like a finished recording.
+
+    :meth:`stop_capture` writes the capture file and :meth:`finish` trims and
+    files it, both on the caller's thread (the tray's filer).
+    """
+
+    def __init__(self, data: bytes, fmt: AudioFormat, options: RecordingOptions | None = None, *,
+                 description: str = "", when: float | None = None):
+        super().__init__(options)
+        bpf = fmt.bytes_per_frame
+        self._data = data[: len(data) - len(data) % bpf]
+        self._fmt = fmt
+        self._description = description
+        frames = len(self._data) // bpf
+        self.started_at = (when if when is not None else time.time()) - frames / fmt.rate
+        self._writer: WavWriter | None = None
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    @property
+    def format(self):
+        return self._fmt
+
+    @property
+    def failed(self) -> str | None:
+        return None
+
+    def start(self, max_seconds: float | None = None) -> Recording:
+        raise TrayripError("saved audio is not started; file it with stop()")
+
+    def stop_capture(self) -> RecordingResult:
+        if self.result is None:
+            folder, _ = self._target()
+            writer = WavWriter(new_part_path(folder), self._fmt)
+            try:
+                writer.write(self._data)
+                writer.close(keep_lock=True)
+            except BaseException:
+                writer.abort()
+                raise
+            self._writer = writer
+            tracker = SilenceTracker(self._fmt.rate, self._fmt.channels, self._fmt.sample_width, self.options.silence)
+            tracker.feed(self._data)
+            self.result = RecordingResult(
+                part=writer.path, format=self._fmt, frames=writer.frames, trim_range=tracker.trim_range(),
+                regions=tracker.regions, overflows=0, dropped_frames=0, filled_frames=0, peak_db=tracker.peak_db,
+            )
+            self._data = b""
+        return self.result
+
+    def _release(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
 
 
 def record(

@@ -76,6 +76,8 @@ class Config:
     rate: int = 0  # 0 = the device's own rate
     bits: int = 16  # 16 or 24
     min_track: float = 30.0  # shorter pieces are merged when splitting
+    stop_on_silence: float = 0.0  # stop by itself after this many seconds of silence; 0 = off
+    preroll_seconds: float = 0.0  # keep the last N seconds while idle (0 = off, at most 120)
 
     def recording_options(self):
         """The :class:`trayrip.api.RecordingOptions` these settings ask for."""
@@ -93,6 +95,7 @@ class Config:
             template=self.name_template or None,
             split=self.split,
             min_track=self.min_track,
+            stop_on_silence=self.stop_on_silence,
         )
 
 
@@ -109,6 +112,8 @@ _COMMENTS = {
     "rate": "sample rate in Hz; 0 = the device's own",
     "bits": "16 or 24",
     "min_track": "when splitting, pieces shorter than this (seconds) are merged",
+    "stop_on_silence": "stop and file by itself after this many seconds of silence; 0 = off",
+    "preroll_seconds": "keep the last N seconds while idle and put them in front of a recording; 0 = off, at most 120",
 }
 
 
@@ -168,6 +173,14 @@ def validate_value(key: str, value: Any) -> Any:
     if key == "min_track":
         if not _is_number(value) or not 0 <= value <= 36000:
             raise ConfigError(f"min_track: {value!r} must be seconds between 0 and 36000")
+        return float(value)
+    if key == "stop_on_silence":
+        if not _is_number(value) or not 0 <= value <= 36000:
+            raise ConfigError(f"stop_on_silence: {value!r} must be seconds between 0 (off) and 36000")
+        return float(value)
+    if key == "preroll_seconds":
+        if not _is_number(value) or not 0 <= value <= 120:
+            raise ConfigError(f"preroll_seconds: {value!r} must be seconds between 0 (off) and 120")
         return float(value)
     raise AssertionError(key)  # pragma: no cover
 
