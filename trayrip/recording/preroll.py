@@ -110,6 +110,7 @@ class SharedStream:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.dropped_frames = 0
+        self._flowing = False
 
     @property
     def memory_bytes(self) -> int:
@@ -217,6 +218,9 @@ class SharedStream:
                         if clear:
                             self._ring.clear()
                     else:
+                        if not self._flowing:
+                            self._flowing = True
+                            log.info("pre-roll: audio flowing")
                         self._ring.write(item.data)
                     try:
                         item = self._queue.get_nowait()

@@ -103,6 +103,7 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self._failure: str | None = None
         self._last_arrival: float | None = None
+        self._flowing = False
         self._held: list[Block] = []  # blocks after a delivery gap, until we know whether audio was missing
         self._gap_from = 0.0  # arrival of the last block before that gap
         self._stopping = threading.Event()
@@ -307,6 +308,9 @@ class Recorder:
         """Take one block (holding it back after a delivery gap); False once ``max_frames`` is reached."""
         if block.overflow:
             self._counters.overflows += 1
+        if not self._flowing:
+            self._flowing = True
+            log.info("audio flowing (first block)")  # idle loopback monitors take a while: tests wait for this
         if not self.fill_gaps:
             return self._append(block)
         previous, self._last_arrival = self._last_arrival, block.arrival
