@@ -309,11 +309,11 @@ class SavedAudio(Recording):
     files it, both on the caller's thread (the tray's filer).
     """
 
-    def __init__(self, data: bytes, fmt: AudioFormat, options: RecordingOptions | None = None, *,
+    def __init__(self, data: bytes | bytearray, fmt: AudioFormat, options: RecordingOptions | None = None, *,
                  description: str = "", when: float | None = None):
         super().__init__(options)
         bpf = fmt.bytes_per_frame
-        self._data = data[: len(data) - len(data) % bpf]
+        self._data = memoryview(data)[: len(data) - len(data) % bpf]
         self._fmt = fmt
         self._description = description
         frames = len(self._data) // bpf
@@ -352,7 +352,7 @@ class SavedAudio(Recording):
                 part=writer.path, format=self._fmt, frames=writer.frames, trim_range=tracker.trim_range(),
                 regions=tracker.regions, overflows=0, dropped_frames=0, filled_frames=0, peak_db=tracker.peak_db,
             )
-            self._data = b""
+            self._data = memoryview(b"")
         return self.result
 
     def _release(self) -> None:

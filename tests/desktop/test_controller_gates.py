@@ -175,3 +175,27 @@ def test_disarming_before_any_sound_files_nothing(tmp_path):
         assert r.c.snapshot.pending == 0
     assert not [p for p in r.folder.iterdir()]
     assert "Nothing recorded" not in r.notes
+
+
+def test_preroll_follows_the_settings_and_a_lost_stream_is_reported(tmp_path):
+    opened = []
+
+    def preroll_factory(options, seconds, on_lost):
+        # the second stream "loses its device" after 1 s of audio
+        fail = RATE if opened else None
+        src = FakeSource(signal((60.0, 0.0)), RATE, speed=4.0, blocksize=960, fail_after=fail)
+        opened.append((options.device, seconds))
+        return SharedStream(src, seconds, on_lost).start()
+
+    with Run(tmp_path, Config(), recording_factory=Recording, preroll_factory=preroll_factory) as r:
+        r.c.submit(Cmd.SET, ("preroll_seconds", 20.0))
+        r.wait(lambda s: s.preroll == 20.0 and s.preroll_bytes == 20 * RATE * 4, "pre-roll on")
+        r.c.submit(Cmd.SET, ("device", "other.monitor"))  # pre-roll follows the chosen source
+        r.wait(lambda s: s.config.device == "other.monitor", "device set")
+        assert opened == [(None, 20.0), ("other.monitor", 20.0)]
+        r.wait(lambda s: s.preroll == 0.0 and "trayrip: pre-roll stopped" in r.notes, "lost stream reported")
+        r.c.submit(Cmd.SET, ("preroll_seconds", 0.0))
+        r.c.submit(Cmd.SET, ("preroll_seconds", 10.0))
+        r.wait(lambda s: s.preroll == 10.0, "pre-roll on again")
+        r.c.submit(Cmd.SET, ("preroll_seconds", 0.0))
+        r.wait(lambda s: s.preroll == 0.0 and s.config.preroll_seconds == 0.0, "pre-roll off")

@@ -20,10 +20,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import audio_tools as at
 from harness import wait_until
-from test_tray_system import App, recordings, wait_recordings
+from test_tray_system import HOTKEY, App, wait_recordings
 
 RATE = 48000
 PAD_BEFORE = 0.100
@@ -143,7 +144,17 @@ def test_armed_records_the_burst_whole_and_stops_on_silence(harness, user_env, t
     assert stop_after - 3 * BLOCK <= noticed - sound_ended <= stop_after + 0.25
 
 
-def test_preroll_tray_recording_started_3_s_late_begins_at_the_onset(harness, user_env, tmp_home, tmp_path):
+def toggle(how: str, harness, env: dict, expect: str) -> None:
+    """Start/stop the running tray app: a second ``trayrip``, or the global hotkey."""
+    if how == "hotkey":
+        harness.xdotool("key", HOTKEY)
+        return
+    run = subprocess.run([sys.executable, "-m", "trayrip"], env=env, capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0 and expect in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize("how", ["second instance", "hotkey"])
+def test_preroll_tray_recording_started_3_s_late_begins_at_the_onset(how, harness, user_env, tmp_home, tmp_path):
     config = tmp_home / ".config" / "trayrip" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text("preroll_seconds = 10\n")
@@ -159,14 +170,10 @@ def test_preroll_tray_recording_started_3_s_late_begins_at_the_onset(harness, us
             player = harness.play(song, wait=False)
             start = clock.frames_received
             clock.wait_frames(start + 3 * RATE, timeout=15)  # 3 s into the sound
-            press = subprocess.run([sys.executable, "-m", "trayrip"], env=user_env, capture_output=True, text=True,
-                                   timeout=30)
-        assert press.returncode == 0 and "start recording" in press.stderr, press.stderr
+            toggle(how, harness, user_env, "start recording")
         app.wait_log(r"prepending ([\d.]+) s of pre-roll")
         assert player.wait(15) == 0
-        stop = subprocess.run([sys.executable, "-m", "trayrip"], env=user_env, capture_output=True, text=True,
-                              timeout=30)
-        assert "stop recording" in stop.stderr, stop.stderr
+        toggle(how, harness, user_env, "stop recording")
         [path] = wait_recordings(app, 1)
         assert "Traceback" not in app.log()
     finally:
@@ -174,7 +181,7 @@ def test_preroll_tray_recording_started_3_s_late_begins_at_the_onset(harness, us
     data, rate = at.read_audio(path)
     assert rate == RATE
     begins = assert_starts_with(data, reference, "pre-roll")
-    print(f"\npre-roll: the sound's onset is at {begins:.3f} s of the filed file (pad {PAD_BEFORE} s)")
+    print(f"\npre-roll ({how}): the sound's onset is at {begins:.3f} s of the filed file (pad {PAD_BEFORE} s)")
     assert abs(begins - PAD_BEFORE) <= ONSET_TOL, f"the sound begins at {begins:.3f} s, not at the pad"
     assert abs(first_onset(data) - PAD_BEFORE) <= ONSET_TOL
     assert abs(at.dominant_frequency(data, RATE, begins, begins + 0.25) - 660) < 5

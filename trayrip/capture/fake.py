@@ -98,10 +98,14 @@ class FakeSource:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until every frame was delivered (or the source was stopped)."""
-        if self._thread is None:
+        thread = self._thread
+        if thread is None:
             return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        try:
+            thread.join(timeout)
+        except RuntimeError:  # start() on another thread has not started it yet
+            return False
+        return not thread.is_alive()
 
     def stop(self) -> None:
         self._stop.set()

@@ -490,11 +490,13 @@ class Controller:
         except (TrayripError, ValueError, OSError) as exc:
             self._error = str(exc)
             self._refresh_factory()
+            self._sync_preroll()
             return Event.CAPTURE_FAILED
         except Exception as exc:
             log.exception("starting a recording failed")
             self._error = f"starting the recording failed: {exc}"
             self._refresh_factory()
+            self._sync_preroll()
             return Event.CAPTURE_FAILED
         self._rec = rec
         self._error = None
@@ -511,6 +513,7 @@ class Controller:
         return Event.ARM_STARTED if armed else Event.CAPTURE_STARTED
 
     def _refresh_factory(self) -> None:
+        self._close_preroll()  # its stream belongs to the audio backend being replaced
         refresh = getattr(self._factory, "refresh", None)
         if refresh is not None:
             try:
@@ -528,8 +531,7 @@ class Controller:
         except Exception:
             log.exception("stopping the capture failed; filing what there is")
         if rec.failed:
-            self._refresh_factory()
-            self._close_preroll()  # its stream died with the recording's
+            self._refresh_factory()  # also closes the pre-roll: its stream died with the recording's
         self._filer.submit(rec)
         self._sync_preroll()
 
@@ -545,7 +547,6 @@ class Controller:
             log.exception("stopping the armed capture failed")
         if rec.failed:
             self._refresh_factory()
-            self._close_preroll()
         self._sync_preroll()
 
     # -- pre-roll ------------------------------------------------------------
@@ -566,7 +567,9 @@ class Controller:
             )
             self._preroll_key = key
         except (TrayripError, ValueError, OSError) as exc:
-            self._refresh_factory()
+            refresh = getattr(self._factory, "refresh", None)
+            if refresh is not None:
+                refresh()  # a device list fixed at start-up may be why
             log.warning("pre-roll is off: %s", exc)
             self._notify("trayrip: pre-roll is off", str(exc), error=True)
 

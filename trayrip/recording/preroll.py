@@ -75,13 +75,15 @@ class Ring:
         if nbytes > 0:
             self.write(bytes(nbytes))
 
-    def snapshot(self) -> bytes:
-        """The held audio, oldest first (a copy)."""
-        if self._filled < self.capacity:
-            return bytes(self._buf[self._end - self._filled : self._end]) if self._end >= self._filled else (
-                bytes(self._buf[self.capacity - (self._filled - self._end) :]) + bytes(self._buf[: self._end])
-            )
-        return bytes(self._buf[self._end :]) + bytes(self._buf[: self._end])
+    def snapshot(self) -> bytearray:
+        """The held audio, oldest first: one new buffer, no intermediate copies."""
+        out = bytearray(self._filled)
+        view = memoryview(self._buf)
+        start = (self._end - self._filled) % self.capacity if self.capacity else 0
+        first = min(self._filled, self.capacity - start)
+        out[:first] = view[start : start + first]
+        out[first:] = view[: self._filled - first]
+        return out
 
     def clear(self) -> None:
         self._end = self._filled = 0
@@ -171,14 +173,14 @@ class SharedStream:
         """A CaptureSource that takes this stream over for one recording."""
         return Tap(self)
 
-    def snapshot(self) -> bytes:
+    def snapshot(self) -> bytearray:
         """A copy of the ring's audio up to now (the ring keeps filling)."""
         return self._request(clear=False)
 
     def error(self) -> str | None:
         return self.source.error()
 
-    def _attach(self, sink: BlockSink) -> bytes:
+    def _attach(self, sink: BlockSink) -> bytearray:
         """Send blocks to ``sink`` from now on; return the ring's audio up to that moment (and empty it)."""
         with self._lock:
             if self._tapped:
@@ -190,17 +192,17 @@ class SharedStream:
         with self._lock:
             self._sink, self._tapped = self._to_ring, False
 
-    def _request(self, clear: bool) -> bytes:
+    def _request(self, clear: bool) -> bytearray:
         """Ask the ring thread for its audio; every block queued before this call is included."""
         if not self.running:
-            return b""
+            return bytearray()
         reply: queue.Queue = queue.Queue(maxsize=1)
         self._queue.put(("snapshot", clear, reply))
         try:
             return reply.get(timeout=_HANDOVER_TIMEOUT)
         except queue.Empty:
             log.error("the pre-roll thread did not answer within %.0f s", _HANDOVER_TIMEOUT)
-            return b""
+            return bytearray()
 
     # -- trayrip-preroll thread ------------------------------------------------
     def _run(self) -> None:
@@ -254,7 +256,7 @@ class Tap:
         self._stream = stream
         self.format = stream.format
         self.description = stream.description
-        self.preroll = b""
+        self.preroll: bytes | bytearray = b""
         self._started = False
 
     def start(self, sink: BlockSink) -> None:

@@ -132,6 +132,7 @@ class Recorder:
         self.silence_reached = threading.Event()
         self.silence_at: int | None = None  # frame where the stopping silence began
         self._start_frame = 0  # frames of pre-roll in front of the recording proper
+        self._preroll: memoryview | None = None  # written first by the recorder thread
         self._on_event = on_event or (lambda kind: None)
 
     # -- driver thread ---------------------------------------------------
@@ -171,10 +172,8 @@ class Recorder:
         preroll = getattr(self.source, "preroll", b"")
         if preroll and not self.wait_for_sound:
             bpf = self.format.bytes_per_frame
-            preroll = preroll[: len(preroll) - len(preroll) % bpf]
-            self._pending.append(preroll)
-            self._pending_frames += len(preroll) // bpf
-            self._start_frame = len(preroll) // bpf
+            self._preroll = memoryview(preroll)[: len(preroll) - len(preroll) % bpf]
+            self._start_frame = len(self._preroll) // bpf
             log.info("prepending %.2f s of pre-roll", self._start_frame / self.format.rate)
         if not can_wait:
             self._thread.start()
@@ -246,8 +245,21 @@ class Recorder:
             self._writer.release()
 
     # -- recorder thread -------------------------------------------------
+    def _write_preroll(self) -> None:
+        """Write the pre-roll first, a second at a time (never a second copy of a 120 s buffer)."""
+        data, self._preroll = self._preroll, None
+        if data is None:
+            return
+        step = self.format.rate * self.format.bytes_per_frame
+        for i in range(0, len(data), step):
+            chunk = data[i : i + step]
+            self._pending.append(chunk)
+            self._pending_frames += len(chunk) // self.format.bytes_per_frame
+            self._flush()
+
     def _run(self) -> None:
         try:
+            self._write_preroll()
             while True:
                 try:
                     block = self._queue.get(timeout=0.25)
