@@ -171,11 +171,12 @@ def test_preroll_tray_recording_started_3_s_late_begins_at_the_onset(how, harnes
             start = clock.frames_received
             clock.wait_frames(start + 3 * RATE, timeout=15)  # 3 s into the sound
             toggle(how, harness, user_env, "start recording")
-        app.wait_log(r"prepending ([\d.]+) s of pre-roll")
+        app.wait_log(r"capture running at")
         assert player.wait(15) == 0
         toggle(how, harness, user_env, "stop recording")
         [path] = wait_recordings(app, 1)
-        assert "Traceback" not in app.log()
+        log = app.log()
+        assert "Traceback" not in log
     finally:
         app.stop()
     data, rate = at.read_audio(path)
@@ -187,3 +188,40 @@ def test_preroll_tray_recording_started_3_s_late_begins_at_the_onset(how, harnes
     assert abs(at.dominant_frequency(data, RATE, begins, begins + 0.25) - 660) < 5
     assert len(data) / RATE >= 6.0  # the whole sound, though the press came 3 s into it
     assert at.band_level_db(data, 440, RATE) < -40  # not the decoy microphone
+    prepended = re.search(r"prepending ([\d.]+) s of pre-roll", log)
+    assert prepended and 3.0 <= float(prepended.group(1)) <= 10.0, "the pre-roll held the sound's first 3 s"
+
+
+def test_tray_arm_from_the_menu_waits_records_the_burst_and_stops_on_silence(harness, user_env, tmp_home, tmp_path):
+    from test_tray_system import is_idle, red_fraction
+
+    config = tmp_home / ".config" / "trayrip" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("stop_on_silence = 1.0\n")
+    burst = tmp_path / "burst.wav"
+    reference = write_signal(burst, [(660, 0.4), (990, 0.6)])
+    app = App(harness, user_env, tmp_home, tmp_path)
+    try:
+        app.wait_docked()
+        app.wait_icon(is_idle, "the idle icon")
+        app.open_menu()
+        harness.xdotool("key", "Down", "Down", "Return")  # the second item: Arm
+        app.wait_log(r"armed: waiting for sound")
+        app.wait_icon(lambda img: not is_idle(img) and red_fraction(img) > 0.05, "the armed icon")
+        app.wait_log(r"audio flowing")
+        with harness.record() as clock:  # 2 s of the sink's clock: armed and silent, nothing filed
+            clock.wait_frames(1)
+            start = clock.frames_received
+            clock.wait_frames(start + 2 * RATE)
+        assert not list((tmp_home / "Music" / "playlists").glob("*.wav"))
+        harness.play(burst)
+        [path] = wait_recordings(app, 1)  # filed by itself: stop on silence
+        app.wait_icon(is_idle, "idle again after filing")
+        assert "Traceback" not in app.log()
+    finally:
+        app.stop()
+    data, _ = at.read_audio(path)
+    begins = assert_starts_with(data, reference, "tray armed")
+    print(f"\ntray armed: the burst's onset is at {begins:.3f} s of the filed file (pad {PAD_BEFORE} s)")
+    assert abs(begins - PAD_BEFORE) <= ONSET_TOL
+    assert abs(len(data) / RATE - (1.0 + 0.1 + 0.3)) <= 2 * ONSET_TOL
