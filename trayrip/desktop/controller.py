@@ -587,7 +587,7 @@ class Controller:
         self._notify("trayrip: pre-roll stopped", str(message), error=True)
         self._publish()
 
-    def _save_preroll(self) -> Event:
+    def _save_preroll(self) -> Event | None:
         """Queue the pre-roll buffer for filing; DISCARDED at once when there is nothing to file."""
         from ..api import SavedAudio
 
