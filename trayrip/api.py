@@ -374,7 +374,7 @@ def record(
     Keyword options are those of :class:`RecordingOptions` (folder, output,
     device, rate, bits, trim, silence, format, template, title, split,
     min_track, wait_for_sound, stop_on_silence). With ``wait_for_sound`` the
-    duration counts from the sound. Returns the filed path (for a split
+    duration counts from the lead-in before the sound. Returns the filed path (for a split
     recording, its folder); raises CaptureError if nothing was heard.
     """
     if duration is None and stop is None:

@@ -399,7 +399,10 @@ class Recorder:
         log.info("sound above %.0f dBFS: recording (with %.2f s lead-in)", self.silence.threshold_db,
                  len(lead) / self.format.bytes_per_frame / self.format.rate)
         self._on_event("sound")
-        return lead + data
+        out = lead + data
+        if self.max_frames is not None:  # the length limit counts the lead-in too
+            out = out[: self.max_frames * self.format.bytes_per_frame]
+        return out
 
     def _check_silence(self) -> None:
         """Report (once) when the sound has been gone for ``stop_on_silence`` seconds."""
