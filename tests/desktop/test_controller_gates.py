@@ -199,3 +199,38 @@ def test_preroll_follows_the_settings_and_a_lost_stream_is_reported(tmp_path):
         r.wait(lambda s: s.preroll == 10.0, "pre-roll on again")
         r.c.submit(Cmd.SET, ("preroll_seconds", 0.0))
         r.wait(lambda s: s.preroll == 0.0 and s.config.preroll_seconds == 0.0, "pre-roll off")
+
+
+# ---------------------------------------------------------------- menu and tooltip
+
+def test_menu_arm_save_and_settings_items():
+    from test_controller import _find, _menu_tray
+
+    from trayrip.desktop.controller import Snapshot
+    from trayrip.desktop.tray import tooltip
+
+    tray = _menu_tray(Snapshot())
+    items = tray._menu_items()
+    arm = _find(items, "Arm: record when sound starts")
+    assert not arm.is_checked() and _find(items, "Save last") is None  # no pre-roll: nothing to save
+    arm.click()
+    assert tray.sent == [(Cmd.ARM, None)]
+    pre = _find(items, "Pre-roll: keep the last seconds").submenu.items
+    labels = [i.text for i in pre]
+    assert labels[0] == "Off" and "30 s (30 × 48000 × 2 × 2 B = 5.8 MB)" in labels
+    [i for i in pre if i.text.startswith("120 s")][0].click()
+    assert tray.sent[-1] == (Cmd.SET, ("preroll_seconds", 120.0))
+    _find(items, "after 5 s").click()
+    assert tray.sent[-1] == (Cmd.SET, ("stop_on_silence", 5.0))
+
+    snap = Snapshot(state=State.IDLE, preroll=30.0, preroll_bytes=5_760_000, config=Config(preroll_seconds=30.0))
+    tray._snap = snap
+    items = tray._menu_items()
+    _find(items, "Save last 30 seconds").click()
+    assert tray.sent[-1] == (Cmd.SAVE_PREROLL, None)
+    assert "pre-roll listening (last 30 s, 5.8 MB)" in tooltip(snap)
+
+    tray._snap = Snapshot(state=State.ARMED)
+    items = tray._menu_items()
+    assert items[0].text.startswith("Stop waiting") and _find(items, "Arm:").is_checked()
+    assert "armed, waiting for sound" in tooltip(tray._snap)
