@@ -34,9 +34,11 @@ from .filing.finish import (
 from .filing.naming import DEFAULT_TEMPLATE, validate_template
 from .playertracks import TRACK_TEMPLATE, TrackFollower
 from .recording.recorder import Recorder, RecorderStatus, RecordingResult
-from .recording.silence import SilenceSettings, no_sound_text
+from .recording.silence import SilenceSettings, SilenceTracker, no_sound_text
+from .recording.writer import WavWriter
+from .wav.format import AudioFormat
 
-__all__ = ["RecordingOptions", "Recording", "RecordingFailed", "record", "open_default_source"]
+__all__ = ["RecordingOptions", "Recording", "RecordingFailed", "SavedAudio", "record", "open_default_source"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,8 @@ class RecordingOptions:
     keep_partial: bool = True  # with tracks: file tracks joined mid-way or left early, marked "(partial)"
     track_template: str | None = None  # with tracks: track names (default "{track:02} {artist} - {title}")
     remote_art: bool = False  # with tracks: fetch http(s) cover art (off: only local file:// art is used)
+    wait_for_sound: bool = False  # stream open, nothing written until the level passes the threshold
+    stop_on_silence: float = 0.0  # seconds of continuous silence after which the recording ends; 0 = never
 
     def __post_init__(self) -> None:
         if self.bits not in (16, 24):
@@ -81,6 +85,8 @@ class RecordingOptions:
             raise BadArgument(f"rate {self.rate} Hz is out of range (1000-768000)")
         if self.folder is not None and self.output is not None:
             raise BadArgument("give either folder or output, not both")
+        if not 0 <= self.stop_on_silence < float("inf"):
+            raise BadArgument(f"stop_on_silence must be 0 (off) or positive seconds, not {self.stop_on_silence}")
 
 
 def open_default_source(options: RecordingOptions, backend=None) -> CaptureSource:
@@ -124,6 +130,7 @@ class Recording:
         self._source = source
         self._source_factory = source_factory or open_default_source
         self._recorder: Recorder | None = None
+        self.on_event: Callable[[str], None] | None = None  # "sound" / "silence", from the recorder thread
         self.started_at: float | None = None
         self.start_phases: dict[str, float] = {}  # seconds spent in each step of start()
         self.result: RecordingResult | None = None
@@ -176,7 +183,11 @@ class Recording:
         source = self._source or self._source_factory(self.options)
         t2 = time.monotonic()
         limit = None if max_seconds is None else max(1, round(max_seconds * source.format.rate))
-        recorder = Recorder(source, new_part_path(folder), self.options.silence, max_frames=limit)
+        recorder = Recorder(
+            source, new_part_path(folder), self.options.silence, max_frames=limit,
+            wait_for_sound=self.options.wait_for_sound, stop_on_silence=self.options.stop_on_silence,
+            on_event=self._recorder_event,
+        )
         if self.options.tracks and self._follower is None:
             # Before the stream opens, so the track already playing is known when the first audio comes.
             self._follower = TrackFollower(app=self.options.app, remote_art=self.options.remote_art)
@@ -196,6 +207,35 @@ class Recording:
         self.started_at = time.time()
         self._stem = timestamp_stem()
         return self
+
+    def use_source(self, source: CaptureSource) -> None:
+        """Record from ``source`` (e.g. a pre-roll tap) instead of opening one; before :meth:`start`."""
+        self._source = source
+
+    def _recorder_event(self, kind: str) -> None:  # recorder thread: O(1)
+        if kind == "sound" and self.started_at is not None:
+            self.started_at = time.time()  # the file is named after when the sound began
+        callback = self.on_event
+        if callback is not None:
+            callback(kind)
+
+    @property
+    def waiting(self) -> bool:
+        """Armed and still waiting for sound (nothing written yet)."""
+        return self._recorder is not None and not self._recorder.triggered.is_set()
+
+    @property
+    def silence_reached(self) -> bool:
+        """The stop-on-silence time has passed since the sound stopped."""
+        return self._recorder is not None and self._recorder.silence_reached.is_set()
+
+    def discard(self) -> None:
+        """Stop and throw away what was captured (an armed recording that never heard sound)."""
+        result = self.stop_capture()
+        result.part.unlink(missing_ok=True)
+        assert self._recorder is not None
+        self._recorder.release()
+        self.filed = None
 
     @property
     def format(self):
@@ -241,8 +281,11 @@ class Recording:
             return self._file(result)
         finally:
             # Until filed the capture file stays locked, so no recovery elsewhere takes it.
-            assert self._recorder is not None
-            self._recorder.release()
+            self._release()
+
+    def _release(self) -> None:
+        assert self._recorder is not None
+        self._recorder.release()
 
     def _file(self, result: RecordingResult) -> FiledRecording:
         if result.frames == 0:
@@ -284,6 +327,64 @@ class Recording:
             self.stop()
 
 
+class SavedAudio(Recording):
+    """Audio already in memory -- the pre-roll buffer -- filed like a finished recording.
+
+    :meth:`stop_capture` writes the capture file and :meth:`finish` trims and
+    files it, both on the caller's thread (the tray's filer).
+    """
+
+    def __init__(self, data: bytes | bytearray, fmt: AudioFormat, options: RecordingOptions | None = None, *,
+                 description: str = "", when: float | None = None):
+        super().__init__(options)
+        bpf = fmt.bytes_per_frame
+        self._data = memoryview(data)[: len(data) - len(data) % bpf]
+        self._fmt = fmt
+        self._description = description
+        frames = len(self._data) // bpf
+        self.started_at = (when if when is not None else time.time()) - frames / fmt.rate
+        self._writer: WavWriter | None = None
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    @property
+    def format(self):
+        return self._fmt
+
+    @property
+    def failed(self) -> str | None:
+        return None
+
+    def start(self, max_seconds: float | None = None) -> Recording:
+        raise TrayripError("saved audio is not started; file it with stop()")
+
+    def stop_capture(self) -> RecordingResult:
+        if self.result is None:
+            folder, _ = self._target()
+            writer = WavWriter(new_part_path(folder), self._fmt)
+            try:
+                writer.write(self._data)
+                writer.close(keep_lock=True)
+            except BaseException:
+                writer.abort()
+                raise
+            self._writer = writer
+            tracker = SilenceTracker(self._fmt.rate, self._fmt.channels, self._fmt.sample_width, self.options.silence)
+            tracker.feed(self._data)
+            self.result = RecordingResult(
+                part=writer.path, format=self._fmt, frames=writer.frames, trim_range=tracker.trim_range(),
+                regions=tracker.regions, overflows=0, dropped_frames=0, filled_frames=0, peak_db=tracker.peak_db,
+            )
+            self._data = memoryview(b"")
+        return self.result
+
+    def _release(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+
+
 def record(
     duration: float | None = None,
     *,
@@ -297,26 +398,49 @@ def record(
 
     Keyword options are those of :class:`RecordingOptions` (folder, output,
     device, rate, bits, trim, silence, format, template, title, split,
-    min_track, tracks, app, keep_partial, track_template, remote_art).
-    Returns the filed path (for a split recording, its folder).
+    min_track, tracks, app, keep_partial, track_template, remote_art, wait_for_sound,
+    stop_on_silence). With ``wait_for_sound`` the duration counts from the lead-in before
+    the sound. Returns the filed path (for a split recording, its folder); raises
+    CaptureError if nothing was heard.
     """
     if duration is None and stop is None:
         raise BadArgument("give a duration, a stop event, or both")
     if duration is not None and not duration > 0:
         raise BadArgument(f"duration must be a positive number of seconds, not {duration}")
     rec = Recording(source=source, **options)
+    # Stop on silence wakes this loop at once (the recorder sets ``ended``); it is checked between waits.
+    ended = threading.Event()
+    rec.on_event = lambda kind: ended.set() if kind == "silence" else None
     rec.start(max_seconds=duration)
     stop = stop or threading.Event()
     # A loopback source may deliver nothing while nothing plays: the length is then reached by the clock.
-    deadline = None if duration is None else time.monotonic() + duration + _DURATION_GRACE
+    deadline = None
+
+    def wait(timeout: float) -> bool:
+        """True once the caller asked to stop."""
+        if not rec.options.stop_on_silence:
+            return stop.wait(timeout)
+        ended.wait(min(timeout, 0.05))
+        return stop.is_set()
+
+    next_progress = 0.0
     try:
-        while not rec.wait_done(0):
-            if on_progress is not None:
+        while not rec.wait_done(0) and not rec.silence_reached:
+            now = time.monotonic()
+            if on_progress is not None and now >= next_progress:
                 on_progress(rec.status())
-            if stop.wait(progress_interval) or (deadline is not None and time.monotonic() >= deadline):
+                next_progress = now + progress_interval
+            if deadline is None and duration is not None and not rec.waiting:
+                deadline = now + duration + _DURATION_GRACE
+            if wait(progress_interval) or (deadline is not None and time.monotonic() >= deadline):
                 break
         if on_progress is not None:
             on_progress(rec.status())
     finally:
         rec.stop_capture()
+    if rec.waiting and not rec.failed:
+        rec.discard()
+        raise CaptureError(
+            f"no sound above {rec.options.silence.threshold_db:g} dBFS came while waiting; nothing was recorded"
+        )
     return rec.finish().path

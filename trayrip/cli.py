@@ -98,6 +98,14 @@ def _add_record(sub) -> None:
                    help="with --tracks: fetch cover art from the web when the player points there (default: local only)")
     p.add_argument("--no-partial", dest="keep_partial", action="store_false", default=None,
                    help="with --tracks: do not file tracks joined mid-way or left early (default: keep, '(partial)')")
+    p.add_argument(
+        "--wait-for-sound", action="store_true",
+        help="keep the stream open but write nothing until the level passes the threshold (the onset is kept)",
+    )
+    p.add_argument(
+        "--stop-on-silence", type=_positive_float, default=None, metavar="S",
+        help="stop and file by itself after S seconds of continuous silence",
+    )
     p.set_defaults(func=_cmd_record)
 
 
@@ -350,7 +358,10 @@ def _cmd_record(args) -> int:
     progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
     if not args.quiet:
         until = f"for {args.duration:g} s" if args.duration else "until Ctrl+C"
-        sys.stderr.write(f"Recording what the computer plays {until}...\n")
+        if args.stop_on_silence:
+            until += f" or {args.stop_on_silence:g} s of silence"
+        when = "Waiting for sound, then recording" if args.wait_for_sound else "Recording"
+        sys.stderr.write(f"{when} what the computer plays {until}...\n")
     try:
         path = record(
             args.duration,
@@ -373,6 +384,8 @@ def _cmd_record(args) -> int:
             track_template=args.track_template,
             keep_partial=args.keep_partial is not False,
             remote_art=args.remote_art,
+            wait_for_sound=args.wait_for_sound,
+            stop_on_silence=args.stop_on_silence or 0.0,
         )
     except RecordingFailed as exc:
         progress.end()

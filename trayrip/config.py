@@ -79,6 +79,8 @@ class Config:
     tracks: bool = False  # one file per track at the media player's track changes (MPRIS)
     keep_partial: bool = True  # with tracks: file partly recorded tracks, marked "(partial)"
     remote_art: bool = False  # with tracks: fetch http(s) cover art (nothing leaves the machine unless on)
+    stop_on_silence: float = 0.0  # stop by itself after this many seconds of silence; 0 = off
+    preroll_seconds: float = 0.0  # keep the last N seconds while idle (0 = off, at most 120)
 
     def recording_options(self):
         """The :class:`trayrip.api.RecordingOptions` these settings ask for."""
@@ -99,6 +101,7 @@ class Config:
             tracks=self.tracks,
             keep_partial=self.keep_partial,
             remote_art=self.remote_art,
+            stop_on_silence=self.stop_on_silence,
         )
 
 
@@ -118,6 +121,8 @@ _COMMENTS = {
     "tracks": "split at the media player's track changes, named and tagged from its metadata",
     "keep_partial": 'with tracks: keep tracks joined mid-way or left early, marked "(partial)"',
     "remote_art": "with tracks: fetch cover art from the web (off: only local image files)",
+    "stop_on_silence": "stop and file by itself after this many seconds of silence; 0 = off",
+    "preroll_seconds": "keep the last N seconds while idle and put them in front of a recording; 0 = off, at most 120",
 }
 
 
@@ -177,6 +182,14 @@ def validate_value(key: str, value: Any) -> Any:
     if key == "min_track":
         if not _is_number(value) or not 0 <= value <= 36000:
             raise ConfigError(f"min_track: {value!r} must be seconds between 0 and 36000")
+        return float(value)
+    if key == "stop_on_silence":
+        if not _is_number(value) or not 0 <= value <= 36000:
+            raise ConfigError(f"stop_on_silence: {value!r} must be seconds between 0 (off) and 36000")
+        return float(value)
+    if key == "preroll_seconds":
+        if not _is_number(value) or not 0 <= value <= 120:
+            raise ConfigError(f"preroll_seconds: {value!r} must be seconds between 0 (off) and 120")
         return float(value)
     raise AssertionError(key)  # pragma: no cover
 

@@ -156,6 +156,10 @@ def test_begin_is_never_asked_while_recording_and_end_only_while_recording():
             assert state is not S.RECORDING
         if A.END_CAPTURE in actions:
             assert state is S.RECORDING
+        if A.ARM_CAPTURE in actions:
+            assert state not in (S.RECORDING, S.ARMED)
+        if A.DISARM in actions:
+            assert state is S.ARMED
 
 
 def test_random_walks_keep_the_invariants():
@@ -163,23 +167,72 @@ def test_random_walks_keep_the_invariants():
     events = list(Event)
     for _ in range(300):
         m = Machine()
-        capturing = False  # what the controller would have: a running capture
+        capturing = False  # what the controller would have: a running capture (armed or recording)
         for _ in range(40):
             ev = rng.choice(events)
-            # the controller only reports capture outcomes right after BEGIN_CAPTURE
-            if ev in (E.CAPTURE_STARTED, E.CAPTURE_FAILED):
+            # the controller only reports capture outcomes right after BEGIN_CAPTURE / ARM_CAPTURE
+            if ev in (E.CAPTURE_STARTED, E.CAPTURE_FAILED, E.ARM_STARTED):
                 continue
             m, actions = step(m, ev)
             for a in actions:
-                if a is A.BEGIN_CAPTURE:
+                if a in (A.BEGIN_CAPTURE, A.ARM_CAPTURE):
                     assert not capturing
-                    m, follow = step(m, rng.choice([E.CAPTURE_STARTED, E.CAPTURE_FAILED]))
-                    capturing = m.state is S.RECORDING
+                    ok = E.CAPTURE_STARTED if a is A.BEGIN_CAPTURE else E.ARM_STARTED
+                    m, follow = step(m, rng.choice([ok, E.CAPTURE_FAILED]))
+                    capturing = m.state in (S.RECORDING, S.ARMED)
                     assert A.EXIT not in follow or not capturing
                 if a is A.END_CAPTURE:
+                    assert capturing and ev is not E.SOUND
+                    capturing = False
+                if a is A.DISARM:
                     assert capturing
                     capturing = False
             assert m.pending >= 0
-            assert (m.state is S.RECORDING) == capturing
+            assert (m.state in (S.RECORDING, S.ARMED)) == capturing
             if m.exited:
                 assert m.pending == 0 and not capturing
+
+
+def test_arm_waits_then_sound_records_and_silence_stops():
+    m, acts = run([E.ARM])
+    assert (m.state, acts[-1]) == (S.IDLE, (A.ARM_CAPTURE,))
+    m, acts = run([E.ARM_STARTED], m)
+    assert m.state is S.ARMED and acts == [()]
+    m, acts = run([E.SILENCE, E.START], m)  # no silence stop before the sound; START does not skip the wait
+    assert m.state is S.ARMED and acts == [(), ()]
+    m, acts = run([E.SOUND], m)
+    assert m.state is S.RECORDING and acts == [()]
+    m, acts = run([E.SILENCE], m)
+    assert (m.state, m.pending, acts[-1]) == (S.FINISHING, 1, (A.END_CAPTURE,))
+    m, acts = run([E.SILENCE, E.SOUND], m)  # late reports of the ended recording are ignored
+    assert m.state is S.FINISHING and acts == [(), ()]
+
+
+@pytest.mark.parametrize("ev", [E.ARM, E.TOGGLE, E.STOP])
+def test_disarming_files_nothing(ev):
+    m, acts = run([E.ARM, E.ARM_STARTED, ev])
+    assert (m.state, m.pending, acts[-1]) == (S.IDLE, 0, (A.DISARM,))
+
+
+def test_arm_failure_is_an_error():
+    m, acts = run([E.ARM, E.CAPTURE_FAILED])
+    assert (m.state, acts[-1]) == (S.ERROR, (A.NOTIFY_ERROR,))
+
+
+def test_quit_while_armed_disarms_and_exits():
+    m, acts = run([E.ARM, E.ARM_STARTED, E.QUIT])
+    assert m.exited and acts[-1] == (A.DISARM, A.EXIT)
+
+
+def test_lost_stream_while_armed():
+    m, acts = run([E.ARM, E.ARM_STARTED, E.STREAM_LOST])
+    assert (m.state, m.pending, acts[-1]) == (S.ERROR, 0, (A.DISARM, A.NOTIFY_ERROR))
+
+
+def test_save_preroll_is_a_filing_job_and_not_while_recording():
+    m, acts = run([E.SAVE_PREROLL])
+    assert (m.state, m.pending, acts[-1]) == (S.FINISHING, 1, (A.SAVE_PREROLL,))
+    m, acts = run([E.FILED], m)
+    assert (m.state, m.pending) == (S.IDLE, 0)
+    m, acts = run([E.TOGGLE, E.CAPTURE_STARTED, E.SAVE_PREROLL])
+    assert m.state is S.RECORDING and acts[-1] == ()

@@ -27,7 +27,7 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -70,6 +70,11 @@ class Cmd(enum.Enum):
     FILED = "filed"  # (job, filed, note)
     DISCARDED = "discarded"  # (job, reason)
     FILING_FAILED = "filing_failed"  # (job, message)
+    ARM = "arm"  # wait for sound, or stop waiting
+    SOUND = "sound"  # (recording): the armed recorder heard sound
+    SILENCE = "silence"  # (recording): stop on silence reached
+    SAVE_PREROLL = "save_preroll"  # file the pre-roll buffer
+    PREROLL_LOST = "preroll_lost"  # (message): the idle pre-roll stream died
 
 
 _STATE_COMMANDS = {
@@ -78,7 +83,10 @@ _STATE_COMMANDS = {
     Cmd.STOP: Event.STOP,
     Cmd.DISMISS: Event.DISMISS,
     Cmd.QUIT: Event.QUIT,
+    Cmd.ARM: Event.ARM,
+    Cmd.SAVE_PREROLL: Event.SAVE_PREROLL,
 }
+_RECORDER_EVENTS = {Cmd.SOUND: Event.SOUND, Cmd.SILENCE: Event.SILENCE}
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,8 @@ class Snapshot:
     devices_note: str | None = None
     hotkey_problem: str | None = None
     folder: Path | None = None
+    preroll: float = 0.0  # seconds the running pre-roll keeps (0: not listening)
+    preroll_bytes: int = 0  # the memory it takes
     seq: int = 0
 
 
@@ -224,6 +234,7 @@ class Controller:
         tick: float = 0.25,
         threaded_filer: bool = True,
         default_folder: Callable[[], Path] | None = None,
+        preroll_factory: Callable[..., Any] | None = None,
     ):
         self._config = config
         self._store = store
@@ -237,6 +248,9 @@ class Controller:
         self._wall = wall_clock
         self._tick_interval = tick
         self._default_folder = default_folder
+        self._preroll_factory = preroll_factory or _default_preroll_factory(self._factory)
+        self._preroll: Any = None  # the SharedStream kept open while idle (pre-roll), or None
+        self._preroll_key: tuple | None = None  # the settings it was opened with
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._filer = Filer(self.submit, threaded=threaded_filer)
         self._machine = Machine()
@@ -331,6 +345,7 @@ class Controller:
         return n
 
     def _finish_exit(self) -> None:
+        self._close_preroll()
         for fn in self._exit_callbacks:
             try:
                 fn()
@@ -353,6 +368,7 @@ class Controller:
         self._scanned = True
         self._folder = self._effective_folder()
         self._recent = self._scan_recent(self._folder)
+        self._sync_preroll()
         self._publish()
         if self._config_problem:
             self._notify("trayrip: problem in the config file", self._config_problem, error=True)
@@ -372,10 +388,15 @@ class Controller:
 
     def _handle(self, cmd: Cmd, payload: Any, submitted: float) -> None:
         if cmd in _STATE_COMMANDS:
-            if cmd in (Cmd.TOGGLE, Cmd.START) and self._rec is None:
+            if cmd in (Cmd.TOGGLE, Cmd.START, Cmd.ARM) and self._rec is None:
                 self._rec_command_time = submitted
                 self._reload_if_edited()
             self._event(_STATE_COMMANDS[cmd])
+        elif cmd in _RECORDER_EVENTS:
+            if payload is self._rec and payload is not None:  # not a late report of an ended recording
+                self._event(_RECORDER_EVENTS[cmd])
+        elif cmd is Cmd.PREROLL_LOST:
+            self._preroll_lost(payload)
         elif cmd is Cmd.FILED:
             rec, filed, note = payload
             paths = _filed_paths(filed)
@@ -435,8 +456,14 @@ class Controller:
     def _perform(self, action: Action) -> Event | None:
         if action is Action.BEGIN_CAPTURE:
             return self._begin_capture()
+        if action is Action.ARM_CAPTURE:
+            return self._begin_capture(armed=True)
+        if action is Action.SAVE_PREROLL:
+            return self._save_preroll()
         if action is Action.END_CAPTURE:
             self._end_capture()
+        elif action is Action.DISARM:
+            self._disarm()
         elif action is Action.NOTIFY_SAVED:
             self._notify_saved()
         elif action is Action.NOTIFY_DISCARDED:
@@ -448,22 +475,30 @@ class Controller:
             log.info("quitting: nothing is recording or being filed")
         return None
 
-    def _begin_capture(self) -> Event:
+    def _begin_capture(self, armed: bool = False) -> Event:
         t0 = self._rec_command_time if self._rec_command_time is not None else self._clock()
         self._rec_command_time = None
         begun = self._clock()  # the command waited in the queue until now
         try:
             options = self._config.recording_options()
+            if armed:
+                options = replace(options, wait_for_sound=True)
             rec = self._factory(options)
+            if hasattr(rec, "on_event"):  # the recorder's reports come back through the queue
+                rec.on_event = lambda kind, rec=rec: self.submit(Cmd.SOUND if kind == "sound" else Cmd.SILENCE, rec)
+            if self._preroll is not None and self._preroll.running and hasattr(rec, "use_source"):
+                rec.use_source(self._preroll.tap())  # the stream (and its last seconds) goes to the recording
             rec.start()
         except (TrayripError, ValueError, OSError) as exc:
             self._error = getattr(exc, "tray_message", None) or str(exc)  # the tray's own fix, not a CLI option
             self._refresh_factory()
+            self._sync_preroll()
             return Event.CAPTURE_FAILED
         except Exception as exc:
             log.exception("starting a recording failed")
             self._error = f"starting the recording failed: {exc}"
             self._refresh_factory()
+            self._sync_preroll()
             return Event.CAPTURE_FAILED
         self._rec = rec
         self._error = None
@@ -473,15 +508,17 @@ class Controller:
         self._next_tick = now + self._tick_interval
         phases = getattr(rec, "start_phases", None) or {}
         log.info(
-            "capture running at %.6f, %.1f ms after the command (queue %.1f ms%s)",
+            "capture running at %.6f, %.1f ms after the command (queue %.1f ms%s)%s",
             self.last_capture_started_at,
             self.last_start_latency * 1000,
             (begun - t0) * 1000,
             "".join(f", {name} {seconds * 1000:.1f} ms" for name, seconds in phases.items()),
+            " (armed: waiting for sound)" if armed else "",
         )
-        return Event.CAPTURE_STARTED
+        return Event.ARM_STARTED if armed else Event.CAPTURE_STARTED
 
     def _refresh_factory(self) -> None:
+        self._close_preroll()  # its stream belongs to the audio backend being replaced
         refresh = getattr(self._factory, "refresh", None)
         if refresh is not None:
             try:
@@ -499,8 +536,77 @@ class Controller:
         except Exception:
             log.exception("stopping the capture failed; filing what there is")
         if rec.failed:
-            self._refresh_factory()
+            self._refresh_factory()  # also closes the pre-roll: its stream died with the recording's
         self._filer.submit(rec)
+        self._sync_preroll()
+
+    def _disarm(self) -> None:
+        """Stop waiting for sound: the capture held nothing, so nothing is filed."""
+        rec, self._rec = self._rec, None
+        if rec is None:
+            return
+        try:
+            rec.discard()
+            log.info("disarmed: nothing was recorded")
+        except Exception:
+            log.exception("stopping the armed capture failed")
+        if rec.failed:
+            self._refresh_factory()
+        self._sync_preroll()
+
+    # -- pre-roll ------------------------------------------------------------
+    def _sync_preroll(self) -> None:
+        """Open, re-open or close the idle stream to match the settings (not while a recording holds it)."""
+        cfg = self._config
+        key = (cfg.preroll_seconds, cfg.device, cfg.rate, cfg.bits) if cfg.preroll_seconds > 0 else None
+        if self._rec is not None:
+            return  # a recording holds the stream; settled when it ends
+        if self._preroll is not None and key == self._preroll_key and self._preroll.running:
+            return
+        self._close_preroll()
+        if key is None:
+            return
+        try:
+            self._preroll = self._preroll_factory(
+                cfg.recording_options(), cfg.preroll_seconds, lambda message: self.submit(Cmd.PREROLL_LOST, message)
+            )
+            self._preroll_key = key
+        except (TrayripError, ValueError, OSError) as exc:
+            refresh = getattr(self._factory, "refresh", None)
+            if refresh is not None:
+                refresh()  # a device list fixed at start-up may be why
+            log.warning("pre-roll is off: %s", exc)
+            self._notify("trayrip: pre-roll is off", str(exc), error=True)
+
+    def _close_preroll(self) -> None:
+        stream, self._preroll, self._preroll_key = self._preroll, None, None
+        if stream is not None:
+            stream.close()
+            log.info("pre-roll stream closed")
+
+    def _preroll_lost(self, message: str) -> None:
+        if self._preroll is None or self._preroll.tapped:
+            return
+        self._close_preroll()
+        self._refresh_factory()
+        self._notify("trayrip: pre-roll stopped", str(message), error=True)
+        self._publish()
+
+    def _save_preroll(self) -> Event | None:
+        """Queue the pre-roll buffer for filing; DISCARDED at once when there is nothing to file."""
+        from ..api import SavedAudio
+
+        stream = self._preroll
+        data = stream.snapshot() if stream is not None else b""
+        if not data:
+            reason = "pre-roll is off (Settings > Pre-roll)" if stream is None else "the pre-roll buffer is empty"
+            self._last_outcome = ("discarded", reason)
+            return Event.DISCARDED
+        options = replace(self._config.recording_options(), split=False)
+        job = SavedAudio(data, stream.format, options, description=stream.description, when=self._wall())
+        log.info("saving the last %.1f s (pre-roll)", len(data) / stream.format.bytes_per_frame / stream.format.rate)
+        self._filer.submit(job)
+        return None
 
     def _notify_saved(self) -> None:
         if not self._last_outcome or self._last_outcome[0] != "filed":
@@ -541,6 +647,8 @@ class Controller:
                 self._notify("trayrip: hotkey problem", problem, error=True)
         if old.notifications != new.notifications and self._on_notifications is not None:
             self._on_notifications(new.notifications)
+        if self._scanned:
+            self._sync_preroll()
 
     def _set(self, key: str, value: Any) -> None:
         old = self._config
@@ -660,6 +768,8 @@ class Controller:
             devices_note=self._devices_note,
             hotkey_problem=self._hotkey_problem,
             folder=self._folder,
+            preroll=self._preroll.seconds if self._preroll is not None else 0.0,
+            preroll_bytes=self._preroll.memory_bytes if self._preroll is not None else 0,
             seq=self._seq,
         )
         self.snapshot = snap
@@ -712,6 +822,10 @@ class WarmRecordings:
 
         return open_default_source(options, self._get_backend())
 
+    def open_source(self, options) -> Any:
+        """A capture source for ``options`` (the pre-roll stream uses it; controller thread)."""
+        return (self._source_factory or self._open_source)(options)
+
     def __call__(self, options) -> RecordingLike:
         from ..api import Recording
 
@@ -719,6 +833,20 @@ class WarmRecordings:
 
     def close(self) -> None:
         self.refresh()
+
+
+def _default_preroll_factory(recordings: Any) -> Callable[..., Any]:
+    """Open the idle pre-roll stream with the same source a recording would use."""
+
+    def open_preroll(options, seconds: float, on_lost: Callable[[str], None]) -> Any:
+        from ..recording.preroll import SharedStream
+
+        opener = getattr(recordings, "open_source", None)
+        if opener is None:
+            raise TrayripError("pre-roll needs a capture source this recording factory cannot give")
+        return SharedStream(opener(options), seconds, on_lost).start()
+
+    return open_preroll
 
 
 def list_devices() -> list[DeviceChoice]:

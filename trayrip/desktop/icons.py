@@ -6,6 +6,7 @@ Each state has its own *shape*, so the icons stay distinct without colour
 * idle: a hollow ring ("ready to record")
 * recording: a filled disc (the record button) plus a 4-segment level meter
   on its right; lit segments are filled, unlit ones only outlined
+* armed: a red sight -- ring, dot and four ticks ("waiting for sound")
 * finishing: an arrow down into a tray (filing the recording)
 * error: a warning triangle with "!"
 
@@ -67,6 +68,17 @@ def _draw(state: State, d: ImageDraw.ImageDraw, u: float) -> None:
         _circle(d, cx, cy, 20 * u, fill=EDGE)
         _circle(d, cx, cy, 18 * u, fill=REC_RED)
         _meter(d, u, 0)
+    elif state is State.ARMED:
+        cx = cy = 32 * u
+        for x0, y0, x1, y1 in ((29, 1, 35, 14), (29, 50, 35, 63), (1, 29, 14, 35), (50, 29, 63, 35)):  # sight ticks
+            d.rectangle((x0 * u, y0 * u, x1 * u, y1 * u), fill=HALO)
+            d.rectangle(((x0 + 1.5) * u, (y0 + 1.5) * u, (x1 - 1.5) * u, (y1 - 1.5) * u), fill=EDGE)
+        _circle(d, cx, cy, 21 * u, fill=HALO)
+        _circle(d, cx, cy, 19 * u, fill=EDGE)
+        _circle(d, cx, cy, 17 * u, fill=REC_RED)
+        _circle(d, cx, cy, 10 * u, fill=EDGE)
+        _circle(d, cx, cy, 8 * u, fill=HALO)
+        _circle(d, cx, cy, 5 * u, fill=REC_RED)
     elif state is State.FINISHING:
         # tray: a U-shaped bar at the bottom; arrow: shaft and head pointing into it
         tray = [(6, 40), (14, 40), (14, 50), (50, 50), (50, 40), (58, 40), (58, 60), (6, 60)]

@@ -8,8 +8,9 @@ changes, and tests exercise it without a display or sound server.
 States::
 
     IDLE ──start──► RECORDING ──stop──► FINISHING ──filed──► IDLE
-      ▲                 ▲                   │
-      └──── (any) ──► ERROR ◄───────────────┘   (start from ERROR/FINISHING allowed)
+      │  ▲              ▲  ▲ silence ─┘      │
+      │  └──── (any) ──►│ ERROR ◄────────────┘   (start from ERROR/FINISHING allowed)
+      └──arm──► ARMED ──sound──┘  (disarm: back to IDLE, nothing filed)
 
 * FINISHING means "the capture is closed and one or more recordings are being
   filed (trim, encode, move)". Filing never blocks a new recording: START in
@@ -18,6 +19,13 @@ States::
 * ERROR is sticky: it shows until the user starts a new recording or
   dismisses it. A failed *filing* job while a newer recording runs does not
   leave RECORDING (the capture is fine); it only notifies.
+* ARMED means "the stream is open, nothing is written until the level passes
+  the threshold". The recorder reports the sound (SOUND) and, with stop on
+  silence, the silence (SILENCE); both come through the controller's queue.
+  Disarming (ARM, TOGGLE or STOP while armed) discards the empty capture:
+  nothing is filed and nobody is notified.
+* SAVE_PREROLL files the pre-roll buffer like a finished recording (one more
+  filing job), without touching a recording.
 * QUIT never drops audio: a running recording is stopped and filed, and
   :attr:`Action.EXIT` is emitted once nothing is recording or being filed.
 """
@@ -33,6 +41,7 @@ class State(str, enum.Enum):
     """What the tray shows."""
 
     IDLE = "idle"
+    ARMED = "armed"
     RECORDING = "recording"
     FINISHING = "finishing"
     ERROR = "error"
@@ -53,6 +62,11 @@ class Event(enum.Enum):
     DISCARDED = "discarded"  # a filing job found nothing captured
     FILING_FAILED = "filing_failed"  # a filing job failed
     FAULT = "fault"  # an unexpected exception in the controller
+    ARM = "arm"  # the "Arm" menu item: wait for sound (toggles)
+    ARM_STARTED = "arm_started"  # outcome of ARM_CAPTURE
+    SOUND = "sound"  # the armed recorder heard sound: it is recording now
+    SILENCE = "silence"  # stop on silence: the sound has been gone long enough
+    SAVE_PREROLL = "save_preroll"  # "Save last N seconds"
 
 
 class Action(enum.Enum):
@@ -60,6 +74,9 @@ class Action(enum.Enum):
 
     BEGIN_CAPTURE = "begin_capture"  # open the stream; report CAPTURE_STARTED/FAILED
     END_CAPTURE = "end_capture"  # stop the stream (fast), queue filing (pending += 1)
+    ARM_CAPTURE = "arm_capture"  # open the stream waiting for sound; report ARM_STARTED/CAPTURE_FAILED
+    DISARM = "disarm"  # stop the waiting stream, throw the empty capture away
+    SAVE_PREROLL = "save_preroll"  # queue the pre-roll buffer for filing (pending += 1)
     NOTIFY_SAVED = "notify_saved"
     NOTIFY_DISCARDED = "notify_discarded"
     NOTIFY_ERROR = "notify_error"
@@ -75,6 +92,9 @@ S, E, A = State, Event, Action
 
 _START = (_SAME, (A.BEGIN_CAPTURE,))
 _END = (S.FINISHING, (A.END_CAPTURE,))
+_ARM = (_SAME, (A.ARM_CAPTURE,))
+_DISARM = (SETTLE, (A.DISARM,))
+_SAVE = (S.FINISHING, (A.SAVE_PREROLL,))
 
 # (state, event) -> (next state | SETTLE | _SAME, actions). Pairs not listed
 # are ignored (no change, no action): e.g. STOP while idle, START while recording.
@@ -89,6 +109,20 @@ TABLE: dict[tuple[State, Event], tuple[object, tuple[Action, ...]]] = {
     (S.IDLE, E.FILING_FAILED): (S.ERROR, (A.NOTIFY_ERROR,)),
     (S.IDLE, E.FAULT): (S.ERROR, (A.NOTIFY_ERROR,)),
     (S.IDLE, E.QUIT): (_SAME, ()),
+    (S.IDLE, E.ARM): _ARM,
+    (S.IDLE, E.ARM_STARTED): (S.ARMED, ()),
+    (S.IDLE, E.SAVE_PREROLL): _SAVE,
+    # ARMED
+    (S.ARMED, E.SOUND): (S.RECORDING, ()),
+    (S.ARMED, E.ARM): _DISARM,
+    (S.ARMED, E.TOGGLE): _DISARM,
+    (S.ARMED, E.STOP): _DISARM,
+    (S.ARMED, E.QUIT): _DISARM,
+    (S.ARMED, E.STREAM_LOST): (S.ERROR, (A.DISARM, A.NOTIFY_ERROR)),
+    (S.ARMED, E.FAULT): (S.ERROR, (A.DISARM, A.NOTIFY_ERROR)),
+    (S.ARMED, E.FILED): (_SAME, (A.NOTIFY_SAVED,)),  # an earlier recording
+    (S.ARMED, E.DISCARDED): (_SAME, (A.NOTIFY_DISCARDED,)),
+    (S.ARMED, E.FILING_FAILED): (_SAME, (A.NOTIFY_ERROR,)),
     # RECORDING
     (S.RECORDING, E.TOGGLE): _END,
     (S.RECORDING, E.STOP): _END,
@@ -98,6 +132,7 @@ TABLE: dict[tuple[State, Event], tuple[object, tuple[Action, ...]]] = {
     (S.RECORDING, E.FILED): (_SAME, (A.NOTIFY_SAVED,)),  # an earlier recording
     (S.RECORDING, E.DISCARDED): (_SAME, (A.NOTIFY_DISCARDED,)),
     (S.RECORDING, E.FILING_FAILED): (_SAME, (A.NOTIFY_ERROR,)),  # keep recording
+    (S.RECORDING, E.SILENCE): _END,
     # FINISHING
     (S.FINISHING, E.TOGGLE): _START,
     (S.FINISHING, E.START): _START,
@@ -108,6 +143,9 @@ TABLE: dict[tuple[State, Event], tuple[object, tuple[Action, ...]]] = {
     (S.FINISHING, E.FILING_FAILED): (S.ERROR, (A.NOTIFY_ERROR,)),
     (S.FINISHING, E.FAULT): (S.ERROR, (A.NOTIFY_ERROR,)),
     (S.FINISHING, E.QUIT): (_SAME, ()),
+    (S.FINISHING, E.ARM): _ARM,
+    (S.FINISHING, E.ARM_STARTED): (S.ARMED, ()),
+    (S.FINISHING, E.SAVE_PREROLL): _SAVE,
     # ERROR
     (S.ERROR, E.TOGGLE): _START,
     (S.ERROR, E.START): _START,
@@ -119,10 +157,13 @@ TABLE: dict[tuple[State, Event], tuple[object, tuple[Action, ...]]] = {
     (S.ERROR, E.FILING_FAILED): (_SAME, (A.NOTIFY_ERROR,)),
     (S.ERROR, E.FAULT): (_SAME, (A.NOTIFY_ERROR,)),
     (S.ERROR, E.QUIT): (_SAME, ()),
+    (S.ERROR, E.ARM): _ARM,
+    (S.ERROR, E.ARM_STARTED): (S.ARMED, ()),
 }
 
 _JOB_ENDS = frozenset({E.FILED, E.DISCARDED, E.FILING_FAILED})
-_STARTS = frozenset({E.TOGGLE, E.START})
+_STARTS = frozenset({E.TOGGLE, E.START, E.ARM, E.SAVE_PREROLL})
+_NEW_JOBS = frozenset({A.END_CAPTURE, A.SAVE_PREROLL})
 
 
 @dataclass(frozen=True)
@@ -140,8 +181,8 @@ def step(machine: Machine, event: Event) -> tuple[Machine, tuple[Action, ...]]:
     if machine.exited:
         return machine, ()
     quitting = machine.quitting or event is E.QUIT
-    if machine.quitting and event in _STARTS:
-        return machine, ()  # no new recordings once Quit was chosen
+    if machine.quitting and event in _STARTS and machine.state is not S.ARMED:
+        return machine, ()  # no new recordings once Quit was chosen (disarming is still allowed)
     rule = TABLE.get((machine.state, event))
     if rule is None:
         return machine, ()
@@ -149,7 +190,7 @@ def step(machine: Machine, event: Event) -> tuple[Machine, tuple[Action, ...]]:
     pending = machine.pending
     if event in _JOB_ENDS:
         pending = max(0, pending - 1)
-    pending += sum(1 for a in actions if a is A.END_CAPTURE)
+    pending += sum(1 for a in actions if a in _NEW_JOBS)
     if target is _SAME:
         state = machine.state
     elif target is SETTLE:
@@ -160,6 +201,6 @@ def step(machine: Machine, event: Event) -> tuple[Machine, tuple[Action, ...]]:
 
 
 def _exit_if_done(machine: Machine, actions: tuple[Action, ...]) -> tuple[Machine, tuple[Action, ...]]:
-    if machine.quitting and machine.pending == 0 and machine.state is not S.RECORDING:
+    if machine.quitting and machine.pending == 0 and machine.state not in (S.RECORDING, S.ARMED):
         return replace(machine, exited=True), actions + (A.EXIT,)
     return machine, actions

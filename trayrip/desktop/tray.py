@@ -217,20 +217,40 @@ def tooltip(snap: Snapshot) -> str:
         text = f"trayrip: recording {_clock(snap.elapsed)} ({key} stops)"
         if snap.pending:
             text += f"; saving {snap.pending} earlier"
+    elif snap.state is State.ARMED:
+        text = f"trayrip: armed, waiting for sound ({key} disarms)"
     elif snap.state is State.FINISHING:
         text = f"trayrip: saving the recording… ({key} starts a new one)"
     elif snap.state is State.ERROR:
         text = f"trayrip: error: {_short(snap.error or 'unknown', 120)}"
     else:
         text = f"trayrip: ready ({key} records)"
+    if snap.preroll and snap.state is not State.RECORDING:  # the stream is open while idle: say so
+        text += f"; pre-roll listening (last {snap.preroll:g} s, {_megabytes(snap.preroll_bytes)})"
     return text
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+PREROLL_PRESETS: tuple[float, ...] = (0.0, 10.0, 30.0, 60.0, 120.0)
+SILENCE_PRESETS: tuple[float, ...] = (0.0, 2.0, 5.0, 10.0, 30.0)
+
+
+def preroll_label(seconds: float, rate: int = 48000, channels: int = 2, sample_bytes: int = 2) -> str:
+    """A pre-roll choice with the memory it takes: N x rate x channels x bytes."""
+    if not seconds:
+        return "Off"
+    size = round(seconds * rate) * channels * sample_bytes
+    return f"{seconds:g} s ({seconds:g} × {rate} × {channels} × {sample_bytes} B = {_megabytes(size)})"
 
 
 def _menu_key(snap: Snapshot) -> tuple:
     """What the menu shows; the menu is rebuilt only when this changes."""
     return (
         snap.state, snap.pending > 0, snap.quitting, snap.error, snap.recent, snap.config, snap.config_problem,
-        snap.devices, snap.devices_note, snap.hotkey_problem, snap.folder,
+        snap.devices, snap.devices_note, snap.hotkey_problem, snap.folder, snap.preroll,
     )
 
 
@@ -400,14 +420,26 @@ class Tray:
         cfg = snap.config
         key = _hotkey_label(snap)
         recording = snap.state is State.RECORDING
+        armed = snap.state is State.ARMED
         items = [
             Item(
-                f"Stop recording ({key})" if recording else f"Start recording ({key})",
+                f"Stop recording ({key})" if recording else f"Stop waiting ({key})" if armed else f"Start recording ({key})",
                 self._cmd(Cmd.TOGGLE),
                 default=True,
                 enabled=not snap.quitting,
-            )
+            ),
+            Item(
+                "Arm: record when sound starts",
+                self._cmd(Cmd.ARM),
+                checked=lambda _i: armed,
+                enabled=not snap.quitting and not recording,
+            ),
         ]
+        if snap.preroll:
+            items.append(Item(
+                f"Save last {snap.preroll:g} seconds", self._cmd(Cmd.SAVE_PREROLL),
+                enabled=not snap.quitting and not recording and not armed,
+            ))
         if snap.pending:
             items.append(Item(f"Saving {snap.pending} recording{'s' if snap.pending > 1 else ''}…", None, enabled=False))
         if snap.state is State.ERROR:
@@ -461,6 +493,15 @@ class Tray:
             hotkeys.append(radio(f"{_hotkey_label(snap)} (from the config)", "hotkey", cfg.hotkey))
         hotkeys += [SEP, Item("Other: edit the config file…", self._cmd(Cmd.EDIT_CONFIG))]
 
+        bits = 3 if cfg.bits == 24 else 2
+        prerolls = [radio(preroll_label(t, cfg.rate or 48000, 2, bits), "preroll_seconds", t) for t in PREROLL_PRESETS]
+        if cfg.preroll_seconds not in PREROLL_PRESETS:
+            prerolls.append(radio(f"{preroll_label(cfg.preroll_seconds, cfg.rate or 48000, 2, bits)} (from the config)",
+                                  "preroll_seconds", cfg.preroll_seconds))
+        silences = [radio(f"after {t:g} s" if t else "Off", "stop_on_silence", t) for t in SILENCE_PRESETS]
+        if cfg.stop_on_silence not in SILENCE_PRESETS:
+            silences.append(radio(f"after {cfg.stop_on_silence:g} s (from the config)", "stop_on_silence", cfg.stop_on_silence))
+
         folder = str(snap.folder) if snap.folder else "Music/playlists"
         folders = [
             Item(_short(folder, 60), None, enabled=False),
@@ -474,6 +515,8 @@ class Tray:
             Item("Silence threshold", Menu(*thresholds)),
             Item("Split into tracks at silences", self._cmd(Cmd.SET, ("split", not cfg.split)), checked=lambda _i: cfg.split),
             Item("Split at track changes", self._cmd(Cmd.SET, ("tracks", not cfg.tracks)), checked=lambda _i: cfg.tracks),
+            Item("Stop on silence", Menu(*silences)),
+            Item("Pre-roll: keep the last seconds", Menu(*prerolls)),
             Item("Hotkey", Menu(*hotkeys)),
             Item("Output folder", Menu(*folders)),
             Item(

@@ -14,9 +14,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..capture.base import AudioFormat, Block, CaptureSource
 from ..errors import CaptureError, TrayripError
+from .preroll import Ring
 from .silence import SilenceSettings, SilenceTracker
 from .writer import WavWriter
 
@@ -99,6 +101,10 @@ class Recorder:
         gap_threshold: float = 0.2,
         max_frames: int | None = None,
         clock=time.monotonic,
+        wait_for_sound: bool = False,
+        stop_on_silence: float = 0.0,
+        lead_in: float = 0.5,
+        on_event: Callable[[str], None] | None = None,
     ):
         self.source = source
         self.part = Path(part)
@@ -115,15 +121,38 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self._failure: str | None = None
         self._last_arrival: float | None = None
+        self._flowing = False
         self._held: list[Block] = []  # blocks after a delivery gap, until we know whether audio was missing
         self._gap_from = 0.0  # arrival of the last block before that gap
         self._stopping = threading.Event()
         self._dropped_pending = 0
         self._pending: list[bytes] = []  # accepted audio not yet written (one batch)
         self._pending_frames = 0
-        self._batch_frames = max(1, int(self.format.rate * _BATCH_WAIT * 2))
+        # Stop on silence is noticed at a batch boundary: smaller batches (one 40 ms block) keep it on time.
+        self._batch_wait = _BATCH_WAIT if not stop_on_silence else 0.04
+        self._batch_frames = max(1, int(self.format.rate * self._batch_wait * 2))
         self._clock_map: list[tuple[int, float]] = []  # for placing player signals in the file
         self.done = threading.Event()  # set when the recorder thread ends (stop, limit or failure)
+        # Sound-activated: nothing is written until the level passes the threshold; the last
+        # ``lead_in`` seconds are kept in a small ring so the onset (and the pad before it) is not clipped.
+        self.wait_for_sound = wait_for_sound
+        self.triggered = threading.Event()
+        if not wait_for_sound:
+            self.triggered.set()
+        self._gate = SilenceTracker(self.format.rate, self.format.channels, self.format.sample_width, self.silence)
+        lead_frames = int(round(max(lead_in, 2 * self.silence.pad_before) * self.format.rate))
+        self._lead = Ring(lead_frames if wait_for_sound else 0, self.format.bytes_per_frame)
+        # Stop on silence: the recorder only reports it (``on_event("silence")``); whoever owns the
+        # recording stops it (the CLI loop, or the tray's controller through its queue).
+        if stop_on_silence < 0:
+            raise ValueError("stop_on_silence must not be negative")
+        self.stop_on_silence = stop_on_silence
+        self._silence_frames = int(round(stop_on_silence * self.format.rate))
+        self.silence_reached = threading.Event()
+        self.silence_at: int | None = None  # frame where the stopping silence began
+        self._start_frame = 0  # frames of pre-roll in front of the recording proper
+        self._preroll: memoryview | None = None  # written first by the recorder thread
+        self._on_event = on_event or (lambda kind: None)
 
     # -- driver thread ---------------------------------------------------
     def _accept_waiting(self, block: Block) -> bool:
@@ -144,16 +173,29 @@ class Recorder:
         """Create the capture file and start the stream; raises TrayripError on failure."""
         self._writer = WavWriter(self.part, self.format)
         self._thread = threading.Thread(target=self._run, name="trayrip-recorder", daemon=True)
-        self._thread.start()
+        can_wait = getattr(self.source, "can_wait", False)
+        if can_wait:
+            self._thread.start()
         try:
             # A real driver must never wait; a source that says it can (faster than real time) gets back-pressure.
-            self.source.start(self._accept_waiting if getattr(self.source, "can_wait", False) else self._accept)
+            self.source.start(self._accept_waiting if can_wait else self._accept)
         except BaseException:
-            self._queue.put(_STOP)
-            self._thread.join(5)
+            if can_wait:
+                self._queue.put(_STOP)
+                self._thread.join(5)
             self._writer.abort()
             self.part.unlink(missing_ok=True)
             raise
+        # A shared stream (pre-roll) hands over the audio it kept from before this recording; the
+        # recorder thread starts only now, so that audio is written first.
+        preroll = getattr(self.source, "preroll", b"")
+        if preroll and not self.wait_for_sound:
+            bpf = self.format.bytes_per_frame
+            self._preroll = memoryview(preroll)[: len(preroll) - len(preroll) % bpf]
+            self._start_frame = len(self._preroll) // bpf
+            log.info("prepending %.2f s of pre-roll", self._start_frame / self.format.rate)
+        if not can_wait:
+            self._thread.start()
         log.info("recording %s from %s into %s", self.format.describe(), self.source.description, self.part.name)
 
     @property
@@ -165,7 +207,7 @@ class Recorder:
         writer = self._writer
         frames = writer.frames if writer else 0
         return RecorderStatus(
-            elapsed=frames / self.format.rate,
+            elapsed=frames / self.format.rate,  # 0 while waiting for sound
             level_db=self._tracker.level_db,
             bytes_written=writer.data_bytes if writer else 0,
             overflows=self._counters.overflows,
@@ -223,8 +265,21 @@ class Recorder:
             self._writer.release()
 
     # -- recorder thread -------------------------------------------------
+    def _write_preroll(self) -> None:
+        """Write the pre-roll first, a second at a time (never a second copy of a 120 s buffer)."""
+        data, self._preroll = self._preroll, None
+        if data is None:
+            return
+        step = self.format.rate * self.format.bytes_per_frame
+        for i in range(0, len(data), step):
+            chunk = data[i : i + step]
+            self._pending.append(chunk)
+            self._pending_frames += len(chunk) // self.format.bytes_per_frame
+            self._flush()
+
     def _run(self) -> None:
         try:
+            self._write_preroll()
             while True:
                 try:
                     block = self._queue.get(timeout=0.25)
@@ -258,7 +313,7 @@ class Recorder:
                     return
                 self._flush()
                 if self._queue.empty():
-                    self._stopping.wait(_BATCH_WAIT)  # let a few blocks gather; stop() cuts this short
+                    self._stopping.wait(self._batch_wait)  # let a few blocks gather; stop() cuts this short
         except TrayripError as exc:
             self._fail(str(exc))
         except Exception as exc:  # never a silently dead thread
@@ -286,6 +341,9 @@ class Recorder:
         """Take one block (holding it back after a delivery gap); False once ``max_frames`` is reached."""
         if block.overflow:
             self._counters.overflows += 1
+        if not self._flowing:
+            self._flowing = True
+            log.info("audio flowing (first block)")  # idle loopback monitors take a while: tests wait for this
         if not self.fill_gaps:
             return self._append(block)
         previous, self._last_arrival = self._last_arrival, block.arrival
@@ -339,12 +397,58 @@ class Recorder:
         data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._pending.clear()
         self._pending_frames = 0
+        if not self.triggered.is_set():
+            data = self._gate_batch(data)
+            if not data:
+                return
         assert self._writer is not None
         self._writer.write(data)
         self._tracker.feed(data)
+        if self._silence_frames:
+            self._check_silence()
+
+    def _gate_batch(self, data: bytes) -> bytes:
+        """While waiting for sound: keep the batch in the lead-in ring, or open the gate.
+
+        Returns what to write now: nothing while it is silent, else the lead-in
+        plus this batch (the onset lies in the batch or right before it).
+        """
+        self._gate.feed(data)
+        if not self._gate.has_sound:
+            self._lead.write(data)
+            return b""
+        lead = self._lead.snapshot()
+        self._lead.clear()
+        self.triggered.set()
+        log.info("sound above %.0f dBFS: recording (with %.2f s lead-in)", self.silence.threshold_db,
+                 len(lead) / self.format.bytes_per_frame / self.format.rate)
+        self._on_event("sound")
+        out = lead + data
+        if self.max_frames is not None:  # the length limit counts the lead-in too
+            out = out[: self.max_frames * self.format.bytes_per_frame]
+        return out
+
+    def _check_silence(self) -> None:
+        """Report (once) when the sound has been gone for ``stop_on_silence`` seconds."""
+        if self.silence_reached.is_set():
+            return
+        t = self._tracker
+        since = max(t.last_sound_end or 0, self._start_frame)
+        if t.frames - since >= self._silence_frames:
+            self.silence_at = since
+            self.silence_reached.set()
+            log.info(
+                "%.2f s of silence after %.2f s of the stream: stopping (stop on silence %g s)",
+                (t.frames - since) / self.format.rate, since / self.format.rate, self.stop_on_silence,
+            )
+            self._on_event("silence")
 
     def _write_silence(self, frames: int) -> None:
         self._flush()  # keep the order: audio before the gap, then the gap
+        if not self.triggered.is_set():
+            self._lead.write_silence(frames * self.format.bytes_per_frame)
+            self._gate.feed_silence(frames)
+            return
         writer = self._writer
         assert writer is not None
         bpf = self.format.bytes_per_frame
@@ -355,3 +459,5 @@ class Recorder:
             writer.write(chunk[: n * bpf] if n * bpf != len(chunk) else chunk)
             remaining -= n
         self._tracker.feed_silence(frames)
+        if self._silence_frames:
+            self._check_silence()
