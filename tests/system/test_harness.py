@@ -226,8 +226,13 @@ def test_tray_icon_docks_and_shows_in_screenshot(harness, tmp_path):
         icons = harness.wait_tray_icons(len(before) + 1, timeout=10)
         new = [w for w in icons if w.id not in before]
         assert len(new) == 1
-        tray = harness.tray_bbox()
-        assert tray[0] <= new[0].x and new[0].bbox[2] <= tray[2]
+
+        def inside_the_tray():  # trayer grows leftwards and places the new icon a moment after it docks
+            tray = harness.tray_bbox()
+            icon = next((w for w in harness.tray_icons() if w.id == new[0].id), None)
+            return icon is not None and tray[0] <= icon.x and icon.bbox[2] <= tray[2]
+
+        wait_until(inside_the_tray, 5, "the new icon laid out inside the tray panel")
 
         def red_pixels():
             px = np.asarray(harness.tray_screenshot()).astype(int)
