@@ -130,7 +130,11 @@ def test_tracks_from_a_real_player(harness, user_env, harness_environ, tmp_path)
             _call(bus, "Play")
             mpv.wait(60)
             ended = _capture_bytes(out)
-            wait_until(lambda: _capture_bytes(out) - ended >= RATE * 4, 10, "audio after the playlist")
+            def after_the_playlist():
+                assert rec.poll() is None, f"trayrip record ended early: {rec.communicate()[1]}"
+                return _capture_bytes(out) - ended >= RATE * 4
+
+            wait_until(after_the_playlist, 10, "audio after the playlist")
         rec.send_signal(signal.SIGINT)
         stdout, err = rec.communicate(timeout=60)
     finally:
