@@ -19,6 +19,8 @@ import soundfile as sf
 
 import audio_tools as at
 
+pytestmark = pytest.mark.both_servers  # PulseAudio and PipeWire
+
 PAD_BEFORE, PAD_AFTER = 0.100, 0.300
 TOL = 0.050  # issue 2: trimmed to the pads within ~50 ms
 

@@ -13,6 +13,8 @@ from test_capture_system import wait_for_audio
 import trayrip
 from trayrip.api import RecordingFailed
 
+pytestmark = pytest.mark.both_servers  # PulseAudio and PipeWire
+
 
 def test_sound_server_lost_mid_recording_then_back(harness, harness_environ, tmp_path):
     tone = at.write_wav(tmp_path / "tone.wav", at.tone(900, 20.0))
