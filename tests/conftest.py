@@ -7,7 +7,8 @@
   log; it is never skipped. Tests that use it get the ``system`` marker, so
   ``pytest -m "not system"`` runs only the pure unit tests. Tests marked
   ``both_servers`` run twice, on PulseAudio (``[pulseaudio]``) and on
-  PipeWire with pipewire-pulse (``[pipewire]``); the others on PulseAudio.
+  PipeWire with pipewire-pulse (``[pipewire]``); ``server("pipewire")`` runs
+  a test on that one only; the others run on PulseAudio.
   The fixture is parametrised per session, so pytest runs the tests grouped
   by server and stops one harness before it starts the other: the two
   servers never run at the same time.
@@ -58,7 +59,9 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_generate_tests(metafunc):
     if "harness" in metafunc.fixturenames:
-        servers = SERVERS if metafunc.definition.get_closest_marker("both_servers") else SERVERS[:1]
+        only = metafunc.definition.get_closest_marker("server")
+        both = metafunc.definition.get_closest_marker("both_servers")
+        servers = only.args if only else SERVERS if both else SERVERS[:1]
         metafunc.parametrize("harness", servers, indirect=True, scope="session")
 
 

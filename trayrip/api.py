@@ -78,8 +78,15 @@ class RecordingOptions:
 
 
 def open_default_source(options: RecordingOptions, backend=None) -> CaptureSource:
-    """Find the loopback device (or ``options.device``) and prepare a PortAudio source."""
-    from .capture.discovery import plan_capture
+    """Find the loopback device (or ``options.device``) and prepare a source:
+    native PipeWire when the server is PipeWire, else PortAudio."""
+    from .capture.discovery import plan_capture, plan_pipewire
+
+    native = plan_pipewire(device=options.device, rate=options.rate, bits=options.bits)
+    if native is not None:
+        from .capture.pipewire import PipeWireSource
+
+        return PipeWireSource(native.format, native.target)
     from .capture.portaudio import PortAudio
 
     owns = backend is None

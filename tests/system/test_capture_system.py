@@ -154,6 +154,7 @@ def test_python_api_records_the_monitor(harness, harness_environ, tmp_path):
         wait_for_audio(rec)
         time.sleep(0.3)
         harness.play(played.path)
+        time.sleep(0.5)  # paplay returns when its last sample is played: let the 0.3 s pad be recorded
     finally:
         filed = rec.stop()
     data, rate = at.read_audio(filed.path)
