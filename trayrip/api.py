@@ -67,6 +67,7 @@ class RecordingOptions:
     title: str | None = None  # for the {title} template field and tags
     split: bool = False  # split into tracks at silences of at least silence.region_gap seconds
     min_track: float = 30.0  # pieces shorter than this are merged into a neighbour, not filed alone
+    app: str | None = None  # record only the applications whose name or binary contains this
 
     def __post_init__(self) -> None:
         if self.bits not in (16, 24):
@@ -82,11 +83,13 @@ def open_default_source(options: RecordingOptions, backend=None) -> CaptureSourc
     native PipeWire when the server is PipeWire, else PortAudio."""
     from .capture.discovery import plan_capture, plan_pipewire
 
+    if options.app:
+        return open_app_source(options)
     native = plan_pipewire(device=options.device, rate=options.rate, bits=options.bits)
     if native is not None:
         from .capture.pipewire import PipeWireSource
 
-        return PipeWireSource(native.format, native.target)
+        return PipeWireSource(native.format, native.target, tool=native.tool)
     from .capture.portaudio import PortAudio
 
     owns = backend is None
@@ -98,6 +101,25 @@ def open_default_source(options: RecordingOptions, backend=None) -> CaptureSourc
             backend.close()
         raise
     return backend.open_source(plan, owns_backend=owns)
+
+
+def open_app_source(options: RecordingOptions) -> CaptureSource:
+    """A source recording only the applications matching ``options.app`` (Linux)."""
+    import sys
+
+    from .capture.base import AudioFormat
+    from .capture.pipewire import PipeWireSource, PipeWireTarget
+    from .capture.routing import AppRoute, AppSource, unsupported_message
+
+    if not sys.platform.startswith("linux"):
+        raise CaptureError(unsupported_message(sys.platform))
+    if options.device is not None:
+        raise CaptureError("give either --app or --device, not both")
+    fmt = AudioFormat(int(options.rate or 48000), 2, options.bits // 8)
+    route = AppRoute(options.app, rate=fmt.rate, channels=fmt.channels)
+    return AppSource(route, lambda monitor: PipeWireSource(
+        fmt, PipeWireTarget(None, False, f"application {options.app!r}", monitor), tool="parec",
+        node_name="trayrip-app-capture"))
 
 
 class Recording:

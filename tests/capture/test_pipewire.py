@@ -12,7 +12,7 @@ import pytest
 from trayrip.capture import pulse
 from trayrip.capture.base import AudioFormat
 from trayrip.capture.discovery import plan_pipewire
-from trayrip.capture.pipewire import PipeWireSource, PipeWireTarget, record_argv
+from trayrip.capture.pipewire import PipeWireSource, PipeWireTarget, parec_argv, record_argv
 from trayrip.errors import CaptureError
 
 from test_discovery import PACTL_INFO, PACTL_SOURCES
@@ -30,16 +30,32 @@ def query(server_name="PulseAudio (on PipeWire 0.3.65)"):
 
 def plan(**kw):
     kw.setdefault("platform", "linux")
+    kw.setdefault("environ", {"TRAYRIP_CAPTURE": "pw-record"})
     kw.setdefault("pulse_query", query())
-    kw.setdefault("environ", {})
-    kw.setdefault("which", lambda: "/usr/bin/pw-record")
+    kw.setdefault("which", lambda tool: "/usr/bin/" + tool)
     return plan_pipewire(**kw)
 
 
 def test_pipewire_server_records_the_default_sinks_monitor_natively():
     p = plan()
-    assert p.target == PipeWireTarget(SINK, True, f"Monitor of Built-in Audio Analog Stereo ({SINK}.monitor)")
+    assert p.target == PipeWireTarget(SINK, True, f"Monitor of Built-in Audio Analog Stereo ({SINK}.monitor)",
+                                      f"{SINK}.monitor")
     assert (p.format.rate, p.format.channels, p.format.sample_width) == (48000, 2, 2)
+
+
+def test_the_default_tool_is_parec_and_the_user_can_choose():
+    assert plan(environ={}).tool == "parec"
+    assert plan(environ={"TRAYRIP_CAPTURE": "PW-RECORD"}).tool == "pw-record"
+    assert plan(environ={"TRAYRIP_CAPTURE": "portaudio"}) is None
+
+
+def test_parec_argv_records_the_pulse_name_raw():
+    target = PipeWireTarget("speakers", True, "m", "speakers.monitor")
+    argv = parec_argv("parec", AudioFormat(96000, 2, 3), target, node_name="trayrip-capture")
+    assert argv[:3] == ["parec", "--raw", "--device=speakers.monitor"]
+    assert {"--format=s24le", "--rate=96000", "--channels=2", "--property=node.name=trayrip-capture"} <= set(argv)
+    with pytest.raises(CaptureError):
+        parec_argv("parec", AudioFormat(48000, 2, 2), PipeWireTarget("x", True, "m"))
 
 
 def test_rate_bits_and_a_named_source():
@@ -51,7 +67,7 @@ def test_rate_bits_and_a_named_source():
 @pytest.mark.parametrize("kw", [
     {"pulse_query": query("pulseaudio")},          # plain PulseAudio: PortAudio records
     {"environ": {"TRAYRIP_CAPTURE": "portaudio"}},  # the user asked for PortAudio
-    {"which": lambda: None},                         # no pw-record installed
+    {"which": lambda tool: None},                    # no pw-record installed
     {"device": "5"},                                 # a PortAudio index
     {"device": "no such source"},                    # not a server source: PortAudio matches names
     {"platform": "win32"},

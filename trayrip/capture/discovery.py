@@ -175,12 +175,18 @@ def plan_capture(
     return _linux_plan(catalog, device, rate, bits, pulse_query)
 
 
+# Which child records on PipeWire unless TRAYRIP_CAPTURE says otherwise
+# ("pw-record", "parec" or "portaudio"); chosen by bench/bench_pipewire.py.
+DEFAULT_PIPEWIRE_TOOL = "parec"
+
+
 @dataclass(frozen=True)
 class PipeWirePlan:
     """A native PipeWire capture: what to connect to, in which format."""
 
     format: AudioFormat
     target: PipeWireTarget
+    tool: str = "pw-record"
 
 
 def is_pipewire(info: pulse.PulseInfo) -> bool:
@@ -203,7 +209,7 @@ def plan_pipewire(
     platform: str = sys.platform,
     pulse_query: Callable[[], pulse.PulseInfo] = pulse.query,
     environ=os.environ,
-    which: Callable[[], str | None] = pw_record_path,
+    which: Callable[[str], str | None] = pw_record_path,
 ) -> PipeWirePlan | None:
     """The native PipeWire plan, or None when PortAudio should record.
 
@@ -213,11 +219,12 @@ def plan_pipewire(
     server cannot be asked or has no default sink.
     """
     _width(bits)
-    if not platform.startswith("linux") or environ.get("TRAYRIP_CAPTURE", "").lower() == "portaudio":
+    choice = environ.get("TRAYRIP_CAPTURE", "").lower() or DEFAULT_PIPEWIRE_TOOL
+    if not platform.startswith("linux") or choice == "portaudio":
         return None
     if device is not None and str(device).strip().lstrip("-").isdigit():
         return None
-    if which() is None:
+    if which(choice) is None:
         return None
     info = pulse_query()
     if not is_pipewire(info):
@@ -236,8 +243,8 @@ def plan_pipewire(
     label = f"{src.description} ({src.name})"
     fmt = _format(rate or src.rate, src.channels, bits)
     if src.monitor_of:
-        return PipeWirePlan(fmt, PipeWireTarget(src.monitor_of, True, label))
-    return PipeWirePlan(fmt, PipeWireTarget(src.name, False, label))
+        return PipeWirePlan(fmt, PipeWireTarget(src.monitor_of, True, label, src.name), choice)
+    return PipeWirePlan(fmt, PipeWireTarget(src.name, False, label, src.name), choice)
 
 
 def loopback_device_index(catalog: DeviceCatalog, platform: str = sys.platform, pulse_query=pulse.query) -> int | None:

@@ -15,6 +15,7 @@ else holds the pipe's read end.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -36,8 +37,10 @@ MARKER = "trayrip"  # node names (and routing modules/links) start with it, so l
 NODE_NAME = MARKER + "-capture"
 _FORMATS = {2: "s16", 3: "s24"}
 _CHANNEL_MAPS = {1: "mono", 2: "stereo"}
-_FIRST_DATA_WAIT = 2.0  # seconds start() waits for the child to connect (or fail)
+_FIRST_DATA_WAIT = 0.5  # seconds start() waits for first audio or an early failure (not longer: idle monitors send nothing)
 _LATENCY = "20ms"
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Python 3.10+ names it; Linux value)
+_PIPE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,26 @@ class PipeWireTarget:
     node: str | None
     capture_sink: bool
     description: str
+    pulse_source: str | None = None  # the same thing by its Pulse name (for the parec tool)
 
 
-def pw_record_path() -> str | None:
-    """The ``pw-record`` program, if installed."""
-    return shutil.which("pw-record")
+TOOLS = ("pw-record", "parec")
+
+
+def pw_record_path(tool: str = "pw-record") -> str | None:
+    """The recorder program (``pw-record`` or ``parec``), if installed."""
+    return shutil.which(tool)
+
+
+def parec_argv(exe: str, fmt: AudioFormat, target: PipeWireTarget, *, node_name: str = NODE_NAME) -> list[str]:
+    """``parec`` (pipewire-pulse or PulseAudio) writing raw PCM of ``fmt`` on stdout."""
+    if fmt.sample_width not in _FORMATS or not target.pulse_source:
+        raise CaptureError(f"parec cannot record {target.description} at {fmt.bits} bits")
+    return [
+        exe, "--raw", f"--device={target.pulse_source}", f"--format=s{fmt.bits}le", f"--rate={fmt.rate}",
+        f"--channels={fmt.channels}", "--latency-msec=40", f"--client-name={node_name}",
+        f"--stream-name={node_name}", f"--property=node.name={node_name}",
+    ]
 
 
 def record_argv(
@@ -84,19 +102,32 @@ def record_argv(
     return argv
 
 
+def _widen_pipe(fd: int) -> None:
+    """Let the pipe hold seconds of audio, not 64 KiB: the child writes from
+    its real-time thread and must never wait for our reader (a Python thread
+    that a loaded machine may hold back)."""
+    try:
+        size = int(open("/proc/sys/fs/pipe-max-size").read())
+        fcntl.fcntl(fd, _F_SETPIPE_SZ, min(size, _PIPE_BYTES))
+    except (OSError, ValueError) as exc:
+        log.debug("pipe size left as it is: %s", exc)
+
+
 class PipeWireSource:
     """A CaptureSource reading ``pw-record``'s stdout."""
 
     def __init__(self, fmt: AudioFormat, target: PipeWireTarget, *, node_name: str = NODE_NAME,
-                 exe: str | None = None):
+                 exe: str | None = None, tool: str = "pw-record"):
         self.format = fmt
         self.target = target
         self.description = target.description
         self.node_name = node_name
-        exe = exe or pw_record_path()
+        self.tool = tool
+        exe = exe or pw_record_path(tool)
         if exe is None:
-            raise CaptureError("pw-record was not found: install pipewire-bin (or set TRAYRIP_CAPTURE=portaudio)")
-        self.argv = record_argv(exe, fmt, target, node_name=node_name)
+            raise CaptureError(f"{tool} was not found: install it (or set TRAYRIP_CAPTURE=portaudio)")
+        build = parec_argv if tool == "parec" else record_argv
+        self.argv = build(exe, fmt, target, node_name=node_name)
         self._proc: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
         self._lock = threading.Lock()  # the sink is called, and cleared, under it
@@ -122,6 +153,7 @@ class PipeWireSource:
         except OSError as exc:
             self._sink = None
             raise CaptureError(f"cannot start pw-record: {exc}") from None
+        _widen_pipe(self._proc.stdout.fileno())
         self._reader = threading.Thread(target=self._read, name="trayrip-pw-reader", daemon=True)
         self._reader.start()
         deadline = time.monotonic() + _FIRST_DATA_WAIT
@@ -135,7 +167,7 @@ class PipeWireSource:
                 f"cannot record {self.description} at {self.format.describe()} through PipeWire"
                 + (f" ({detail})" if detail else "")
             )
-        log.info("pw-record (pid %d) capturing %s", self._proc.pid, self.description)
+        log.info("%s (pid %d) capturing %s", self.tool, self._proc.pid, self.description)
 
     def stop(self) -> None:
         """End the child, deliver what is still in the pipe, then detach the sink.

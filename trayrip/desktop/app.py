@@ -138,6 +138,10 @@ def _recover_leftovers(config, notify: Callable[..., None]) -> None:
     from ..filing.recovery import recover_all
     from ..recording.silence import SilenceSettings
 
+    if sys.platform.startswith("linux"):
+        from ..capture.routing import cleanup_leftovers
+
+        cleanup_leftovers()  # what a killed one-application recording left in the sound server
     folders = [default_folder()] + ([Path(config.folder).expanduser()] if config.folder else [])
     try:
         reports = recover_all(folders, SilenceSettings(threshold_db=config.threshold_db), trim=config.trim)
