@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from ..errors import CaptureError
 
 __all__ = [
-    "SINK_PREFIX", "AppStream", "AppRoute", "parse_sink_inputs", "parse_pw_ports", "match_streams",
+    "SINK_PREFIX", "NoMatchingApp", "AppStream", "AppRoute", "parse_sink_inputs", "parse_pw_ports", "match_streams",
     "describe_playing", "playing_apps", "cleanup_leftovers", "leftover_modules", "parse_short_modules",
 ]
 
@@ -37,6 +37,14 @@ log = logging.getLogger(__name__)
 
 SINK_PREFIX = "trayrip_app_"  # + owner pid; the marker of everything routing creates
 _NO_SINK = 0xFFFFFFFF
+
+
+class NoMatchingApp(CaptureError):
+    """No playing application matches; ``playing`` says what is playing."""
+
+    def __init__(self, name: str, playing: str):
+        super().__init__(f"no playing application matches {name!r}; {playing}")
+        self.playing = playing
 
 
 @dataclass(frozen=True)
@@ -311,7 +319,7 @@ class AppRoute:
         found = streams()
         self.matched = match_streams(found, self.name)
         if not self.matched:
-            raise CaptureError(f"no playing application matches {self.name!r}; {describe_playing(found)}")
+            raise NoMatchingApp(self.name, describe_playing(found))
         apps = playing_apps(self.matched)
         self.description = "application " + ", ".join(f"{a} (pid {p or '?'})" for a, _, p in apps)
         try:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import ConfigStore
-from .controller import Cmd, Controller, WarmRecordings, list_devices
+from .controller import Cmd, Controller, WarmRecordings, list_apps, list_devices
 from ..errors import TrayripError
 from .hotkeys import HotkeyManager
 from .instance import InstanceLock, ask_running
@@ -189,6 +189,7 @@ def _run(lock: InstanceLock) -> int:
             notify=notifier.notify,
             opener=opener.open,
             device_lister=list_devices,
+            app_lister=list_apps,
             rebind_hotkey=hotkeys.bind,
             on_notifications=lambda on: setattr(notifier, "enabled", on),
             config_problem="; ".join(loaded.problems) or None,
