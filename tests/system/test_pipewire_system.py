@@ -1,5 +1,6 @@
-"""Native PipeWire capture against the real PipeWire harness: pw-record is the
-source, it follows the default sink, and it never outlives trayrip."""
+"""Capture on the real PipeWire harness: a recorder child (parec by default,
+pw-record with TRAYRIP_CAPTURE=pw-record) records the default sink's monitor
+and never outlives trayrip."""
 from __future__ import annotations
 
 import os
@@ -32,10 +33,17 @@ def children(pid: int) -> dict[int, list[str]]:
     return out
 
 
-def pw_record_child(pid: int) -> int:
+TOOLS = ("parec", "pw-record")
+
+
+def recorder_child(pid: int, tool: str) -> int:
     def find():
-        return next((c for c, argv in children(pid).items() if argv and argv[0].endswith("pw-record")), None)
-    return wait_until(find, 10, "the pw-record child")  # type: ignore[return-value]
+        return next((c for c, argv in children(pid).items() if argv and argv[0].endswith("/" + tool)), None)
+    return wait_until(find, 10, f"the {tool} child")  # type: ignore[return-value]
+
+
+def env_for(user_env, tool: str) -> dict:
+    return user_env if tool == "parec" else dict(user_env, TRAYRIP_CAPTURE=tool)  # parec: the default
 
 
 def alive(pid: int) -> bool:
@@ -46,18 +54,22 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_record_uses_pw_record_on_the_default_sink(harness, user_env, tmp_path):
+@pytest.mark.parametrize("tool", TOOLS)
+def test_record_uses_a_child_on_the_default_sink(harness, user_env, tmp_path, tool):
     folder = tmp_path / "out"
     played = at.write_bursts(tmp_path / "b.wav", [1500], burst=0.4, lead=0.2, tail=0.2)
-    proc = start_record(user_env, "--folder", str(folder))
-    child = pw_record_child(proc.pid)
+    proc = start_record(env_for(user_env, tool), "--folder", str(folder))
+    child = recorder_child(proc.pid, tool)
     argv = children(proc.pid)[child]
-    assert argv[argv.index("--target") + 1] == harness.sink
-    assert "stream.capture.sink=true" in argv[argv.index("-P") + 1]
+    if tool == "pw-record":
+        assert argv[argv.index("--target") + 1] == harness.sink
+        assert "stream.capture.sink=true" in argv[argv.index("-P") + 1]
+    else:
+        assert f"--device={harness.monitor}" in argv
     wait_for_capture_file(folder)
     # our node is in the graph, linked to the sink's monitor ports
     links = harness.run(["pw-link", "-l"]).stdout
-    assert f"{harness.sink}:monitor_FL" in links and "trayrip-capture:input_FL" in links
+    assert f"{harness.sink}:monitor_FL" in links and "trayrip-capture:input_FL" in links, links
     harness.play(played.path)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
@@ -68,13 +80,14 @@ def test_record_uses_pw_record_on_the_default_sink(harness, user_env, tmp_path):
     assert not alive(child)
 
 
-def test_kill_9_of_trayrip_leaves_no_pw_record(harness, user_env, tmp_path):
+@pytest.mark.parametrize("tool", TOOLS)
+def test_kill_9_of_trayrip_leaves_no_child(harness, user_env, tmp_path, tool):
     folder = tmp_path / "out"
-    proc = start_record(user_env, "--folder", str(folder))
-    child = pw_record_child(proc.pid)
+    proc = start_record(env_for(user_env, tool), "--folder", str(folder))
+    child = recorder_child(proc.pid, tool)
     wait_for_capture_file(folder)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
     # the child dies of SIGPIPE at its next write (one 20 ms quantum later)
-    wait_until(lambda: not alive(child), 5, "pw-record to exit after trayrip was killed")
+    wait_until(lambda: not alive(child), 5, f"{tool} to exit after trayrip was killed")
     assert "trayrip-capture" not in harness.run(["pw-link", "-l"]).stdout
