@@ -3,6 +3,7 @@ and the pipe reader driven by a stand-in child (no sound server)."""
 from __future__ import annotations
 
 import queue
+import subprocess
 import sys
 import textwrap
 import time
@@ -183,3 +184,42 @@ def test_stop_delivers_what_is_in_the_pipe_then_never_calls_the_sink_again(tmp_p
     assert b"".join(b.data for b in calls) == b"\x01\x00" * 200 + b"\x02\x00" * 200
     assert src.error() is None
     assert len(calls) == n
+
+
+
+def _state(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+def test_a_child_started_from_a_short_lived_thread_outlives_the_thread_but_not_the_process(tmp_path):
+    """The death signal fires when the forking *thread* exits, so children are forked by
+    one long-lived thread: here a child that never writes (no SIGPIPE to kill it) is
+    started from a thread that ends at once, survives it, and dies with its process."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent("""
+            import subprocess, sys, threading, time
+            from trayrip.capture.pipewire import spawn_child
+            box = []
+            t = threading.Thread(target=lambda: box.append(
+                spawn_child(["sleep", "600"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)))
+            t.start(); t.join()
+            time.sleep(0.2)
+            print(box[0].pid, box[0].poll(), flush=True)
+            time.sleep(600)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        pid, code = parent.stdout.readline().split()
+        assert code == "None"  # alive after the thread that asked for it ended
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 20  # an upper bound only
+        while _state(int(pid)) not in ("gone", "Z") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _state(int(pid)) in ("gone", "Z")
+    finally:
+        parent.kill()

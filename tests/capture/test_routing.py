@@ -182,3 +182,29 @@ def test_no_match_names_what_is_playing_and_changes_nothing(monkeypatch, no_foll
 def test_app_stream_matches():
     s = AppStream(1, "Music Player", "mpv", 1, 2)
     assert s.matches("music") and s.matches("MP") and not s.matches("vlc")
+
+
+def test_follow_routes_a_new_stream_of_the_app_once_and_ignores_others(monkeypatch, no_follow):
+    server = FakeServer(list(SINK_INPUTS))
+    monkeypatch.setattr(routing, "_run", server)
+    route = AppRoute("firefox")
+    route.start()
+    # a second Firefox stream appears, first unlinked (not heard), then on sink 44
+    def events():
+        server.sink_inputs.append(sink_input(93, "Firefox", sink=NO_SINK, binary="firefox-esr", client=81))
+        yield "Event 'new' on sink-input #93\n"
+        server.sink_inputs[-1] = sink_input(93, "Firefox", sink=44, binary="firefox-esr", client=81)
+        yield from ["Event 'change' on sink-input #93\n", "Event 'change' on sink-input #93\n",
+                    "Event 'change' on sink-input #81\n", "Event 'change' on sink-input #81\n",
+                    "Event 'new' on source-output #5\n"]
+
+    route._follow = object()  # running
+    server.calls.clear()
+    route._following(type("P", (), {"stdout": events()})())
+    moves = [c for c in server.calls if c[1] == "move-sink-input"]
+    assert moves == [["pactl", "move-sink-input", "93", route.sink]]
+    # after the first look, events of decided streams (the moved one, the other app) cost no call
+    assert sum(c[1:] == ["--format=json", "list", "sink-inputs"] for c in server.calls) == 2
+    route._follow = None
+    route.stop()
+    assert server.modules == {}

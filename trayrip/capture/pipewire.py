@@ -1,23 +1,27 @@
-"""Native PipeWire capture: a ``pw-record`` child streaming raw PCM into a pipe.
+"""Recording through a child process that streams raw PCM into a pipe (Linux).
 
-Why a child and not a binding: measured on PipeWire 0.3.65 (README, "PipeWire"),
-``pw-record`` has no discontinuity of its own where the PulseAudio path
-(PortAudio -> ALSA pulse plugin -> pipewire-pulse) skips, and it costs a
-quarter of that path's CPU; reading its pipe adds little. No maintained
-Python binding ships in Debian 12, and GStreamer would add a large dependency.
+The child is ``parec`` (through pipewire-pulse: the default on PipeWire) or
+``pw-record`` (native PipeWire); which, and why, is measured by
+``bench/bench_pipewire.py`` (README, "PipeWire"). No maintained Python
+binding for PipeWire ships in Debian 12, and GStreamer would be a large
+dependency for one stream.
 
 Threads: the ``trayrip-pw-reader`` thread reads the pipe and hands each
 chunk to the sink (O(1): wrap and ``put_nowait``); start/stop/error run on
 the controlling thread. The child gets its own session (a terminal's Ctrl+C
-must reach trayrip, which then files the recording, not the child) and dies
-of SIGPIPE within one buffer when trayrip dies, even by ``kill -9``: nobody
-else holds the pipe's read end.
+must reach trayrip, which then files the recording, not the child). It dies
+with trayrip, even by ``kill -9``: of SIGPIPE at its next write (nobody else
+holds the pipe's read end), and of a death signal (``setpriv --pdeathsig``)
+in case it is not writing; since that signal fires when the *thread* that
+forked exits, children are forked by one thread that lives as long as the
+process (``trayrip-spawner``).
 """
 from __future__ import annotations
 
 import fcntl
 import logging
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -107,14 +111,48 @@ def _widen_pipe(fd: int) -> None:
     its real-time thread and must never wait for our reader (a Python thread
     that a loaded machine may hold back)."""
     try:
-        size = int(open("/proc/sys/fs/pipe-max-size").read())
+        with open("/proc/sys/fs/pipe-max-size") as f:
+            size = int(f.read())
         fcntl.fcntl(fd, _F_SETPIPE_SZ, min(size, _PIPE_BYTES))
     except (OSError, ValueError) as exc:
         log.debug("pipe size left as it is: %s", exc)
 
 
+_spawn_lock = threading.Lock()
+_spawn_queue: queue.Queue | None = None
+
+
+def _spawner(requests: queue.Queue) -> None:
+    """The spawner thread: forks children for any thread, and never exits."""
+    while True:
+        argv, kwargs, reply = requests.get()
+        try:
+            reply.put(subprocess.Popen(argv, **kwargs))
+        except BaseException as exc:  # handed to the caller
+            reply.put(exc)
+
+
+def spawn_child(argv: list[str], **kwargs) -> subprocess.Popen:
+    """``Popen(argv)`` that dies with this process (any thread may call it)."""
+    global _spawn_queue
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return subprocess.Popen(argv, **kwargs)  # SIGPIPE alone then
+    with _spawn_lock:
+        if _spawn_queue is None:
+            _spawn_queue = queue.Queue()
+            threading.Thread(target=_spawner, args=(_spawn_queue,), name="trayrip-spawner", daemon=True).start()
+        requests = _spawn_queue
+    reply: queue.Queue = queue.Queue(maxsize=1)
+    requests.put(([setpriv, "--pdeathsig", "KILL", "--", *argv], kwargs, reply))
+    result = reply.get()
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
 class PipeWireSource:
-    """A CaptureSource reading ``pw-record``'s stdout."""
+    """A CaptureSource reading a recorder child's stdout (``tool``: pw-record or parec)."""
 
     def __init__(self, fmt: AudioFormat, target: PipeWireTarget, *, node_name: str = NODE_NAME,
                  exe: str | None = None, tool: str = "pw-record"):
@@ -146,7 +184,7 @@ class PipeWireSource:
         self._stderr = tempfile.TemporaryFile()
         env = dict(os.environ, LC_ALL="C", LANG="C")
         try:
-            self._proc = subprocess.Popen(
+            self._proc = spawn_child(
                 self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr,
                 env=env, start_new_session=True,
             )

@@ -21,12 +21,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import threading
 from dataclasses import dataclass, field
 
 from ..errors import CaptureError
+from .pipewire import spawn_child
 
 __all__ = [
     "SINK_PREFIX", "NoMatchingApp", "AppStream", "AppRoute", "parse_sink_inputs", "parse_pw_ports", "match_streams",
@@ -36,6 +38,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SINK_PREFIX = "trayrip_app_"  # + owner pid; the marker of everything routing creates
+_EVENT = re.compile(r"Event '(?:new|change)' on sink-input #(?P<index>\d+)")
 _NO_SINK = 0xFFFFFFFF
 
 
@@ -416,7 +419,7 @@ class AppRoute:
         exe = shutil.which("pactl")
         if exe is None:
             return
-        self._follow = subprocess.Popen(
+        self._follow = spawn_child(  # never outlives us, even when no event comes to break its pipe
             [exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=dict(os.environ, LC_ALL="C", LANG="C"), text=True, start_new_session=True,
         )
@@ -425,22 +428,35 @@ class AppRoute:
         self._thread.start()
 
     def _following(self, proc: subprocess.Popen) -> None:
-        """Follow thread: a new (or changed) sink-input of the application gets routed too."""
+        """Follow thread: a new sink-input of the application gets routed too.
+
+        On PipeWire a new stream may be listed before it is linked to a sink
+        (it is not heard yet, so not listed here); its 'change' event follows.
+        Streams already decided on cost no pactl call.
+        """
         assert proc.stdout is not None
+        decided: set[int] = set()
         for line in proc.stdout:
-            if "'new' on sink-input" not in line:
+            m = _EVENT.search(line)
+            if m is None:
+                continue
+            index = int(m["index"])
+            if index in decided or index in self._moved:
                 continue
             try:
                 with self._lock:
                     if self._follow is None:
                         return
-                    for s in match_streams(streams(), self.name):
-                        if s.index not in self._moved and s.node_id not in self._linked:
+                    for s in streams():
+                        if not s.matches(self.name):
+                            decided.add(s.index)
+                        elif s.index not in self._moved and s.node_id not in self._linked:
                             log.info("following a new stream of %s (%d)", s.app, s.index)
                             self._route(s)
+                            if s.index in self._moved or s.node_id in self._linked:
+                                decided.add(s.index)
             except CaptureError as exc:
                 log.warning("could not follow a new stream: %s", exc)
-
 
 class AppSource:
     """A CaptureSource recording one application: the route plus a source on its monitor.
