@@ -495,6 +495,16 @@ def _cmd_devices(args) -> int:
         print(f"{mark} {d.index:3d}  {d.name}  ({d.max_input_channels} ch, {d.default_rate} Hz){api}")
     if chosen is None:
         print("(no loopback device found: 'trayrip record' needs --device)", file=sys.stderr)
+    if sys.platform.startswith("linux"):
+        from .capture.discovery import plan_pipewire
+
+        try:
+            native = plan_pipewire()
+        except TrayripError:
+            native = None
+        if native is not None:
+            print(f"(PipeWire: 'trayrip record' records {native.target.description} with a {native.tool} "
+                  "child, not through these devices)", file=sys.stderr)
     return 0
 
 
