@@ -5,7 +5,13 @@
   ``trayrip_test_sink`` and a 440 Hz decoy default source, Xvfb, trayer,
   dunst). If a part cannot start, every test using it fails with the part's
   log; it is never skipped. Tests that use it get the ``system`` marker, so
-  ``pytest -m "not system"`` runs only the pure unit tests.
+  ``pytest -m "not system"`` runs only the pure unit tests. Tests marked
+  ``both_servers`` run twice, on PulseAudio (``[pulseaudio]``) and on
+  PipeWire with pipewire-pulse (``[pipewire]``); ``server("pipewire")`` runs
+  a test on that one only; the others run on PulseAudio.
+  The fixture is parametrised per session, so pytest runs the tests grouped
+  by server and stops one harness before it starts the other: the two
+  servers never run at the same time.
 * ``tmp_home`` (function): a fresh ``tmp_path/"home"`` as HOME in this
   process, with the XDG base/user-dir variables unset so defaults apply.
 * ``user_env`` (function): ``harness.env`` with that HOME, for subprocesses
@@ -29,7 +35,7 @@ _TESTS = str(Path(__file__).resolve().parent)
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 
-from harness import Harness, HarnessError  # noqa: E402
+from harness import SERVERS, Harness, HarnessError  # noqa: E402
 
 # Variables that would send config/data/music somewhere other than HOME.
 XDG_VARS = (
@@ -52,9 +58,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.system)
 
 
+def pytest_generate_tests(metafunc):
+    if "harness" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("server")
+        both = metafunc.definition.get_closest_marker("both_servers")
+        servers = only.args if only else SERVERS if both else SERVERS[:1]
+        metafunc.parametrize("harness", servers, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def harness():
-    h = Harness()
+def harness(request):
+    h = Harness(server=getattr(request, "param", SERVERS[0]))
     try:
         h.start()
     except HarnessError as e:

@@ -6,10 +6,20 @@ XDG_RUNTIME_DIR (mode 0700):
 
 * a private D-Bus session bus (no service activation, so nothing outside the
   harness gets spawned and outlives it),
-* PulseAudio (headless, as whatever user runs the tests, root included) with a
-  null sink ``trayrip_test_sink`` (48 kHz stereo, the default sink) and a
-  decoy default *source* ``trayrip_decoy`` that plays a 440 Hz sine: code that
-  records "the default input" instead of the sink monitor hears 440 Hz,
+* the sound server, one of two flavours (``Harness(server=...)``), never both:
+
+  - ``"pulseaudio"`` (default): PulseAudio (headless, as whatever user runs
+    the tests, root included) with a null sink ``trayrip_test_sink`` (48 kHz
+    stereo, the default sink) and a decoy default *source* ``trayrip_decoy``
+    that plays a 440 Hz sine: code that records "the default input" instead
+    of the sink monitor hears 440 Hz;
+  - ``"pipewire"``: ``pipewire``, ``wireplumber`` (no ALSA/V4L2/camera
+    monitors, so real hardware is never touched) and ``pipewire-pulse`` on
+    the private bus, with the same sink and decoy. pipewire-pulse has no
+    ``module-sine-source``, so the decoy is a null sink with
+    ``media.class=Audio/Source/Virtual`` fed by an unlinked ``pw-cat``
+    playing 440 Hz (from a small generator on its stdin), joined with
+    ``pw-link``,
 * Xvfb with the RECORD extension (pynput needs it),
 * ``trayer`` as the system-tray host (XEmbed),
 * ``dunst`` as the notification daemon on the private bus; a dunst rule runs a
@@ -77,7 +87,6 @@ _TREE_LINE = re.compile(
 _TOOLS = {
     "dbus-daemon": "dbus-daemon",
     "dbus-send": "dbus-bin",
-    "pulseaudio": "pulseaudio",
     "pactl": "pulseaudio-utils",
     "paplay": "pulseaudio-utils",
     "parec": "pulseaudio-utils",
@@ -87,6 +96,16 @@ _TOOLS = {
     "dunst": "dunst",
     "xdotool": "xdotool",
 }
+_SERVER_TOOLS = {
+    "pulseaudio": {"pulseaudio": "pulseaudio"},
+    "pipewire": {"pipewire": "pipewire", "wireplumber": "wireplumber",
+                 "pipewire-pulse": "pipewire-pulse", "pw-cat": "pipewire-bin",
+                 "pw-link": "pipewire-bin"},
+}
+SERVERS = tuple(_SERVER_TOOLS)
+# The PipeWire flavour's parts, in start order (stopped newest first).
+_PW_PARTS = ("pipewire", "wireplumber", "pipewire-pulse", "decoy-feeder", "decoy-tone")
+_DECOY_NODE = "decoy-tone"
 
 # Environment variables from the outer session that would point programs
 # under test at the real desktop or change how they pick devices.
@@ -302,7 +321,11 @@ def _runtime_base() -> str | None:
 class Harness:
     """The private desktop + sound server. `start()` it, `stop()` it."""
 
-    def __init__(self, base_dir: str | os.PathLike | None = None, keep: bool | None = None):
+    def __init__(self, base_dir: str | os.PathLike | None = None, keep: bool | None = None,
+                 server: str = "pulseaudio"):
+        if server not in SERVERS:
+            raise ValueError(f"server must be one of {SERVERS}, not {server!r}")
+        self.server = server
         self.dir = Path(tempfile.mkdtemp(prefix="trayrip-h-", dir=base_dir or _runtime_base()))
         os.chmod(self.dir, stat.S_IRWXU)
         self.runtime_dir = self.dir  # XDG_RUNTIME_DIR
@@ -337,11 +360,16 @@ class Harness:
             # The three servers start in parallel; then the clients of X/D-Bus.
             dbus = self._spawn_dbus()
             xvfb, display_r = self._spawn_xvfb()
-            self._write_pulse_files()
-            self._spawn_pulse()
-            self._finish_dbus(dbus)
+            if self.server == "pulseaudio":
+                self._write_pulse_files()
+                self._spawn_pulse()
+                self._finish_dbus(dbus)
+            else:  # PipeWire joins the private bus, so it waits for it
+                self._finish_dbus(dbus)
+                self._write_pipewire_files()
+                self._spawn_pipewire()
             self._finish_xvfb(xvfb, display_r)
-            self._wait_pulse()
+            self._wait_sound()
             self._start_trayer()
             self._start_dunst()
         except BaseException:
@@ -554,28 +582,40 @@ class Harness:
 
     # ------------------------------------------------------------ PulseAudio control
 
+    # The "pulse" names below mean the sound server of either flavour (for
+    # PipeWire: the pipewire daemon, with wireplumber and pipewire-pulse).
+
     @property
     def pulse_pid(self) -> int | None:
-        part = self._parts.get("pulseaudio")
+        part = self._parts.get(self.server)
         return part.pid if part and part.alive() else None
 
     def kill_pulse(self, sig: int = signal.SIGKILL, timeout: float = 5) -> None:
-        """Kill the PulseAudio server (SIGKILL: a crash) and wait until it is gone."""
-        part = self._parts.pop("pulseaudio", None)
-        if part is None:
-            return
-        part.stop(timeout=timeout, sig=sig)
+        """Kill the sound server (SIGKILL: a crash) and wait until it is gone.
+
+        PipeWire: the daemon gets `sig` first; its session manager, Pulse
+        server and decoy player are then stopped too (they die with it
+        anyway, a little later).
+        """
+        names = [self.server] if self.server == "pulseaudio" else list(_PW_PARTS)
+        for name in names:
+            part = self._parts.pop(name, None)
+            if part is not None:
+                part.stop(timeout=timeout, sig=sig if name == self.server else signal.SIGTERM)
 
     def start_pulse(self, timeout: float = 10) -> None:
-        """Start PulseAudio again with the same sink, monitor and decoy (no-op if running).
+        """Start the sound server again with the same sink, monitor and decoy (no-op if running).
 
         Safe to call from any thread; blocks until the server answers.
         """
         if self.pulse_pid is not None:
             return
-        self._parts.pop("pulseaudio", None)
-        self._spawn_pulse()
-        self._wait_pulse(timeout)
+        self.kill_pulse()  # what is left of a half-dead PipeWire stack
+        if self.server == "pulseaudio":
+            self._spawn_pulse()
+        else:
+            self._spawn_pipewire()
+        self._wait_sound(timeout)
 
     def restart_pulse(self, sig: int = signal.SIGTERM) -> None:
         """Stop PulseAudio (with `sig`) and start it again."""
@@ -609,7 +649,7 @@ class Harness:
         raise HarnessError(f"harness: {part} {problem}\n--- tail of {log} ---\n{_tail(log)}")
 
     def _check_tools(self) -> None:
-        missing = [f"{tool} (apt package {pkg})" for tool, pkg in _TOOLS.items()
+        missing = [f"{tool} (apt package {pkg})" for tool, pkg in {**_TOOLS, **_SERVER_TOOLS[self.server]}.items()
                    if shutil.which(tool) is None]
         if missing:
             raise HarnessError(
@@ -635,14 +675,14 @@ class Harness:
         return env
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None,
-               stdout=None, pass_fds: Iterable[int] = ()) -> _Part:
+               stdout=None, pass_fds: Iterable[int] = (), stdin=subprocess.DEVNULL) -> _Part:
         log = self.log_dir / f"{name}.log"
         with open(log, "ab") as logf:
             try:
                 popen = subprocess.Popen(
                     _with_pdeathsig(argv),
                     env=env or self.env,
-                    stdin=subprocess.DEVNULL,
+                    stdin=stdin,
                     stdout=stdout if stdout is not None else logf,
                     stderr=logf,
                     pass_fds=tuple(pass_fds),
@@ -818,6 +858,89 @@ class Harness:
         want = (f"Default Sink: {SINK}\n", f"Default Source: {DECOY_SOURCE}\n")
         if not all(w in info for w in want):
             self._fail("pulseaudio", f"is up without the {SINK} sink and {DECOY_SOURCE} "
+                       f"default source (pactl info:\n{info})")
+
+    def _wait_sound(self, timeout: float = 10) -> None:
+        if self.server == "pulseaudio":
+            self._wait_pulse(timeout)
+        else:
+            self._wait_pipewire(timeout)
+
+    # PipeWire ------------------------------------------------------------
+
+    def _pipewire_env(self) -> dict[str, str]:
+        env = dict(self.env)
+        home = self.dir / "pw-home"
+        # WirePlumber keeps its state (default nodes, stream targets) under
+        # XDG_STATE_HOME: in the private dir, never the real user's.
+        env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+                   XDG_STATE_HOME=str(home / ".state"))
+        env.pop("DISPLAY", None)
+        env.pop("PULSE_SERVER", None)
+        return env
+
+    def _write_pipewire_files(self) -> None:
+        lua = self.dir / "pw-home" / ".config" / "wireplumber" / "main.lua.d"
+        lua.mkdir(parents=True, exist_ok=True)
+        # Loaded after 50-alsa-config.lua and before 90-enable-all.lua: a
+        # private session manager must not open the machine's sound cards.
+        (lua / "51-trayrip-harness.lua").write_text(
+            "alsa_monitor.enabled = false\n"
+            "v4l2_monitor.enabled = false\n"
+            "libcamera_monitor.enabled = false\n"
+        )
+
+    def _spawn_pipewire(self) -> None:
+        env = self._pipewire_env()
+        # A killed daemon leaves its socket behind; waiting for the file
+        # must wait for the new one.
+        (self.dir / "pipewire-0").unlink(missing_ok=True)
+        self._spawn("pipewire", ["pipewire"], env=env)
+        self._wait("pipewire", (self.dir / "pipewire-0").exists, 10, "its socket exists", 0.02)
+        self._spawn("wireplumber", ["wireplumber"], env=env)
+        self._spawn("pipewire-pulse", ["pipewire-pulse"], env=env)
+
+    def _pw_link(self, out_port: str, in_port: str) -> bool:
+        proc = self.run(["pw-link", out_port, in_port], timeout=5, check=False)
+        return proc.returncode == 0 or "File exists" in proc.stderr
+
+    def _wait_pipewire(self, timeout: float = 10) -> None:
+        self._wait("pipewire-pulse", self.pulse_ready, timeout, "pactl info answers")
+        self.pactl("load-module", "module-null-sink", f"sink_name={SINK}", f"rate={RATE}",
+                   f"channels={CHANNELS}", f"sink_properties=device.description={SINK}")
+        self.pactl("load-module", "module-null-sink", f"sink_name={DECOY_SOURCE}",
+                   "media.class=Audio/Source/Virtual", f"rate={RATE}", "channels=1")
+        # The tone: raw s16 mono from a generator into an unlinked pw-cat
+        # (``--target 0``), which pw-link joins to the decoy source.
+        feeder = self._spawn(
+            "decoy-feeder",
+            [sys.executable, "-c",
+             "import math, struct, sys\n"
+             f"rate, hz = {RATE}, {DECOY_FREQUENCY}\n"
+             "sec = struct.pack(f'<{rate}h', *(int(12000 * math.sin(2 * math.pi * hz * i / rate))"
+             " for i in range(rate)))\n"
+             "while True:\n    sys.stdout.buffer.write(sec)\n    sys.stdout.buffer.flush()\n"],
+            stdout=subprocess.PIPE,
+        )
+        try:
+            self._spawn(
+                "decoy-tone",
+                ["pw-cat", "-p", "--target", "0", "--format", "s16", f"--rate={RATE}", "--channels=1",
+                 "--latency=20ms", "-P", f"{{ node.name={_DECOY_NODE} node.autoconnect=false }}", "-"],
+                stdin=feeder.popen.stdout,
+            )
+        finally:
+            assert feeder.popen.stdout is not None
+            feeder.popen.stdout.close()
+        self._wait("decoy-tone",
+                   lambda: self._pw_link(f"{_DECOY_NODE}:output_MONO", f"{DECOY_SOURCE}:input_MONO"),
+                   timeout, "pw-link joins it to the decoy source", 0.05)
+        self.pactl("set-default-sink", SINK)
+        self.pactl("set-default-source", DECOY_SOURCE)
+        info = self.pactl("info")
+        want = (f"Default Sink: {SINK}\n", f"Default Source: {DECOY_SOURCE}\n", "PipeWire")
+        if not all(w in info for w in want):
+            self._fail("pipewire-pulse", f"is up without the {SINK} sink and {DECOY_SOURCE} "
                        f"default source (pactl info:\n{info})")
 
     # trayer ------------------------------------------------------------

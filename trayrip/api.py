@@ -71,7 +71,7 @@ class RecordingOptions:
     split: bool = False  # split into tracks at silences of at least silence.region_gap seconds
     min_track: float = 30.0  # pieces shorter than this are merged into a neighbour, not filed alone
     tracks: bool = False  # split and name at the media player's track changes (MPRIS)
-    app: str | None = None  # with tracks: follow only the player whose name contains this
+    app: str | None = None  # record only the applications whose name or binary contains this (and follow its player)
     keep_partial: bool = True  # with tracks: file tracks joined mid-way or left early, marked "(partial)"
     track_template: str | None = None  # with tracks: track names (default "{track:02} {artist} - {title}")
     remote_art: bool = False  # with tracks: fetch http(s) cover art (off: only local file:// art is used)
@@ -90,8 +90,17 @@ class RecordingOptions:
 
 
 def open_default_source(options: RecordingOptions, backend=None) -> CaptureSource:
-    """Find the loopback device (or ``options.device``) and prepare a PortAudio source."""
-    from .capture.discovery import plan_capture
+    """Find the loopback device (or ``options.device``) and prepare a source:
+    native PipeWire when the server is PipeWire, else PortAudio."""
+    from .capture.discovery import plan_capture, plan_pipewire
+
+    if options.app:
+        return open_app_source(options)
+    native = plan_pipewire(device=options.device, rate=options.rate, bits=options.bits)
+    if native is not None:
+        from .capture.pipewire import PipeWireSource
+
+        return PipeWireSource(native.format, native.target, tool=native.tool)
     from .capture.portaudio import PortAudio
 
     owns = backend is None
@@ -103,6 +112,25 @@ def open_default_source(options: RecordingOptions, backend=None) -> CaptureSourc
             backend.close()
         raise
     return backend.open_source(plan, owns_backend=owns)
+
+
+def open_app_source(options: RecordingOptions) -> CaptureSource:
+    """A source recording only the applications matching ``options.app`` (Linux)."""
+    import sys
+
+    from .capture.base import AudioFormat
+    from .capture.pipewire import PipeWireSource, PipeWireTarget
+    from .capture.routing import AppRoute, AppSource, unsupported_message
+
+    if not sys.platform.startswith("linux"):
+        raise CaptureError(unsupported_message(sys.platform))
+    if options.device is not None:
+        raise CaptureError("give either --app or --device, not both")
+    fmt = AudioFormat(int(options.rate or 48000), 2, options.bits // 8)
+    route = AppRoute(options.app, rate=fmt.rate, channels=fmt.channels)
+    return AppSource(route, lambda monitor: PipeWireSource(
+        fmt, PipeWireTarget(None, False, f"application {options.app!r}", monitor), tool="parec",
+        node_name="trayrip-app-capture"))
 
 
 class Recording:

@@ -66,6 +66,9 @@ def _add_record(sub) -> None:
         help="write exactly FILE (.wav, .flac, .mp3, .ogg or .opus by its suffix; never overwritten)",
     )
     p.add_argument("--device", metavar="D", help="record device D (name, part of a name, or index from 'trayrip devices')")
+    p.add_argument("--app", metavar="NAME",
+                   help="record only applications whose name or binary contains NAME (see 'trayrip apps'); "
+                   "with --tracks, follow that application's player")
     p.add_argument("--rate", type=_rate, metavar="R", help="sample rate in Hz (default: the device's own)")
     p.add_argument("--bits", type=int, choices=(16, 24), default=16, help="bit depth (default 16)")
     p.add_argument("--master", action="store_true", help="shorthand for --rate 96000 --bits 24")
@@ -90,7 +93,6 @@ def _add_record(sub) -> None:
         help="one file per track, cut at the media player's track changes (MPRIS) and named and tagged from its "
         "metadata, in one folder with an .m3u8; without a player: --split or one file",
     )
-    p.add_argument("--app", metavar="NAME", help="with --tracks: follow the player whose name contains NAME")
     p.add_argument("--track-template", type=_template, metavar="T",
                    help="with --tracks: track names from {track} {disc} {artist} {title} {album} {albumartist} {date} "
                    "(default '{track:02} {artist} - {title}'); --template names the folder ('{date} {time} {album}')")
@@ -213,6 +215,11 @@ def _add_devices(sub) -> None:
     p.set_defaults(func=_cmd_devices)
 
 
+def _add_apps(sub) -> None:
+    p = sub.add_parser("apps", help="list the applications playing now (for 'trayrip record --app')")
+    p.set_defaults(func=_cmd_apps)
+
+
 def _add_recover(sub) -> None:
     p = sub.add_parser(
         "recover",
@@ -286,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tray(sub)
     _add_record(sub)
     _add_devices(sub)
+    _add_apps(sub)
     _add_trim(sub)
     _add_split(sub)
     _add_recover(sub)
@@ -325,10 +333,15 @@ class _Progress:
 
 
 def _recover_before_recording(folder: Path | None) -> None:
-    """Leftovers of a crashed run in the folder we are about to use are filed first."""
+    """Leftovers of a crashed run in the folder we are about to use are filed first
+    (and sound-server routing a killed run left is undone)."""
     from .filing.finish import default_folder
     from .filing.recovery import recover_all
 
+    if sys.platform.startswith("linux"):
+        from .capture.routing import cleanup_leftovers
+
+        cleanup_leftovers()
     try:
         report_recovery(recover_all([Path(folder) if folder else default_folder()]), paths_to_stdout=False)
     except OSError as exc:
@@ -370,6 +383,7 @@ def _cmd_record(args) -> int:
             folder=args.folder,
             output=args.output,
             device=args.device,
+            app=args.app,
             rate=rate,
             bits=bits,
             trim=args.trim,
@@ -522,7 +536,11 @@ def report_recovery(reports, paths_to_stdout: bool = True) -> int:
 
 
 def _cmd_recover(args) -> int:
+    from .capture.routing import cleanup_leftovers
     from .filing.finish import default_folder
+
+    if sys.platform.startswith("linux"):
+        cleanup_leftovers()
     from .filing.recovery import recover_all
 
     folders = [default_folder(), *args.folder]
@@ -530,6 +548,22 @@ def _cmd_recover(args) -> int:
     if not reports:
         sys.stderr.write("nothing to recover in " + ", ".join(str(f) for f in folders) + "\n")
     return 1 if report_recovery(reports) else 0
+
+
+def _cmd_apps(args) -> int:
+    from .capture import routing
+    from .errors import CaptureError
+
+    if not sys.platform.startswith("linux"):
+        raise CaptureError(routing.unsupported_message(sys.platform))
+    apps = routing.playing_apps(routing.streams())
+    if not apps:
+        print("no application is playing", file=sys.stderr)
+        return 0
+    width = max(len(a) for a, _, _ in apps)
+    for app, binary, pid in apps:
+        print(f"{app:<{width}}  {binary or '-'}  {pid if pid is not None else '-'}")
+    return 0
 
 
 def _cmd_devices(args) -> int:
@@ -545,6 +579,16 @@ def _cmd_devices(args) -> int:
         print(line)
     for problem in report.problems:
         sys.stderr.write(f"trayrip: {problem}\n")
+    if sys.platform.startswith("linux"):
+        from .capture.discovery import plan_pipewire
+
+        try:
+            native = plan_pipewire()
+        except TrayripError:
+            native = None
+        if native is not None:
+            print(f"(PipeWire: 'trayrip record' records {native.target.description} with a {native.tool} "
+                  "child, not through these devices)", file=sys.stderr)
     return 0 if report.ok else 1
 
 

@@ -68,6 +68,7 @@ class Config:
     folder: str = ""  # "" = Music/playlists
     format: str = "wav"  # wav, flac, mp3, ogg, opus
     device: str = ""  # "" = what the computer plays (loopback of the default output)
+    app: str = ""  # "" = all system audio; else only applications whose name or binary contains this
     trim: bool = True  # cut leading/trailing silence
     threshold_db: float = -50.0  # below this level (dBFS) counts as silence
     split: bool = False  # split into tracks at long silences
@@ -90,6 +91,7 @@ class Config:
         return RecordingOptions(
             folder=Path(self.folder).expanduser() if self.folder else None,
             device=self.device or None,
+            app=self.app or None,
             rate=self.rate or None,
             bits=self.bits,
             trim=self.trim,
@@ -110,6 +112,7 @@ _COMMENTS = {
     "folder": 'where recordings go; "" = Music/playlists',
     "format": "wav, flac, mp3, ogg or opus",
     "device": '"" = what the computer plays; or a device name from `trayrip devices`',
+    "app": '"" = all system audio; or record only this application (a name from `trayrip apps`; Linux)',
     "trim": "cut silence at the start and end",
     "threshold_db": "quieter than this (dBFS, -120..0) counts as silence",
     "split": "split into tracks at silences",
@@ -150,7 +153,7 @@ def validate_value(key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: must be true or false, not {value!r}")
         return value
-    if key in ("folder", "device", "name_template"):
+    if key in ("folder", "device", "name_template", "app"):
         if isinstance(value, int) and not isinstance(value, bool) and key == "device":
             return str(value)  # a device index
         if not isinstance(value, str):
@@ -162,7 +165,7 @@ def validate_value(key: str, value: Any) -> Any:
                 list(string.Formatter().parse(value))
             except ValueError as exc:
                 raise ConfigError(f"name_template: {exc} in {value!r} (use {{{{ and }}}} for braces)") from None
-        return value.strip() if key == "device" else value
+        return value.strip() if key in ("device", "app") else value
     if key == "format":
         if not isinstance(value, str) or value.lower() not in FORMATS:
             raise ConfigError(f"format: {value!r} is not one of {', '.join(FORMATS)}")

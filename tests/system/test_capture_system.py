@@ -19,6 +19,8 @@ import soundfile as sf
 import audio_tools as at
 from recorder_tools import finish, start_record, wait_for_audio, wait_for_capture_file  # noqa: F401
 
+pytestmark = pytest.mark.both_servers  # PulseAudio and PipeWire
+
 PAD_BEFORE, PAD_AFTER = 0.100, 0.300
 TOL = 0.050  # issue 2: trimmed to the pads within ~50 ms
 
@@ -99,6 +101,8 @@ def test_devices_marks_the_loopback(harness, user_env):
     marked = [line for line in done.stdout.splitlines() if line.startswith("*")]
     assert len(marked) == 1 and "trayrip_test_sink.monitor" in marked[0], done.stdout
     assert "ALSA lib" not in done.stderr  # PortAudio's probing noise is hidden
+    if harness.server == "pipewire":
+        assert "records Monitor of trayrip_test_sink" in done.stderr and "parec child" in done.stderr
 
 
 def test_python_api_records_the_monitor(harness, harness_environ, tmp_path):
@@ -112,6 +116,7 @@ def test_python_api_records_the_monitor(harness, harness_environ, tmp_path):
         wait_for_audio(rec)
         time.sleep(0.3)
         harness.play(played.path)
+        time.sleep(0.5)  # paplay returns when its last sample is played: let the 0.3 s pad be recorded
     finally:
         filed = rec.stop()
     data, rate = at.read_audio(filed.path)

@@ -64,6 +64,7 @@ def test_pulse_has_null_sink_monitor_and_decoy(harness):
     assert oct(os.stat(harness.runtime_dir).st_mode & 0o777) == "0o700"
 
 
+@pytest.mark.both_servers
 def test_monitor_records_what_is_played(harness, tmp_path):
     bursts = at.write_bursts(tmp_path / "bursts.wav", [500, 1000, 2000],
                              burst=0.3, gap=0.3, lead=0.2, tail=0.2)
@@ -83,6 +84,7 @@ def test_monitor_records_what_is_played(harness, tmp_path):
     assert at.band_level_db(data, 440, start=found[1][0], end=found[1][1]) < -40
 
 
+@pytest.mark.both_servers
 def test_default_source_is_the_440hz_decoy(harness, tmp_path):
     tone = at.write_bursts(tmp_path / "tone.wav", [1000], burst=1.0)
     player = harness.play(tone.path, wait=False)  # into the sink: must not be heard
@@ -96,6 +98,7 @@ def test_default_source_is_the_440hz_decoy(harness, tmp_path):
     assert at.rms_dbfs(data) > -20
 
 
+@pytest.mark.both_servers
 def test_null_sink_monitor_is_silent_while_nothing_plays(harness):
     rec = harness.record()
     try:
@@ -284,6 +287,7 @@ def test_harness_environ_applies_to_this_process(harness_environ, harness):
 
 # ------------------------------------------------------------------ reliability helpers
 
+@pytest.mark.both_servers
 def test_kill_and_restart_pulse_keeps_the_same_devices(harness, tmp_path):
     old_pid = harness.pulse_pid
     harness.kill_pulse()  # SIGKILL, like a crash
@@ -309,6 +313,7 @@ def test_kill_and_restart_pulse_keeps_the_same_devices(harness, tmp_path):
         pytest.approx(1000, abs=3)
 
 
+@pytest.mark.both_servers
 def test_restart_pulse_from_a_thread_outlives_the_thread(harness):
     """Tests may kill/restart the server from a timer thread mid-recording."""
     old_pid = harness.pulse_pid
@@ -320,6 +325,38 @@ def test_restart_pulse_from_a_thread_outlives_the_thread(harness):
     time.sleep(0.3)  # the thread is gone; the server must not be
     assert harness.pulse_pid == new_pid
     assert harness.sink in harness.pactl("list", "short", "sinks")
+
+
+@pytest.mark.both_servers
+def test_a_flavour_runs_its_own_server_only(harness):
+    info = harness.pactl("info")
+    parts = set(harness.pids())
+    if harness.server == "pipewire":
+        assert "on PipeWire" in info
+        assert {"pipewire", "wireplumber", "pipewire-pulse", "decoy-tone"} <= parts
+        assert "pulseaudio" not in parts
+    else:
+        assert "PipeWire" not in info
+        assert "pulseaudio" in parts and not {"pipewire", "wireplumber", "pipewire-pulse"} & parts
+
+
+@pytest.mark.system
+def test_pipewire_that_cannot_start_fails_with_its_log():
+    class BrokenPipeWire(Harness):
+        def _write_pipewire_files(self):
+            super()._write_pipewire_files()
+            conf = self.dir / "pw-home" / ".config" / "pipewire" / "pipewire.conf"
+            conf.parent.mkdir(parents=True)
+            conf.write_text("context.modules = [ { name = libpipewire-module-no-such-trayrip } ]\n")
+
+    h = BrokenPipeWire(server="pipewire")
+    try:
+        with pytest.raises(HarnessError) as err:
+            h.start()
+    finally:
+        h.stop()
+    assert "pipewire" in str(err.value) and "no-such-trayrip" in str(err.value)
+    assert h.pids() == {}
 
 
 @pytest.mark.system

@@ -248,6 +248,7 @@ CAPTURE_RUNNING = r"capture running at (\d+\.\d+), ([\d.]+) ms after the command
 
 # ---------------------------------------------------------------- tests
 
+@pytest.mark.both_servers
 def test_tray_hotkey_menu_second_instance_and_quit(harness, user_env, tmp_home, tmp_path):
     # A corrupt config file: a clear message, defaults used, the file left alone.
     config = tmp_home / ".config" / "trayrip" / "config.toml"

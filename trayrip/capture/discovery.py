@@ -1,7 +1,9 @@
 """Choosing what to record, per OS (controller thread; no PortAudio import here).
 
 * Linux: the monitor of the *default sink*, asked of the sound server at the
-  start of each recording, opened through ALSA's ``pulse`` device with
+  start of each recording. On PipeWire it is recorded natively by a
+  ``pw-record`` child (:func:`plan_pipewire`); on PulseAudio (or with
+  ``TRAYRIP_CAPTURE=portaudio``) through ALSA's ``pulse`` device with
   ``PULSE_SOURCE`` naming the monitor.
 * Windows: PyAudioWPatch's default WASAPI loopback device.
 * macOS: a virtual loopback device (BlackHole and friends) found by name.
@@ -11,6 +13,7 @@ unit-tested with fakes.
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
@@ -18,8 +21,12 @@ from typing import Callable, Protocol
 from ..errors import CaptureError
 from . import pulse
 from .base import AudioFormat, DeviceInfo
+from .pipewire import PipeWireTarget, pw_record_path
 
-__all__ = ["CapturePlan", "DeviceCatalog", "plan_capture", "MAC_LOOPBACK_NAMES", "loopback_device_index"]
+__all__ = [
+    "CapturePlan", "DeviceCatalog", "PipeWirePlan", "plan_capture", "plan_pipewire", "is_pipewire",
+    "MAC_LOOPBACK_NAMES", "loopback_device_index",
+]
 
 MAC_LOOPBACK_NAMES = ("BlackHole", "Loopback Audio", "Soundflower", "VB-Cable", "Background Music")
 
@@ -166,6 +173,78 @@ def plan_capture(
     if platform == "darwin":
         return _mac_plan(catalog, device, rate, bits)
     return _linux_plan(catalog, device, rate, bits, pulse_query)
+
+
+# Which child records on PipeWire unless TRAYRIP_CAPTURE says otherwise
+# ("pw-record", "parec" or "portaudio"); chosen by bench/bench_pipewire.py.
+DEFAULT_PIPEWIRE_TOOL = "parec"
+
+
+@dataclass(frozen=True)
+class PipeWirePlan:
+    """A native PipeWire capture: what to connect to, in which format."""
+
+    format: AudioFormat
+    target: PipeWireTarget
+    tool: str = "pw-record"
+
+
+def is_pipewire(info: pulse.PulseInfo) -> bool:
+    """True when the Pulse server is pipewire-pulse ("PulseAudio (on PipeWire 0.3.65)")."""
+    return "pipewire" in info.server_name.lower()
+
+
+def _find_source(info: pulse.PulseInfo, spec: str) -> pulse.PulseSource | None:
+    return info.source(spec) or next(
+        (s for s in info.sources if spec.lower() in s.description.lower() or spec.lower() in s.name.lower()),
+        None,
+    )
+
+
+def plan_pipewire(
+    *,
+    device: str | int | None = None,
+    rate: int | None = None,
+    bits: int = 16,
+    platform: str = sys.platform,
+    pulse_query: Callable[[], pulse.PulseInfo] = pulse.query,
+    environ=os.environ,
+    which: Callable[[str], str | None] = pw_record_path,
+) -> PipeWirePlan | None:
+    """The native PipeWire plan, or None when PortAudio should record.
+
+    None: not Linux, ``TRAYRIP_CAPTURE=portaudio``, a PortAudio index as
+    ``device``, no ``pw-record``, a server that is not PipeWire, or a
+    ``device`` that names no server source. Raises CaptureError when the
+    server cannot be asked or has no default sink.
+    """
+    _width(bits)
+    choice = environ.get("TRAYRIP_CAPTURE", "").lower() or DEFAULT_PIPEWIRE_TOOL
+    if not platform.startswith("linux") or choice == "portaudio":
+        return None
+    if device is not None and str(device).strip().lstrip("-").isdigit():
+        return None
+    if which(choice) is None:
+        return None
+    info = pulse_query()
+    if not is_pipewire(info):
+        return None
+    if device is None:
+        src = info.monitor_of_default_sink()
+        if src is None:
+            raise CaptureError(
+                "the sound server has no default output (sink) whose monitor could be recorded; "
+                "choose an output device in your sound settings, or pass --device"
+            )
+    else:
+        src = _find_source(info, str(device))
+        if src is None:
+            return None
+    label = f"{src.description} ({src.name})"
+    fmt = _format(rate or src.rate, src.channels, bits)
+    if src.monitor_of:
+        return PipeWirePlan(fmt, PipeWireTarget(src.monitor_of, True, label, src.name), choice)
+    return PipeWirePlan(fmt, PipeWireTarget(src.name, False, label, src.name), choice)
 
 
 def loopback_device_index(catalog: DeviceCatalog, platform: str = sys.platform, pulse_query=pulse.query) -> int | None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import ConfigStore
-from .controller import Cmd, Controller, WarmRecordings, list_devices
+from .controller import Cmd, Controller, WarmRecordings, list_apps, list_devices
 from ..errors import TrayripError
 from .autostart import AutostartSwitch
 from .hotkeys import HotkeyManager
@@ -154,6 +154,10 @@ def _recover_leftovers(config, notify: Callable[..., None]) -> None:
     from ..filing.recovery import recover_all
     from ..recording.silence import SilenceSettings
 
+    if sys.platform.startswith("linux"):
+        from ..capture.routing import cleanup_leftovers
+
+        cleanup_leftovers()  # what a killed one-application recording left in the sound server
     folders = [default_folder()] + ([Path(config.folder).expanduser()] if config.folder else [])
     try:
         reports = recover_all(folders, SilenceSettings(threshold_db=config.threshold_db), trim=config.trim)
@@ -203,6 +207,7 @@ def _run(lock: InstanceLock) -> int:
             notify=notifier.notify,
             opener=opener.open,
             device_lister=list_devices,
+            app_lister=list_apps,
             rebind_hotkey=hotkeys.bind,
             on_notifications=lambda on: setattr(notifier, "enabled", on),
             config_problem="; ".join(loaded.problems) or None,

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from ..capture.routing import NoMatchingApp
 from ..config import Config, ConfigError, ConfigStore, updated
 from ..errors import TrayripError
 from .state import Action, Event, Machine, State, step
@@ -43,6 +44,7 @@ __all__ = [
     "Filer",
     "WarmRecordings",
     "list_devices",
+    "list_apps",
     "AUDIO_SUFFIXES",
 ]
 
@@ -66,6 +68,7 @@ class Cmd(enum.Enum):
     OPEN_FOLDER = "open_folder"
     REFRESH_DEVICES = "refresh_devices"
     DEVICES = "devices"  # (tuple[DeviceChoice, ...] | str): a device scan's result
+    APPS = "apps"  # (tuple[str, ...]): the applications playing, for "Record from"
     HOTKEY_STATUS = "hotkey_status"  # (str | None)
     FILED = "filed"  # (job, filed, note)
     DISCARDED = "discarded"  # (job, reason)
@@ -117,6 +120,7 @@ class Snapshot:
     preroll: float = 0.0  # seconds the running pre-roll keeps (0: not listening)
     preroll_bytes: int = 0  # the memory it takes
     seq: int = 0
+    apps: tuple[str, ...] = ()  # applications playing at the last scan (config ``app`` values)
 
 
 class RecordingLike(Protocol):
@@ -226,6 +230,7 @@ class Controller:
         notify: Callable[..., None] | None = None,
         opener: Callable[[Path], None] | None = None,
         device_lister: Callable[[], list[DeviceChoice]] | None = None,
+        app_lister: Callable[[], list[str]] | None = None,
         rebind_hotkey: Callable[[str], str | None] | None = None,
         on_notifications: Callable[[bool], None] | None = None,
         config_problem: str | None = None,
@@ -242,6 +247,8 @@ class Controller:
         self._notify = notify or (lambda *a, **k: None)
         self._opener = opener or (lambda path: log.info("would open %s", path))
         self._device_lister = device_lister
+        self._app_lister = app_lister
+        self._apps: tuple[str, ...] = ()
         self._rebind_hotkey = rebind_hotkey
         self._on_notifications = on_notifications
         self._clock = clock
@@ -426,6 +433,9 @@ class Controller:
             else:
                 self._devices, self._devices_note = tuple(payload), None
             self._publish()
+        elif cmd is Cmd.APPS:
+            self._apps = tuple(payload)
+            self._publish()
         elif cmd is Cmd.HOTKEY_STATUS:
             self._hotkey_problem = payload
             self._publish()
@@ -488,7 +498,14 @@ class Controller:
                 rec.on_event = lambda kind, rec=rec: self.submit(Cmd.SOUND if kind == "sound" else Cmd.SILENCE, rec)
             if self._preroll is not None and self._preroll.running and hasattr(rec, "use_source"):
                 rec.use_source(self._preroll.tap())  # the stream (and its last seconds) goes to the recording
-            rec.start()
+            try:
+                rec.start()
+            except NoMatchingApp as exc:  # the chosen application is not playing: record everything
+                rec = self._factory(replace(options, app=None))
+                if hasattr(rec, "on_event"):
+                    rec.on_event = lambda kind, rec=rec: self.submit(Cmd.SOUND if kind == "sound" else Cmd.SILENCE, rec)
+                rec.start()
+                self._notify("Recording all system audio", f"{options.app} is not playing ({exc.playing})")
         except (TrayripError, ValueError, OSError) as exc:
             self._error = getattr(exc, "tray_message", None) or str(exc)  # the tray's own fix, not a CLI option
             self._refresh_factory()
@@ -709,7 +726,17 @@ class Controller:
         self._opener(folder)
 
     def _refresh_devices(self) -> None:
-        lister = self._device_lister
+        lister, apps = self._device_lister, self._app_lister
+        if apps is not None:
+            def scan_apps() -> None:
+                try:
+                    found = tuple(apps())
+                except Exception as exc:  # no sound server: nothing to offer
+                    log.info("listing applications failed: %s", exc)
+                    found = ()
+                self.submit(Cmd.APPS, found)
+
+            threading.Thread(target=scan_apps, name="trayrip-apps", daemon=True).start()
         if lister is None:
             return
 
@@ -771,6 +798,7 @@ class Controller:
             preroll=self._preroll.seconds if self._preroll is not None else 0.0,
             preroll_bytes=self._preroll.memory_bytes if self._preroll is not None else 0,
             seq=self._seq,
+            apps=self._apps,
         )
         self.snapshot = snap
         for fn in self._subscribers:
@@ -847,6 +875,20 @@ def _default_preroll_factory(recordings: Any) -> Callable[..., Any]:
         return SharedStream(opener(options), seconds, on_lost).start()
 
     return open_preroll
+
+
+def list_apps() -> list[str]:
+    """Names of the applications playing now, for "Record from" (any thread but the UI's)."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return []
+    from ..capture import routing
+
+    names: dict[str, None] = {}
+    for app, binary, _pid in routing.playing_apps(routing.streams()):
+        names.setdefault(app or binary, None)
+    return [n for n in names if n]
 
 
 def list_devices() -> list[DeviceChoice]:

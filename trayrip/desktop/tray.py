@@ -484,6 +484,12 @@ class Tray:
             devices.append(Item(_short(snap.devices_note, 60), None, enabled=False))
         devices += [SEP, Item("Refresh device list", self._cmd(Cmd.REFRESH_DEVICES))]
 
+        sources = [radio("All system audio (default)", "app", "")]
+        sources += [radio(_short(a, 60), "app", a) for a in snap.apps]
+        if cfg.app and cfg.app not in snap.apps:
+            sources.append(radio(_short(f"{cfg.app} (not playing now)", 60), "app", cfg.app))
+        sources += [SEP, Item("Refresh list", self._cmd(Cmd.REFRESH_DEVICES))]
+
         thresholds = [radio(f"{t:g} dBFS", "threshold_db", t) for t in THRESHOLD_PRESETS]
         if cfg.threshold_db not in THRESHOLD_PRESETS:
             thresholds.append(radio(f"{cfg.threshold_db:g} dBFS (from the config)", "threshold_db", cfg.threshold_db))
@@ -511,6 +517,7 @@ class Tray:
         return [
             Item("Format", Menu(*formats)),
             Item("Device", Menu(*devices)),
+            Item("Record from", Menu(*sources)),
             Item("Trim silence", self._cmd(Cmd.SET, ("trim", not cfg.trim)), checked=lambda _i: cfg.trim),
             Item("Silence threshold", Menu(*thresholds)),
             Item("Split into tracks at silences", self._cmd(Cmd.SET, ("split", not cfg.split)), checked=lambda _i: cfg.split),

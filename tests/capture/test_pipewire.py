@@ -1,0 +1,225 @@
+"""The native PipeWire backend with fakes: the plan, the pw-record argument list,
+and the pipe reader driven by a stand-in child (no sound server)."""
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from trayrip.capture import pulse
+from trayrip.capture.base import AudioFormat
+from trayrip.capture.discovery import plan_pipewire
+from trayrip.capture.pipewire import PipeWireSource, PipeWireTarget, parec_argv, record_argv
+from trayrip.errors import CaptureError
+
+from test_discovery import PACTL_INFO, PACTL_SOURCES
+
+SINK = "alsa_output.pci-0000_00_1f.3.analog-stereo"
+
+
+def query(server_name="PulseAudio (on PipeWire 0.3.65)"):
+    def q():
+        info = pulse.parse_info(PACTL_INFO)
+        return pulse.PulseInfo(server_name, info["Default Sink"], info["Default Source"],
+                               tuple(pulse.parse_sources(PACTL_SOURCES)))
+    return q
+
+
+def plan(**kw):
+    kw.setdefault("platform", "linux")
+    kw.setdefault("environ", {"TRAYRIP_CAPTURE": "pw-record"})
+    kw.setdefault("pulse_query", query())
+    kw.setdefault("which", lambda tool: "/usr/bin/" + tool)
+    return plan_pipewire(**kw)
+
+
+def test_pipewire_server_records_the_default_sinks_monitor_natively():
+    p = plan()
+    assert p.target == PipeWireTarget(SINK, True, f"Monitor of Built-in Audio Analog Stereo ({SINK}.monitor)",
+                                      f"{SINK}.monitor")
+    assert (p.format.rate, p.format.channels, p.format.sample_width) == (48000, 2, 2)
+
+
+def test_the_default_tool_is_parec_and_the_user_can_choose():
+    assert plan(environ={}).tool == "parec"
+    assert plan(environ={"TRAYRIP_CAPTURE": "PW-RECORD"}).tool == "pw-record"
+    assert plan(environ={"TRAYRIP_CAPTURE": "portaudio"}) is None
+
+
+def test_parec_argv_records_the_pulse_name_raw():
+    target = PipeWireTarget("speakers", True, "m", "speakers.monitor")
+    argv = parec_argv("parec", AudioFormat(96000, 2, 3), target, node_name="trayrip-capture")
+    assert argv[:3] == ["parec", "--raw", "--device=speakers.monitor"]
+    assert {"--format=s24le", "--rate=96000", "--channels=2", "--property=node.name=trayrip-capture"} <= set(argv)
+    with pytest.raises(CaptureError):
+        parec_argv("parec", AudioFormat(48000, 2, 2), PipeWireTarget("x", True, "m"))
+
+
+def test_rate_bits_and_a_named_source():
+    p = plan(device="alsa_input.pci-0000_00_1f.3.analog-stereo", rate=96000, bits=24)
+    assert p.target.node == "alsa_input.pci-0000_00_1f.3.analog-stereo" and not p.target.capture_sink
+    assert (p.format.rate, p.format.sample_width) == (96000, 3)
+
+
+@pytest.mark.parametrize("kw", [
+    {"pulse_query": query("pulseaudio")},          # plain PulseAudio: PortAudio records
+    {"environ": {"TRAYRIP_CAPTURE": "portaudio"}},  # the user asked for PortAudio
+    {"which": lambda tool: None},                    # no pw-record installed
+    {"device": "5"},                                 # a PortAudio index
+    {"device": "no such source"},                    # not a server source: PortAudio matches names
+    {"platform": "win32"},
+])
+def test_when_portaudio_records_instead(kw):
+    assert plan(**kw) is None
+
+
+def test_no_default_sink_is_a_clear_error():
+    def q():
+        return pulse.PulseInfo("PulseAudio (on PipeWire 0.3.65)", None, None, ())
+    with pytest.raises(CaptureError, match="no default output"):
+        plan(pulse_query=q)
+
+
+def test_record_argv_for_a_monitor_and_for_linked_ports():
+    fmt = AudioFormat(48000, 2, 3)
+    argv = record_argv("pw-record", fmt, PipeWireTarget("speakers", True, "x"))
+    assert argv[:9] == ["pw-record", "--format", "s24", "--rate", "48000", "--channels", "2", "--latency", "20ms"]
+    props = argv[argv.index("-P") + 1]
+    assert "stream.capture.sink=true" in props and "node.name=trayrip-capture" in props
+    assert argv[-3:] == ["--target", "speakers", "-"]
+    assert argv[argv.index("--channel-map") + 1] == "stereo"
+    # per-application capture: nobody links us automatically; ports are linked to us
+    argv = record_argv("pw-record", AudioFormat(44100, 1, 2), PipeWireTarget(None, False, "app"),
+                       node_name="trayrip-app-1")
+    props = argv[argv.index("-P") + 1]
+    assert "node.autoconnect=false" in props and "stream.capture.sink" not in props
+    assert "node.name=trayrip-app-1" in props
+    assert argv[-3:] == ["--target", "0", "-"] and "s16" in argv
+
+
+def fake_child(tmp_path, body: str):
+    """A stand-in for pw-record: a script that ignores its arguments."""
+    exe = tmp_path / "fake-pw-record"
+    exe.write_text(f"#!{sys.executable}\nimport os, sys, time\n" + textwrap.dedent(body))
+    exe.chmod(0o700)
+    return str(exe)
+
+
+def collect():
+    q: queue.Queue = queue.Queue()
+    return q, lambda block: q.put(block) or True
+
+
+def test_reader_turns_the_pipe_into_whole_frame_blocks(tmp_path):
+    # 1001 frames of s16 stereo written in odd-sized pieces, then the child keeps running
+    exe = fake_child(tmp_path, """
+        data = bytes(range(256)) * 16  # 4096 bytes
+        data = data[:4004]
+        for i in range(0, len(data), 333):
+            os.write(1, data[i:i + 333])
+        time.sleep(30)
+    """)
+    src = PipeWireSource(AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "fake"), exe=exe)
+    q, sink = collect()
+    src.start(sink)
+    got, frames = b"", 0
+    while frames < 1001:
+        block = q.get(timeout=10)
+        assert len(block.data) % 4 == 0 and block.frames == len(block.data) // 4
+        got += block.data
+        frames += block.frames
+    assert got == (bytes(range(256)) * 16)[:4004]
+    assert src.error() is None
+    src.stop()
+    assert src.pid is None and src.error() is None
+
+
+def test_child_that_dies_is_a_stream_error_and_what_came_before_is_delivered(tmp_path):
+    exe = fake_child(tmp_path, """
+        os.write(1, b"\\x01\\x00" * 2 * 480)
+        sys.stderr.write("remote error: id=0 seq:42 res:-32 (Broken pipe): connection error\\n")
+        sys.exit(1)
+    """)
+    src = PipeWireSource(AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "the monitor"), exe=exe)
+    q, sink = collect()
+    src.start(sink)
+    assert q.get(timeout=10).frames == 480
+    while src.error() is None:
+        time.sleep(0.01)
+    assert "sound server lost" in src.error() and "Broken pipe" in src.error()
+    src.stop()
+
+
+def test_child_that_cannot_connect_fails_start_with_its_message(tmp_path):
+    exe = fake_child(tmp_path, """
+        sys.stderr.write("error: can't connect: Host is down\\n")
+        sys.exit(1)
+    """)
+    src = PipeWireSource(AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "the monitor"), exe=exe)
+    with pytest.raises(CaptureError, match="Host is down"):
+        src.start(lambda block: True)
+
+
+def test_stop_delivers_what_is_in_the_pipe_then_never_calls_the_sink_again(tmp_path):
+    # On SIGTERM the child writes a last piece before exiting: it must reach the sink.
+    exe = fake_child(tmp_path, """
+        import signal
+        def bye(*_):
+            os.write(1, b"\\x02\\x00" * 2 * 100)
+            os._exit(0)
+        signal.signal(signal.SIGTERM, bye)
+        os.write(1, b"\\x01\\x00" * 2 * 100)
+        while True:
+            time.sleep(1)
+    """)
+    src = PipeWireSource(AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "m"), exe=exe)
+    calls = []
+    src.start(lambda block: calls.append(block) or True)
+    src.stop()
+    n = len(calls)
+    assert b"".join(b.data for b in calls) == b"\x01\x00" * 200 + b"\x02\x00" * 200
+    assert src.error() is None
+    assert len(calls) == n
+
+
+
+def _state(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+def test_a_child_started_from_a_short_lived_thread_outlives_the_thread_but_not_the_process(tmp_path):
+    """The death signal fires when the forking *thread* exits, so children are forked by
+    one long-lived thread: here a child that never writes (no SIGPIPE to kill it) is
+    started from a thread that ends at once, survives it, and dies with its process."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent("""
+            import subprocess, sys, threading, time
+            from trayrip.capture.pipewire import spawn_child
+            box = []
+            t = threading.Thread(target=lambda: box.append(
+                spawn_child(["sleep", "600"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)))
+            t.start(); t.join()
+            time.sleep(0.2)
+            print(box[0].pid, box[0].poll(), flush=True)
+            time.sleep(600)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        pid, code = parent.stdout.readline().split()
+        assert code == "None"  # alive after the thread that asked for it ended
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 20  # an upper bound only
+        while _state(int(pid)) not in ("gone", "Z") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _state(int(pid)) in ("gone", "Z")
+    finally:
+        parent.kill()

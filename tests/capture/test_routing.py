@@ -1,0 +1,210 @@
+"""Per-application routing with a fake pactl / pw-dump (no sound server)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trayrip.capture import routing
+from trayrip.capture.routing import AppRoute, AppStream
+from trayrip.errors import CaptureError
+
+NO_SINK = 4294967295
+
+CLIENTS = [
+    {"index": 80, "properties": {"application.name": "Music Player", "application.process.binary": "mpv",
+                                 "application.process.id": "4242"}},
+]
+
+
+def sink_input(index, name, sink=44, binary=None, pid=None, client=None, node=None, module=None, **props):
+    p = {"application.name": name, **props}
+    if binary:
+        p["application.process.binary"] = binary
+    if pid:
+        p["application.process.id"] = str(pid)
+    if node is not None:
+        p["object.id"] = str(node)
+    return {"index": index, "sink": sink, "client": str(client) if client is not None else None,
+            "owner_module": module, "properties": p}
+
+
+SINK_INPUTS = [
+    sink_input(56, "pw-cat", sink=NO_SINK, client=3, **{"node.name": "decoy-tone"}),  # linked to no sink
+    sink_input(81, "", client=80, node=70, module="0"),                                # name from its client
+    sink_input(90, "Firefox", binary="firefox-esr", pid=1000, node=75, client=81),
+    sink_input(91, "Loopback", module="7"),                                            # a module's: no client
+    sink_input(92, "something", client=82, **{"node.name": "trayrip-capture"}),       # ours
+]
+
+
+def test_parse_sink_inputs_keeps_heard_application_streams_only():
+    found = routing.parse_sink_inputs(SINK_INPUTS, CLIENTS)
+    assert [(s.index, s.app, s.binary, s.pid, s.sink, s.node_id) for s in found] == [
+        (81, "Music Player", "mpv", 4242, 44, 70),
+        (90, "Firefox", "firefox-esr", 1000, 44, 75),
+    ]
+
+
+def test_match_by_name_or_binary_case_insensitive_and_the_listing():
+    found = routing.parse_sink_inputs(SINK_INPUTS, CLIENTS)
+    assert [s.index for s in routing.match_streams(found, "MPV")] == [81]
+    assert [s.index for s in routing.match_streams(found, "fire")] == [90]
+    assert routing.match_streams(found, "vlc") == []
+    text = routing.describe_playing(found)
+    assert "Music Player (mpv, pid 4242)" in text and "Firefox (firefox-esr, pid 1000)" in text
+    assert routing.describe_playing([]) == "no application is playing"
+
+
+def port(pid, node, direction, channel):
+    return {"id": pid, "type": "PipeWire:Interface:Port",
+            "info": {"direction": direction, "props": {"node.id": node, "audio.channel": channel,
+                                                       "port.name": f"x_{channel}"}}}
+
+
+def test_ports_are_linked_channel_by_channel_and_mono_to_both():
+    dump = [port(1, 70, "output", "FL"), port(2, 70, "output", "FR"), port(3, 99, "input", "FL"),
+            port(4, 99, "input", "FR"), port(5, 71, "output", "MONO"),
+            {"id": 99, "type": "PipeWire:Interface:Node", "info": {"props": {"node.name": "trayrip_app_1_0"}}}]
+    ports = routing.parse_pw_ports(dump)
+    assert routing._node_of(dump, "trayrip_app_1_0") == 99
+    assert routing.plan_links(ports[70], ports[99]) == [(1, 3), (2, 4)]
+    assert routing.plan_links(ports[71], ports[99]) == [(5, 3), (5, 4)]
+
+
+SHORT_MODULES = (
+    "1\tmodule-null-sink\tsink_name=trayrip_app_111_ab rate=48000 sink_properties='device.description=x y=z'\t\n"
+    "2\tmodule-loopback\tsource=trayrip_app_111_ab.monitor sink=44 latency_msec=20\t\n"
+    "3\tmodule-null-sink\tsink_name=trayrip_app_222_cd\t\n"
+    "4\tmodule-null-sink\tsink_name=speakers\t\n"
+    "5\tmodule-native-protocol-unix\t\t\n"
+)
+
+
+def test_leftovers_are_modules_of_dead_owners_only():
+    modules = routing.parse_short_modules(SHORT_MODULES)
+    assert [m["index"] for m in modules] == [1, 2, 3, 4, 5]
+    left = routing.leftover_modules(modules, alive=lambda pid: pid == 222)
+    assert left == [(1, "trayrip_app_111_ab", None), (2, "trayrip_app_111_ab", "44")]
+
+
+class FakeServer:
+    """A tiny PulseAudio: answers the pactl calls routing makes and records them."""
+
+    def __init__(self, sink_inputs, pipewire=False):
+        self.sink_inputs = sink_inputs
+        self.calls: list[list[str]] = []
+        self.modules: dict[int, str] = {}
+        self.pipewire = pipewire
+        self.links: list[tuple[str, str]] = []
+
+    def __call__(self, argv, timeout=5.0):
+        self.calls.append(list(argv))
+        if argv[0] == "pw-dump":
+            return json.dumps([port(1, 75, "output", "FL"), port(2, 75, "output", "FR"),
+                               port(3, 99, "input", "FL"), port(4, 99, "input", "FR"),
+                               {"id": 99, "type": "PipeWire:Interface:Node",
+                                "info": {"props": {"node.name": self.sink_name}}}])
+        if argv[0] == "pw-link":
+            self.links.append((argv[1], argv[2]))
+            return ""
+        args = [a for a in argv[1:] if a != "--format=json"]
+        if args == ["info"]:
+            return "Server Name: " + ("PulseAudio (on PipeWire 0.3.65)" if self.pipewire else "pulseaudio")
+        if args == ["list", "sink-inputs"]:
+            return json.dumps(self.sink_inputs)
+        if args == ["list", "clients"]:
+            return json.dumps(CLIENTS)
+        if args == ["list", "short", "modules"]:
+            return ""
+        if args == ["list", "sinks"]:
+            return json.dumps([{"index": 44, "name": "speakers"}])
+        if args[0] == "load-module":
+            index = len(self.modules) + 10
+            self.modules[index] = " ".join(args[1:])
+            if args[1] == "module-null-sink":
+                self.sink_name = args[2].split("=", 1)[1]
+            return f"{index}\n"
+        if args[0] == "unload-module":
+            del self.modules[int(args[1])]
+            return ""
+        if args[0] == "move-sink-input":
+            return ""
+        if args[0] == "subscribe":
+            return ""
+        raise AssertionError(f"unexpected call {argv}")
+
+
+@pytest.fixture
+def no_follow(monkeypatch):
+    monkeypatch.setattr(AppRoute, "_start_following", lambda self: None)
+
+
+def test_pulseaudio_route_moves_with_a_loopback_and_undoes_it(monkeypatch, no_follow):
+    server = FakeServer(SINK_INPUTS)
+    monkeypatch.setattr(routing, "_run", server)
+    route = AppRoute("firefox")
+    route.start()
+    assert route.pipewire is False and "Firefox" in route.description
+    moves = [c for c in server.calls if c[1] == "move-sink-input"]
+    assert moves == [["pactl", "move-sink-input", "90", route.sink]]
+    kinds = sorted(m.split()[0] for m in server.modules.values())
+    assert kinds == ["module-loopback", "module-null-sink"]
+    loopback = next(m for m in server.modules.values() if m.startswith("module-loopback"))
+    assert f"source={route.monitor}" in loopback and "sink=speakers" in loopback
+    server.calls.clear()
+    route.stop()
+    assert server.calls[0] == ["pactl", "move-sink-input", "90", "44"]  # back where it was, first
+    assert server.modules == {}
+    route.stop()  # idempotent
+
+
+def test_pipewire_route_links_ports_and_never_moves(monkeypatch, no_follow):
+    server = FakeServer(SINK_INPUTS, pipewire=True)
+    monkeypatch.setattr(routing, "_run", server)
+    route = AppRoute("firefox")
+    route.start()
+    assert route.pipewire is True
+    assert server.links == [("1", "3"), ("2", "4")]
+    assert not [c for c in server.calls if "move-sink-input" in c]
+    route.stop()
+    assert server.modules == {}
+
+
+def test_no_match_names_what_is_playing_and_changes_nothing(monkeypatch, no_follow):
+    server = FakeServer(SINK_INPUTS)
+    monkeypatch.setattr(routing, "_run", server)
+    with pytest.raises(CaptureError, match=r"no playing application matches 'vlc'.*Music Player \(mpv, pid 4242\)"):
+        AppRoute("vlc").start()
+    assert server.modules == {}
+
+
+def test_app_stream_matches():
+    s = AppStream(1, "Music Player", "mpv", 1, 2)
+    assert s.matches("music") and s.matches("MP") and not s.matches("vlc")
+
+
+def test_follow_routes_a_new_stream_of_the_app_once_and_ignores_others(monkeypatch, no_follow):
+    server = FakeServer(list(SINK_INPUTS))
+    monkeypatch.setattr(routing, "_run", server)
+    route = AppRoute("firefox")
+    route.start()
+    # a second Firefox stream appears, first unlinked (not heard), then on sink 44
+    def events():
+        server.sink_inputs.append(sink_input(93, "Firefox", sink=NO_SINK, binary="firefox-esr", client=81))
+        yield "Event 'new' on sink-input #93\n"
+        server.sink_inputs[-1] = sink_input(93, "Firefox", sink=44, binary="firefox-esr", client=81)
+        yield from ["Event 'change' on sink-input #93\n", "Event 'change' on sink-input #93\n",
+                    "Event 'change' on sink-input #81\n", "Event 'change' on sink-input #81\n",
+                    "Event 'new' on source-output #5\n"]
+
+    route._follow = object()  # running
+    server.calls.clear()
+    route._following(type("P", (), {"stdout": events()})())
+    moves = [c for c in server.calls if c[1] == "move-sink-input"]
+    assert moves == [["pactl", "move-sink-input", "93", route.sink]]
+    # after the first look, events of decided streams (the moved one, the other app) cost no call
+    assert sum(c[1:] == ["--format=json", "list", "sink-inputs"] for c in server.calls) == 2
+    route._follow = None
+    route.stop()
+    assert server.modules == {}

@@ -1,0 +1,129 @@
+"""Recording one application (`trayrip apps`, `trayrip record --app`) on both servers.
+
+Two paplay clients with different application names play different tones;
+recording one of them must hold its tone and not the other's, while the
+default sink's monitor (what the user hears) still carries both; a second
+stream of the recorded application started mid-recording is followed; and
+the server is left as it was, after a stop and after a kill -9 + the next
+trayrip start.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import audio_tools as at
+from harness import wait_until
+from test_capture_system import finish, start_record, wait_for_capture_file
+
+pytestmark = pytest.mark.both_servers
+
+ALPHA, BETA, ALPHA2 = 700, 1900, 1200
+
+
+def play_as(harness, app: str, path) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["paplay", f"--device={harness.sink}", f"--property=application.name={app}", str(path)],
+        env=harness.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def server_state(harness) -> dict:
+    """What trayrip must leave as it found it: modules, sinks, sources, and which sink each stream is on."""
+    def names(kind):
+        return sorted((x.get("name"), x.get("argument", "")) for x in harness.pactl_json("list", kind))
+    return {
+        "modules": names("modules"), "sinks": names("sinks"), "sources": names("sources"),
+        "streams": sorted((si["properties"].get("application.name"), si["sink"])
+                          for si in harness.pactl_json("list", "sink-inputs")),
+    }
+
+
+def streams_of(harness, app: str) -> int:
+    return sum(si["properties"].get("application.name") == app for si in harness.pactl_json("list", "sink-inputs"))
+
+
+def trayrip(env, *args, timeout=30) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "trayrip", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture
+def two_apps(harness, tmp_path):
+    alpha = at.write_wav(tmp_path / "alpha.wav", at.tone(ALPHA, 12.0))
+    beta = at.write_wav(tmp_path / "beta.wav", at.tone(BETA, 12.0))
+    before = server_state(harness)
+    players = [play_as(harness, "ToneAlpha", alpha), play_as(harness, "ToneBeta", beta)]
+    try:
+        wait_until(lambda: streams_of(harness, "ToneAlpha") and streams_of(harness, "ToneBeta"), 10,
+                   "both players' streams")
+        yield before, players
+    finally:
+        for p in players:
+            p.terminate()
+            p.wait(5)
+
+
+def test_record_one_app_while_the_user_hears_both(harness, user_env, tmp_path, two_apps):
+    before, players = two_apps
+    listed = trayrip(user_env, "apps")
+    assert listed.returncode == 0, listed.stderr
+    assert "ToneAlpha" in listed.stdout and "ToneBeta" in listed.stdout
+    assert all(str(p.pid) in listed.stdout for p in players)  # the process ids
+
+    folder = tmp_path / "out"
+    heard = harness.record()  # the default sink's monitor: what the user hears
+    proc = start_record(user_env, "--app", "tonealpha", "--no-trim", "--folder", str(folder))
+    wait_for_capture_file(folder)
+    time.sleep(1.5)
+    second = play_as(harness, "ToneAlpha", at.write_wav(tmp_path / "alpha2.wav", at.tone(ALPHA2, 1.5)))
+    second.wait(10)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    path = finish(proc)
+    monitor = heard.stop()
+
+    data, rate = at.read_audio(path)
+    assert len(data) / rate > 2.5
+    assert at.band_level_db(data, ALPHA, rate) > -20
+    assert at.band_level_db(data, BETA, rate) < at.band_level_db(data, ALPHA, rate) - 30
+    # the application's second stream, opened mid-recording, is in the file
+    assert at.band_level_db(data, ALPHA2, rate) > -30
+    # meanwhile the default sink carried both applications
+    assert at.band_level_db(monitor, ALPHA) > -20 and at.band_level_db(monitor, BETA) > -20
+    assert server_state(harness) == before | {"streams": server_state(harness)["streams"]}
+    still = harness.pactl_json("list", "sink-inputs")
+    sink_index = next(s["index"] for s in harness.pactl_json("list", "sinks") if s["name"] == harness.sink)
+    assert all(si["sink"] == sink_index for si in still
+               if si["properties"].get("application.name", "").startswith("Tone"))
+
+
+def test_no_matching_app_exits_1_and_lists_what_plays(harness, user_env, tmp_path, two_apps):
+    before, _ = two_apps
+    done = trayrip(user_env, "record", "--app", "no-such-player", "--folder", str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert "no-such-player" in done.stderr and "ToneAlpha" in done.stderr and "ToneBeta" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert server_state(harness)["modules"] == before["modules"]
+
+
+def test_kill_9_then_next_start_restores_the_server(harness, user_env, tmp_path, two_apps):
+    before, _ = two_apps
+    folder = tmp_path / "out"
+    proc = start_record(user_env, "--app", "ToneBeta", "--folder", str(folder))
+    wait_for_capture_file(folder)
+    assert server_state(harness)["modules"] != before["modules"]  # the route is in place
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    done = trayrip(user_env, "recover", "--folder", str(folder))
+    assert done.returncode in (0, 1), done.stderr
+    after = server_state(harness)
+    assert after["modules"] == before["modules"]
+    assert after["sinks"] == before["sinks"] and after["sources"] == before["sources"]
+    sink_index = next(s["index"] for s in harness.pactl_json("list", "sinks") if s["name"] == harness.sink)
+    assert all(si["sink"] == sink_index for si in harness.pactl_json("list", "sink-inputs")
+               if si["properties"].get("application.name", "").startswith("Tone"))

@@ -1,0 +1,303 @@
+"""Recording through a child process that streams raw PCM into a pipe (Linux).
+
+The child is ``parec`` (through pipewire-pulse: the default on PipeWire) or
+``pw-record`` (native PipeWire); which, and why, is measured by
+``bench/bench_pipewire.py`` (README, "PipeWire"). No maintained Python
+binding for PipeWire ships in Debian 12, and GStreamer would be a large
+dependency for one stream.
+
+Threads: the ``trayrip-pw-reader`` thread reads the pipe and hands each
+chunk to the sink (O(1): wrap and ``put_nowait``); start/stop/error run on
+the controlling thread. The child gets its own session (a terminal's Ctrl+C
+must reach trayrip, which then files the recording, not the child). It dies
+with trayrip, even by ``kill -9``: of SIGPIPE at its next write (nobody else
+holds the pipe's read end), and of a death signal (``setpriv --pdeathsig``)
+in case it is not writing; since that signal fires when the *thread* that
+forked exits, children are forked by one thread that lives as long as the
+process (``trayrip-spawner``).
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+
+from ..errors import CaptureError
+from .base import AudioFormat, Block, BlockSink
+
+__all__ = ["MARKER", "PipeWireTarget", "PipeWireSource", "record_argv", "pw_record_path"]
+
+log = logging.getLogger(__name__)
+
+MARKER = "trayrip"  # node names (and routing modules/links) start with it, so leftovers can be found
+NODE_NAME = MARKER + "-capture"
+_FORMATS = {2: "s16", 3: "s24"}
+_CHANNEL_MAPS = {1: "mono", 2: "stereo"}
+_FIRST_DATA_WAIT = 0.5  # seconds start() waits for first audio or an early failure (not longer: idle monitors send nothing)
+_LATENCY = "20ms"
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Python 3.10+ names it; Linux value)
+_PIPE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class PipeWireTarget:
+    """What one capture stream connects to.
+
+    ``node``: a node name or serial (``None``: no automatic link, someone else
+    links ports to us, as per-application capture does); ``capture_sink``:
+    record that sink's monitor rather than a source.
+    """
+
+    node: str | None
+    capture_sink: bool
+    description: str
+    pulse_source: str | None = None  # the same thing by its Pulse name (for the parec tool)
+
+
+TOOLS = ("pw-record", "parec")
+
+
+def pw_record_path(tool: str = "pw-record") -> str | None:
+    """The recorder program (``pw-record`` or ``parec``), if installed."""
+    return shutil.which(tool)
+
+
+def parec_argv(exe: str, fmt: AudioFormat, target: PipeWireTarget, *, node_name: str = NODE_NAME) -> list[str]:
+    """``parec`` (pipewire-pulse or PulseAudio) writing raw PCM of ``fmt`` on stdout."""
+    if fmt.sample_width not in _FORMATS or not target.pulse_source:
+        raise CaptureError(f"parec cannot record {target.description} at {fmt.bits} bits")
+    return [
+        exe, "--raw", f"--device={target.pulse_source}", f"--format=s{fmt.bits}le", f"--rate={fmt.rate}",
+        f"--channels={fmt.channels}", "--latency-msec=40", f"--client-name={node_name}",
+        f"--stream-name={node_name}", f"--property=node.name={node_name}",
+    ]
+
+
+def record_argv(
+    exe: str, fmt: AudioFormat, target: PipeWireTarget, *, node_name: str = NODE_NAME, latency: str = _LATENCY
+) -> list[str]:
+    """The argument list of the child: raw PCM of ``fmt`` on stdout."""
+    if fmt.sample_width not in _FORMATS:
+        raise CaptureError(f"PipeWire capture takes 16 or 24 bits, not {fmt.bits}")
+    props = [f"node.name={node_name}", "media.role=Production", f"node.description={node_name}"]
+    if target.capture_sink:
+        props.append("stream.capture.sink=true")
+    if target.node is None:
+        props.append("node.autoconnect=false")
+    argv = [
+        exe,
+        "--format", _FORMATS[fmt.sample_width],
+        "--rate", str(fmt.rate),
+        "--channels", str(fmt.channels),
+        "--latency", latency,
+        "-P", "{ " + " ".join(props) + " }",
+    ]
+    if fmt.channels in _CHANNEL_MAPS:
+        argv += ["--channel-map", _CHANNEL_MAPS[fmt.channels]]
+    argv += ["--target", target.node if target.node is not None else "0", "-"]
+    return argv
+
+
+def _widen_pipe(fd: int) -> None:
+    """Let the pipe hold seconds of audio, not 64 KiB: the child writes from
+    its real-time thread and must never wait for our reader (a Python thread
+    that a loaded machine may hold back)."""
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as f:
+            size = int(f.read())
+        fcntl.fcntl(fd, _F_SETPIPE_SZ, min(size, _PIPE_BYTES))
+    except (OSError, ValueError) as exc:
+        log.debug("pipe size left as it is: %s", exc)
+
+
+_spawn_lock = threading.Lock()
+_spawn_queue: queue.Queue | None = None
+
+
+def _spawner(requests: queue.Queue) -> None:
+    """The spawner thread: forks children for any thread, and never exits."""
+    while True:
+        argv, kwargs, reply = requests.get()
+        try:
+            reply.put(subprocess.Popen(argv, **kwargs))
+        except BaseException as exc:  # handed to the caller
+            reply.put(exc)
+
+
+def spawn_child(argv: list[str], **kwargs) -> subprocess.Popen:
+    """``Popen(argv)`` that dies with this process (any thread may call it)."""
+    global _spawn_queue
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return subprocess.Popen(argv, **kwargs)  # SIGPIPE alone then
+    with _spawn_lock:
+        if _spawn_queue is None:
+            _spawn_queue = queue.Queue()
+            threading.Thread(target=_spawner, args=(_spawn_queue,), name="trayrip-spawner", daemon=True).start()
+        requests = _spawn_queue
+    reply: queue.Queue = queue.Queue(maxsize=1)
+    requests.put(([setpriv, "--pdeathsig", "KILL", "--", *argv], kwargs, reply))
+    result = reply.get()
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+class PipeWireSource:
+    """A CaptureSource reading a recorder child's stdout (``tool``: pw-record or parec)."""
+
+    def __init__(self, fmt: AudioFormat, target: PipeWireTarget, *, node_name: str = NODE_NAME,
+                 exe: str | None = None, tool: str = "pw-record"):
+        self.format = fmt
+        self.target = target
+        self.description = target.description
+        self.node_name = node_name
+        self.tool = tool
+        exe = exe or pw_record_path(tool)
+        if exe is None:
+            raise CaptureError(f"{tool} was not found: install it (or set TRAYRIP_CAPTURE=portaudio)")
+        build = parec_argv if tool == "parec" else record_argv
+        self.argv = build(exe, fmt, target, node_name=node_name)
+        self._proc: subprocess.Popen | None = None
+        self._reader: threading.Thread | None = None
+        self._lock = threading.Lock()  # the sink is called, and cleared, under it
+        self._sink: BlockSink | None = None
+        self._stopping = False
+        self._error: str | None = None
+        self._stderr = None
+        self._first = threading.Event()
+        self.bytes_read = 0
+
+    # -- controlling thread ------------------------------------------------
+    def start(self, sink: BlockSink) -> None:
+        self._stopping = False
+        self._error = None
+        self._sink = sink
+        self._stderr = tempfile.TemporaryFile()
+        env = dict(os.environ, LC_ALL="C", LANG="C")
+        try:
+            self._proc = spawn_child(
+                self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr,
+                env=env, start_new_session=True,
+            )
+        except OSError as exc:
+            self._sink = None
+            raise CaptureError(f"cannot start pw-record: {exc}") from None
+        _widen_pipe(self._proc.stdout.fileno())
+        self._reader = threading.Thread(target=self._read, name="trayrip-pw-reader", daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + _FIRST_DATA_WAIT
+        while not self._first.wait(0.02):
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                break
+        if self._proc.poll() is not None and not self._first.is_set():
+            detail = self._stderr_tail()
+            self.stop()
+            raise CaptureError(
+                f"cannot record {self.description} at {self.format.describe()} through PipeWire"
+                + (f" ({detail})" if detail else "")
+            )
+        log.info("%s (pid %d) capturing %s", self.tool, self._proc.pid, self.description)
+
+    def stop(self) -> None:
+        """End the child, deliver what is still in the pipe, then detach the sink.
+
+        O(1): the pipe holds at most a few tens of ms of audio.
+        """
+        self._stopping = True
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(1.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                try:
+                    proc.wait(1.0)
+                except subprocess.TimeoutExpired:
+                    log.error("pw-record (pid %d) does not exit", proc.pid)
+            except ProcessLookupError:
+                pass
+        reader, self._reader = self._reader, None
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(1.0)  # reads up to EOF: the audio captured before the stop
+        with self._lock:
+            self._sink = None
+        if proc is not None and proc.stdout is not None:
+            proc.stdout.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def error(self) -> str | None:
+        if self._stopping:
+            return None
+        if self._error is None and self._proc is not None and self._proc.poll() is not None:
+            self._error = self._lost_message()
+        return self._error
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs (for tests and diagnostics)."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    # -- internals ---------------------------------------------------------
+    def _stderr_tail(self) -> str:
+        f = self._stderr
+        if f is None:
+            return ""
+        try:
+            f.seek(0)
+            lines = f.read()[-2000:].decode(errors="replace").strip().splitlines()
+        except (OSError, ValueError):
+            return ""
+        return lines[-1].strip() if lines else ""
+
+    def _lost_message(self) -> str:
+        detail = self._stderr_tail()
+        return (f"the capture stream from {self.description} stopped (device or sound server lost)"
+                + (f": {detail}" if detail else ""))
+
+    def _read(self) -> None:
+        """Reader thread: pipe bytes -> whole-frame Blocks, until EOF."""
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        fd = proc.stdout.fileno()
+        bpf = self.format.bytes_per_frame
+        chunk = max(bpf, (self.format.rate // 25) * bpf)  # up to 40 ms per read
+        rest = b""
+        while True:
+            try:
+                data = os.read(fd, chunk)
+            except (OSError, ValueError):
+                data = b""
+            if not data:
+                break
+            arrival = time.monotonic()
+            self.bytes_read += len(data)
+            if rest:
+                data = rest + data
+            usable = len(data) - len(data) % bpf
+            rest = data[usable:]
+            if usable:
+                with self._lock:
+                    sink = self._sink
+                    if sink is not None:
+                        sink(Block(data[:usable], usable // bpf, arrival))
+                self._first.set()
+        if not self._stopping:
+            try:
+                proc.wait(1.0)
+            except subprocess.TimeoutExpired:
+                pass
+            self._error = self._lost_message()
+            log.info("pw-record ended: %s", self._error)

@@ -1,0 +1,501 @@
+"""Recording one application: finding its streams and routing them to us (controller thread).
+
+Both servers are asked through ``pactl --format=json`` (pipewire-pulse
+answers it too). What we change is named with :data:`SINK_PREFIX` and the
+owner's process id, so a later trayrip can undo what a killed one left.
+
+* **PipeWire**: a private null sink; the application's output ports are
+  *linked* to it with ``pw-link`` besides their existing links. The streams
+  are never moved (WirePlumber may undo moves, and a moved stream changes
+  what the user hears).
+* **PulseAudio**: a private null sink, a ``module-loopback`` from its monitor
+  to the sink the streams were on, and ``move-sink-input``; undone on stop.
+
+The recording itself is the null sink's monitor. New streams of the
+application (the next track) are followed: a ``pactl subscribe`` child is
+read by the ``trayrip-app-follow`` thread, which owns the routing state
+while the recording runs.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass, field
+
+from ..errors import CaptureError
+from .pipewire import spawn_child
+
+__all__ = [
+    "SINK_PREFIX", "NoMatchingApp", "AppStream", "AppRoute", "parse_sink_inputs", "parse_pw_ports", "match_streams",
+    "describe_playing", "playing_apps", "cleanup_leftovers", "leftover_modules", "parse_short_modules",
+]
+
+log = logging.getLogger(__name__)
+
+SINK_PREFIX = "trayrip_app_"  # + owner pid; the marker of everything routing creates
+_EVENT = re.compile(r"Event '(?:new|change)' on sink-input #(?P<index>\d+)")
+_NO_SINK = 0xFFFFFFFF
+
+
+class NoMatchingApp(CaptureError):
+    """No playing application matches; ``playing`` says what is playing."""
+
+    def __init__(self, name: str, playing: str):
+        super().__init__(f"no playing application matches {name!r}; {playing}")
+        self.playing = playing
+
+
+@dataclass(frozen=True)
+class AppStream:
+    """One playback stream (a Pulse sink-input; on PipeWire also a node)."""
+
+    index: int
+    app: str
+    binary: str
+    pid: int | None
+    sink: int | None
+    node_id: int | None = None
+    props: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def matches(self, name: str) -> bool:
+        n = name.lower()
+        return n in self.app.lower() or n in self.binary.lower()
+
+
+# ---------------------------------------------------------------- pactl
+
+
+def _run(argv: list[str], timeout: float = 5.0) -> str:
+    exe = shutil.which(argv[0])
+    if exe is None:
+        raise CaptureError(f"{argv[0]} was not found: install it (pulseaudio-utils / pipewire-bin)")
+    env = dict(os.environ, LC_ALL="C", LANG="C")
+    try:
+        done = subprocess.run([exe, *argv[1:]], capture_output=True, text=True, timeout=timeout, env=env,
+                              check=False, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise CaptureError(f"{argv[0]} did not answer within {timeout:g} s") from None
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise CaptureError(f"{' '.join(argv[:3])} failed" + (f": {detail[-1]}" if detail else ""))
+    return done.stdout
+
+
+def _pactl_json(*args: str) -> list:
+    out = _run(["pactl", "--format=json", *args])
+    try:
+        return json.loads(out or "[]")
+    except ValueError:
+        raise CaptureError(f"pactl {' '.join(args)} gave output that is not JSON") from None
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_sink_inputs(sink_inputs: list, clients: list = ()) -> list[AppStream]:
+    """``pactl --format=json list sink-inputs`` (+ ``clients``) into streams.
+
+    Leaves out trayrip's own streams, module streams (loopbacks) and streams
+    connected to no sink (they are not heard).
+    """
+    client_props = {str(c.get("index")): c.get("properties") or {} for c in clients}
+    out = []
+    for si in sink_inputs:
+        props = dict(client_props.get(str(si.get("client")), {}))
+        props.update({k: v for k, v in (si.get("properties") or {}).items() if v not in ("", None)})
+        sink = _int(si.get("sink"))
+        if sink is None or sink == _NO_SINK or si.get("client") in (None, "", "n/a"):
+            continue  # not heard, or a module's own stream (a loopback has no client)
+        app = str(props.get("application.name") or props.get("media.name") or "")
+        binary = str(props.get("application.process.binary") or "")
+        if app.lower().startswith("trayrip") or str(props.get("node.name", "")).startswith("trayrip"):
+            continue
+        out.append(AppStream(
+            index=int(si["index"]), app=app, binary=binary, pid=_int(props.get("application.process.id")),
+            sink=sink, node_id=_int(props.get("object.id")), props=props,
+        ))
+    return out
+
+
+def streams() -> list[AppStream]:
+    """The playback streams now (one pactl call each for streams and clients)."""
+    return parse_sink_inputs(_pactl_json("list", "sink-inputs"), _pactl_json("list", "clients"))
+
+
+def match_streams(found: list[AppStream], name: str) -> list[AppStream]:
+    """Streams whose application name or binary contains ``name`` (case-insensitive)."""
+    return [s for s in found if s.matches(name)]
+
+
+def playing_apps(found: list[AppStream]) -> list[tuple[str, str, int | None]]:
+    """(application name, binary, process id) of each application, once."""
+    seen: dict[tuple, None] = {}
+    for s in found:
+        seen.setdefault((s.app, s.binary, s.pid), None)
+    return list(seen)
+
+
+def describe_playing(found: list[AppStream]) -> str:
+    apps = playing_apps(found)
+    if not apps:
+        return "no application is playing"
+    return "playing now: " + ", ".join(f"{a} ({b or '?'}, pid {p or '?'})" for a, b, p in apps)
+
+
+def is_pipewire() -> bool:
+    info = _run(["pactl", "info"])
+    return "pipewire" in info.lower()
+
+
+# ---------------------------------------------------------------- PipeWire ports
+
+
+def parse_pw_ports(dump: list) -> dict[int, list[tuple[int, str, str]]]:
+    """``pw-dump`` into {node id: [(port id, direction, channel)]}."""
+    out: dict[int, list[tuple[int, str, str]]] = {}
+    for obj in dump:
+        if obj.get("type") != "PipeWire:Interface:Port":
+            continue
+        info = obj.get("info") or {}
+        props = info.get("props") or {}
+        node = _int(props.get("node.id"))
+        if node is None:
+            continue
+        direction = str(info.get("direction") or props.get("port.direction") or "")
+        channel = str(props.get("audio.channel") or props.get("port.name", "").rsplit("_", 1)[-1])
+        if props.get("port.monitor") in (True, "true"):
+            continue
+        out.setdefault(node, []).append((int(obj["id"]), direction, channel))
+    return out
+
+
+def _node_of(dump: list, name: str) -> int | None:
+    for obj in dump:
+        if obj.get("type") == "PipeWire:Interface:Node":
+            if ((obj.get("info") or {}).get("props") or {}).get("node.name") == name:
+                return int(obj["id"])
+    return None
+
+
+def plan_links(app_ports: list[tuple[int, str, str]], sink_ports: list[tuple[int, str, str]]) -> list[tuple[int, int]]:
+    """Pairs (output port, input port): same channel, or a mono output to every input."""
+    outs = [p for p in app_ports if p[1] == "output"]
+    ins = [p for p in sink_ports if p[1] == "input"]
+    pairs = []
+    for pid, _, ch in outs:
+        same = [i for i, _, ich in ins if ich == ch]
+        if same:
+            pairs += [(pid, i) for i in same]
+        elif ch in ("MONO", "mono") or len(outs) == 1:
+            pairs += [(pid, i) for i, _, _ in ins]
+    return pairs
+
+
+# ---------------------------------------------------------------- leftovers
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _owner(sink_name: str) -> int | None:
+    if not sink_name.startswith(SINK_PREFIX):
+        return None
+    return _int(sink_name[len(SINK_PREFIX):].split("_", 1)[0])
+
+
+def _arg(argument: str, key: str) -> str | None:
+    for word in (argument or "").split():
+        k, sep, v = word.partition("=")
+        if sep and k == key:
+            return v.strip("'\"")
+    return None
+
+
+def leftover_modules(modules: list, alive=_pid_alive) -> list[tuple[int, str, str | None]]:
+    """Our modules whose owner is gone: (module index, sink name, loopback target sink or None)."""
+    out = []
+    for m in modules:
+        arg = m.get("argument") or ""
+        name = m.get("name")
+        sink = _arg(arg, "sink_name") if name == "module-null-sink" else None
+        if name == "module-loopback":
+            src = _arg(arg, "source") or ""
+            sink = src[: -len(".monitor")] if src.endswith(".monitor") else None
+        owner = _owner(sink or "")
+        if owner is None or alive(owner):
+            continue
+        target = _arg(arg, "sink") if name == "module-loopback" else None
+        out.append((int(m["index"]), sink or "", target))
+    return out
+
+
+def parse_short_modules(text: str) -> list[dict]:
+    """``pactl list short modules`` (its JSON form lacks the module index)."""
+    out = []
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 2 and fields[0].strip().isdigit():
+            out.append({"index": int(fields[0]), "name": fields[1].strip(),
+                        "argument": fields[2].strip() if len(fields) > 2 else ""})
+    return out
+
+
+def cleanup_leftovers() -> int:
+    """Undo what a killed trayrip left in the sound server; returns how many modules were removed.
+
+    Streams on a leftover sink go back to the sink its loopback played to
+    (or the default sink) before the sink is removed. Quiet when there is
+    no server.
+    """
+    try:
+        left = leftover_modules(parse_short_modules(_run(["pactl", "list", "short", "modules"])))
+        if not left:
+            return 0
+        sinks = {str(s.get("name")): int(s["index"]) for s in _pactl_json("list", "sinks")}
+        back_to = {sink: target for _, sink, target in left if target}
+        ours = {sinks[name]: name for _, name, _ in left if name in sinks}
+        for si in _pactl_json("list", "sink-inputs"):
+            owner_sink = ours.get(_int(si.get("sink")))
+            if owner_sink is not None:
+                target = back_to.get(owner_sink) or "@DEFAULT_SINK@"
+                _run(["pactl", "move-sink-input", str(si["index"]), target])
+        for index, _, _ in sorted(left, key=lambda m: m[2] is None):  # loopbacks before sinks
+            _run(["pactl", "unload-module", str(index)])
+        log.warning("removed %d routing modules left by a trayrip that was killed", len(left))
+        return len(left)
+    except CaptureError as exc:
+        log.info("no leftover routing checked: %s", exc)
+        return 0
+    except (KeyError, ValueError, TypeError) as exc:  # an answer we do not understand must not stop a start
+        log.warning("could not check for leftover routing: %s", exc)
+        return 0
+
+
+# ---------------------------------------------------------------- the route
+
+
+class AppRoute:
+    """Routes the streams of applications matching ``name`` into a private null sink.
+
+    ``start`` (controller thread) raises CaptureError listing what plays when
+    nothing matches; ``monitor`` is then the Pulse source to record. ``stop``
+    undoes everything (idempotent).
+    """
+
+    def __init__(self, name: str, *, pipewire: bool | None = None, rate: int = 48000, channels: int = 2):
+        self.name = name
+        self.pipewire = pipewire
+        self.rate, self.channels = rate, channels
+        self.sink = f"{SINK_PREFIX}{os.getpid()}_{id(self) & 0xFFFF:x}"
+        self.monitor = self.sink + ".monitor"
+        self.description = ""
+        self._modules: list[int] = []  # loaded by us, unloaded in reverse
+        self._moved: dict[int, int] = {}  # sink-input -> its original sink (PulseAudio)
+        self._linked: set[int] = set()  # node ids linked (PipeWire)
+        self._loopback_to: set[int] = set()
+        self._lock = threading.Lock()
+        self._follow: subprocess.Popen | None = None
+        self._thread: threading.Thread | None = None
+        self.matched: list[AppStream] = []
+
+    # -- controller thread -------------------------------------------------
+    def start(self) -> None:
+        cleanup_leftovers()
+        if self.pipewire is None:
+            self.pipewire = is_pipewire()
+        found = streams()
+        self.matched = match_streams(found, self.name)
+        if not self.matched:
+            raise NoMatchingApp(self.name, describe_playing(found))
+        apps = playing_apps(self.matched)
+        self.description = "application " + ", ".join(f"{a} (pid {p or '?'})" for a, _, p in apps)
+        try:
+            self._modules.append(int(_run([
+                "pactl", "load-module", "module-null-sink", f"sink_name={self.sink}", f"rate={self.rate}",
+                f"channels={self.channels}",
+                f"sink_properties='device.description=trayrip-{os.getpid()} priority.session=0'",
+            ]).strip()))
+            with self._lock:
+                for s in self.matched:
+                    self._route(s)
+            self._start_following()
+        except BaseException:
+            self.stop()
+            raise
+        log.info("recording %s through %s", self.description, self.sink)
+
+    def stop(self) -> None:
+        proc, self._follow = self._follow, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(1.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(2.0)
+        with self._lock:
+            for index, original in list(self._moved.items()):
+                try:
+                    _run(["pactl", "move-sink-input", str(index), str(original)])
+                except CaptureError as exc:  # the stream ended meanwhile
+                    log.debug("moving stream %d back: %s", index, exc)
+            self._moved.clear()
+            for module in reversed(self._modules):
+                try:
+                    _run(["pactl", "unload-module", str(module)])
+                except CaptureError as exc:
+                    log.warning("could not remove routing module %d: %s", module, exc)
+            self._modules.clear()
+            self._linked.clear()
+
+    # -- routing (the controller thread at start, then the follow thread) --
+    def _route(self, s: AppStream) -> None:
+        if self.pipewire:
+            self._link(s)
+        else:
+            self._move(s)
+
+    def _move(self, s: AppStream) -> None:
+        if s.index in self._moved or s.sink is None:
+            return
+        if s.sink not in self._loopback_to:
+            names = {int(k["index"]): str(k["name"]) for k in _pactl_json("list", "sinks")}
+            if s.sink not in names:
+                return
+            self._modules.append(int(_run([
+                "pactl", "load-module", "module-loopback", f"source={self.monitor}", f"sink={names[s.sink]}",
+                "latency_msec=20", "source_dont_move=true", "sink_dont_move=true",
+                f"sink_input_properties='media.name={self.sink} application.name=trayrip-loopback'",
+            ]).strip()))
+            self._loopback_to.add(s.sink)
+        _run(["pactl", "move-sink-input", str(s.index), self.sink])
+        self._moved[s.index] = s.sink
+
+    def _link(self, s: AppStream, tries: int = 40) -> None:
+        """Link the stream's output ports to our sink; a new node's ports may take a moment to appear."""
+        for _ in range(tries):
+            if s.node_id is None or s.node_id in self._linked:
+                return
+            self._link_once(s)
+            if s.node_id in self._linked:
+                return
+            threading.Event().wait(0.05)
+        log.warning("stream %d of %s has no output ports to link", s.index, s.app)
+
+    def _link_once(self, s: AppStream) -> None:
+        dump = json.loads(_run(["pw-dump"], timeout=10) or "[]")
+        ports = parse_pw_ports(dump)
+        ours = _node_of(dump, self.sink)
+        pairs = plan_links(ports.get(s.node_id, []), ports.get(ours, []) if ours is not None else [])
+        if not pairs:
+            return
+        for out_port, in_port in pairs:
+            try:
+                _run(["pw-link", str(out_port), str(in_port)])
+            except CaptureError as exc:
+                if "File exists" not in str(exc):
+                    raise
+        self._linked.add(s.node_id)
+
+    def _start_following(self) -> None:
+        exe = shutil.which("pactl")
+        if exe is None:
+            return
+        self._follow = spawn_child(  # never outlives us, even when no event comes to break its pipe
+            [exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=dict(os.environ, LC_ALL="C", LANG="C"), text=True, start_new_session=True,
+        )
+        self._thread = threading.Thread(target=self._following, args=(self._follow,), name="trayrip-app-follow",
+                                        daemon=True)
+        self._thread.start()
+
+    def _following(self, proc: subprocess.Popen) -> None:
+        """Follow thread: a new sink-input of the application gets routed too.
+
+        On PipeWire a new stream may be listed before it is linked to a sink
+        (it is not heard yet, so not listed here); its 'change' event follows.
+        Streams already decided on cost no pactl call.
+        """
+        assert proc.stdout is not None
+        decided: set[int] = set()
+        for line in proc.stdout:
+            m = _EVENT.search(line)
+            if m is None:
+                continue
+            index = int(m["index"])
+            if index in decided or index in self._moved:
+                continue
+            try:
+                with self._lock:
+                    if self._follow is None:
+                        return
+                    for s in streams():
+                        if not s.matches(self.name):
+                            decided.add(s.index)
+                        elif s.index not in self._moved and s.node_id not in self._linked:
+                            log.info("following a new stream of %s (%d)", s.app, s.index)
+                            self._route(s)
+                            if s.index in self._moved or s.node_id in self._linked:
+                                decided.add(s.index)
+            except CaptureError as exc:
+                log.warning("could not follow a new stream: %s", exc)
+
+class AppSource:
+    """A CaptureSource recording one application: the route plus a source on its monitor.
+
+    ``make_source(monitor)`` builds the inner source (not started) for the
+    private sink's monitor.
+    """
+
+    def __init__(self, route: AppRoute, make_source):
+        self.route = route
+        self._inner = make_source(route.monitor)
+        self.format = self._inner.format
+        self.description = f"application {route.name!r}"
+        self.can_wait = False
+
+    def start(self, sink) -> None:
+        self.route.start()
+        self.description = self.route.description
+        try:
+            self._inner.start(sink)
+        except BaseException:
+            self.route.stop()
+            raise
+
+    def stop(self) -> None:
+        try:
+            self._inner.stop()
+        finally:
+            self.route.stop()
+
+    def error(self) -> str | None:
+        return self._inner.error()
+
+
+def unsupported_message(platform: str) -> str:
+    """Why ``--app`` does not work on this OS."""
+    if platform.startswith("win"):
+        return ("recording one application is not supported on Windows yet (it needs the process-loopback "
+                "API of Windows 10 2004+, and no maintained Python package offers it cleanly); "
+                "record all system audio instead")
+    return "recording one application needs PulseAudio or PipeWire (Linux); on macOS, route the app with a " \
+           "loopback tool such as BlackHole or Loopback and record that device"
