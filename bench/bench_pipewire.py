@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from harness import Harness, wait_until  # noqa: E402
+from harness import Harness  # noqa: E402
 
 RATE = 48000
 PERIOD = RATE // 4  # a mark every 250 ms
