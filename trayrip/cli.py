@@ -394,7 +394,6 @@ def _cmd_record(args) -> int:
             split=args.split is not None,
             min_track=args.min_track,
             tracks=bool(args.tracks),
-            app=args.app,
             track_template=args.track_template,
             keep_partial=args.keep_partial is not False,
             remote_art=args.remote_art,
