@@ -171,6 +171,7 @@ def _suspend(harness, on: bool) -> None:
     harness.pactl("suspend-sink", harness.sink, "1" if on else "0")
 
 
+@pytest.mark.server("pulseaudio")  # pipewire-pulse keeps a suspended sink's monitor running
 def test_the_wait_for_the_first_block_is_not_written_as_silence(harness, harness_environ, tmp_path):
     """Untrimmed, the file is exactly the audio delivered, not the wall clock since start.
 
@@ -203,6 +204,7 @@ def test_the_wait_for_the_first_block_is_not_written_as_silence(harness, harness
     assert filed.frames == delivered, (filed.frames / rate, delivered / rate, first_wait)
 
 
+@pytest.mark.server("pulseaudio")  # pipewire-pulse keeps a suspended sink's monitor running
 def test_a_source_that_stops_delivering_keeps_the_pause_as_silence(harness, harness_environ, tmp_path):
     """The sink is suspended between two bursts, so its monitor really delivers nothing for ~2 s
     (our own stream cannot keep it awake): the gap filler must put that time back."""
