@@ -325,3 +325,13 @@ def make_capture(path, frames, channels=2, width=2, rate=48000, rf64_limit=None)
     w.close()
     data, _ = sf.read(path, dtype="int32", always_2d=True)
     return data
+
+
+def tone_with_silence(lead=1.0, tone=1.0, tail=1.5, freq=1000.0):
+    """Stereo float32 at 48 kHz: silence, a 0.4-amplitude tone, silence (the recorder tests' signal)."""
+    n = round((lead + tone + tail) * RATE)
+    sig = np.zeros((n, 2), np.float32)
+    a, b = round(lead * RATE), round((lead + tone) * RATE)
+    t = np.arange(b - a) / RATE
+    sig[a:b] = (0.4 * np.sin(2 * np.pi * freq * t))[:, None]
+    return sig

@@ -8,20 +8,12 @@ import pytest
 import soundfile as sf
 
 import trayrip
+from audio_tools import tone_with_silence
 from trayrip.capture.fake import FakeSource
 from trayrip.recording.preroll import Ring, SharedStream, preroll_bytes
 from trayrip.wav.format import AudioFormat
 
 RATE = 48000
-
-
-def tone_with_silence(lead=1.0, tone=1.0, tail=1.5, freq=1000.0):
-    n = round((lead + tone + tail) * RATE)
-    sig = np.zeros((n, 2), np.float32)
-    a, b = round(lead * RATE), round((lead + tone) * RATE)
-    t = np.arange(b - a) / RATE
-    sig[a:b] = (0.4 * np.sin(2 * np.pi * freq * t))[:, None]
-    return sig
 
 
 def counter_signal(seconds: float) -> np.ndarray:

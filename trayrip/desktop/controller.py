@@ -485,6 +485,13 @@ class Controller:
             log.info("quitting: nothing is recording or being filed")
         return None
 
+    def _new_recording(self, options) -> RecordingLike:
+        """A recording from the factory whose recorder reports come back through the queue."""
+        rec = self._factory(options)
+        if hasattr(rec, "on_event"):
+            rec.on_event = lambda kind, rec=rec: self.submit(Cmd.SOUND if kind == "sound" else Cmd.SILENCE, rec)
+        return rec
+
     def _begin_capture(self, armed: bool = False) -> Event:
         t0 = self._rec_command_time if self._rec_command_time is not None else self._clock()
         self._rec_command_time = None
@@ -493,17 +500,13 @@ class Controller:
             options = self._config.recording_options()
             if armed:
                 options = replace(options, wait_for_sound=True)
-            rec = self._factory(options)
-            if hasattr(rec, "on_event"):  # the recorder's reports come back through the queue
-                rec.on_event = lambda kind, rec=rec: self.submit(Cmd.SOUND if kind == "sound" else Cmd.SILENCE, rec)
+            rec = self._new_recording(options)
             if self._preroll is not None and self._preroll.running and hasattr(rec, "use_source"):
                 rec.use_source(self._preroll.tap())  # the stream (and its last seconds) goes to the recording
             try:
                 rec.start()
             except NoMatchingApp as exc:  # the chosen application is not playing: record everything
-                rec = self._factory(replace(options, app=None))
-                if hasattr(rec, "on_event"):
-                    rec.on_event = lambda kind, rec=rec: self.submit(Cmd.SOUND if kind == "sound" else Cmd.SILENCE, rec)
+                rec = self._new_recording(replace(options, app=None))
                 rec.start()
                 self._notify("Recording all system audio", f"{options.app} is not playing ({exc.playing})")
         except (TrayripError, ValueError, OSError) as exc:
