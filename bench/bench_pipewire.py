@@ -10,11 +10,11 @@ sink), plays a signal with a mark every 250 ms (a one-sample spike over a
 quiet 200 Hz tone) into the sink with paplay, and records the sink's
 monitor at the same time, 48 kHz stereo 16-bit, with:
 
-* ``trayrip``: ``trayrip record`` as it is (its default on PipeWire),
-* ``trayrip-pw-record``, ``trayrip-parec``, ``trayrip-portaudio``: the same
-  with ``TRAYRIP_CAPTURE`` set to each way it can record (a pw-record child,
-  a parec child through pipewire-pulse, PortAudio -> ALSA pulse plugin ->
-  pipewire-pulse),
+* ``trayrip``: ``trayrip record`` as it is (its default on PipeWire: a
+  pw-record child),
+* ``trayrip-parec``, ``trayrip-portaudio``: the same with ``TRAYRIP_CAPTURE``
+  set to the other ways it can record (a parec child through pipewire-pulse,
+  PortAudio -> ALSA pulse plugin -> pipewire-pulse),
 * ``pw-record``: PipeWire's own recorder,
 * ``parecord``: the PulseAudio client on pipewire-pulse,
 
@@ -25,7 +25,8 @@ lengthens it); a mark missing altogether is counted apart (a playback
 glitch shows as one in every recorder). Discontinuities are told apart by
 the played mark they follow, so "own" counts those that pw-record
 (recording at the same time) does not also have, as the goal is stated. CPU is utime + stime from /proc over the steady middle
-of the run (trayrip: its process plus its pw-record child).
+of the run (trayrip: its process plus its recorder child; "(child)" is the
+child's part), and its ratio to pw-record's.
 """
 from __future__ import annotations
 
@@ -144,7 +145,6 @@ def main() -> int:
 
         cmds = {
             "trayrip": trayrip("trayrip", None),
-            "trayrip-pw-record": trayrip("trayrip-pw-record", "pw-record"),
             "trayrip-parec": trayrip("trayrip-parec", "parec"),
             "trayrip-portaudio": trayrip("trayrip-portaudio", "portaudio"),
             "pw-record": (["pw-record", "--format", "s16", *fmt, "-P", "{ stream.capture.sink=true }",
@@ -162,11 +162,14 @@ def main() -> int:
         player = h.play(signal_path, wait=False, timeout=args.seconds + 60)
         time.sleep(5)
         pids = {name: [p.pid, *child_pids(p.pid)] for name, p in procs.items()}
+        kids = {name: child_pids(p.pid) for name, p in procs.items()}
         load0 = os.getloadavg()[0]
         c0 = {name: cpu_seconds(p) for name, p in pids.items()}
+        k0 = {name: cpu_seconds(p) for name, p in kids.items()}
         t0 = time.monotonic()
         time.sleep(max(1.0, args.seconds - 10))
         c1 = {name: cpu_seconds(p) for name, p in pids.items()}
+        k1 = {name: cpu_seconds(p) for name, p in kids.items()}
         wall = time.monotonic() - t0
         load1 = os.getloadavg()[0]
         player.wait(args.seconds + 60)
@@ -194,12 +197,19 @@ def main() -> int:
     reference = set()
     if "pw-record" in results:
         reference = {k + d for k, _, _ in discontinuities(results["pw-record"])[0] for d in (-1, 0, 1)}
-    print(f"{'recorder':<18} {'marks':>6} {'missing':>7} {'discont. >2 ms':>15} {'own':>4} {'CPU % of a core':>16}")
+    print(f"{'recorder':<18} {'marks':>6} {'missing':>7} {'discont. >2 ms':>15} {'own':>4} {'CPU % of a core':>16}"
+          f" {'x pw-record':>11} {'(child)':>8}")
+    base = None
+    if "pw-record" in c1:
+        base = 100 * (c1["pw-record"] - c0["pw-record"]) / wall
     for name, marks in results.items():
         disc, missing = discontinuities(marks)
         own = [d for d in disc if d[0] not in reference]
         cpu = 100 * (c1[name] - c0[name]) / wall
-        print(f"{name:<18} {len(marks):>6} {missing:>7} {len(disc):>15} {len(own):>4} {cpu:>15.2f}%")
+        ratio = f"{cpu / base:.2f}x" if base else "-"
+        child = f"{100 * (k1[name] - k0[name]) / wall:.2f}%" if kids[name] else ""
+        print(f"{name:<18} {len(marks):>6} {missing:>7} {len(disc):>15} {len(own):>4} {cpu:>15.2f}%"
+              f" {ratio:>11} {child:>8}")
         if args.verbose:
             for k, at_s, err in disc:
                 print(f"{'':<20}after mark {k} ({at_s:7.2f} s): {err:+.1f} ms")

@@ -120,17 +120,26 @@ def open_app_source(options: RecordingOptions) -> CaptureSource:
 
     from .capture.base import AudioFormat
     from .capture.pipewire import PipeWireSource, PipeWireTarget
-    from .capture.routing import AppRoute, AppSource, unsupported_message
+    from .capture.discovery import app_recorder_tool
+    from .capture.routing import AppRoute, AppSource, is_pipewire, unsupported_message
 
     if not sys.platform.startswith("linux"):
         raise CaptureError(unsupported_message(sys.platform))
     if options.device is not None:
         raise CaptureError("give either --app or --device, not both")
     fmt = AudioFormat(int(options.rate or 48000), 2, options.bits // 8)
-    route = AppRoute(options.app, rate=fmt.rate, channels=fmt.channels)
-    return AppSource(route, lambda monitor: PipeWireSource(
-        fmt, PipeWireTarget(None, False, f"application {options.app!r}", monitor), tool="parec",
-        node_name="trayrip-app-capture"))
+    pipewire = is_pipewire()
+    route = AppRoute(options.app, pipewire=pipewire, rate=fmt.rate, channels=fmt.channels)
+    tool = app_recorder_tool(pipewire)
+    label = f"application {options.app!r}"
+
+    def make_source(monitor: str) -> PipeWireSource:
+        # pw-record records the private sink natively; parec (PulseAudio) by its monitor's Pulse name.
+        target = (PipeWireTarget(route.sink, True, label, monitor) if tool == "pw-record"
+                  else PipeWireTarget(None, False, label, monitor))
+        return PipeWireSource(fmt, target, tool=tool, node_name="trayrip-app-capture")
+
+    return AppSource(route, make_source)
 
 
 class Recording:

@@ -44,9 +44,9 @@ def test_pipewire_server_records_the_default_sinks_monitor_natively():
     assert (p.format.rate, p.format.channels, p.format.sample_width) == (48000, 2, 2)
 
 
-def test_the_default_tool_is_parec_and_the_user_can_choose():
-    assert plan(environ={}).tool == "parec"
-    assert plan(environ={"TRAYRIP_CAPTURE": "PW-RECORD"}).tool == "pw-record"
+def test_the_default_tool_is_pw_record_and_the_user_can_choose():
+    assert plan(environ={}).tool == "pw-record"
+    assert plan(environ={"TRAYRIP_CAPTURE": "PaRec"}).tool == "parec"
     assert plan(environ={"TRAYRIP_CAPTURE": "portaudio"}) is None
 
 
@@ -87,7 +87,7 @@ def test_no_default_sink_is_a_clear_error():
 def test_record_argv_for_a_monitor_and_for_linked_ports():
     fmt = AudioFormat(48000, 2, 3)
     argv = record_argv("pw-record", fmt, PipeWireTarget("speakers", True, "x"))
-    assert argv[:9] == ["pw-record", "--format", "s24", "--rate", "48000", "--channels", "2", "--latency", "20ms"]
+    assert argv[:9] == ["pw-record", "--format", "s24", "--rate", "48000", "--channels", "2", "--latency", "40ms"]
     props = argv[argv.index("-P") + 1]
     assert "stream.capture.sink=true" in props and "node.name=trayrip-capture" in props
     assert argv[-3:] == ["--target", "speakers", "-"]
@@ -136,6 +136,66 @@ def test_reader_turns_the_pipe_into_whole_frame_blocks(tmp_path):
     assert src.error() is None
     src.stop()
     assert src.pid is None and src.error() is None
+
+
+def test_reader_gathers_the_pipe_rather_than_waking_for_every_cycle(tmp_path):
+    # The child writes a 10 ms cycle every 10 ms, as pw-record does; trayrip reads the pipe
+    # at most once per block_interval (each Python wake-up costs CPU), whatever the cycle.
+    exe = fake_child(tmp_path, """
+        for _ in range(150):
+            os.write(1, b"\\x01\\x00" * 2 * 480)
+            time.sleep(0.01)
+        time.sleep(30)
+    """)
+    src = PipeWireSource(AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "fake"), exe=exe)
+    q, sink = collect()
+    started = time.monotonic()
+    src.start(sink)
+    blocks, frames = [], 0
+    while frames < 150 * 480:
+        blocks.append(q.get(timeout=20))
+        frames += blocks[-1].frames
+    elapsed = time.monotonic() - started
+    src.stop()
+    assert frames == 150 * 480
+    assert len(blocks) <= elapsed / src.block_interval + 2, (len(blocks), elapsed)
+
+
+def test_drain_hands_over_what_is_in_the_pipe_at_once(tmp_path):
+    # "Save the last N seconds" must include the newest audio, which waits in the pipe.
+    go, written = tmp_path / "go", tmp_path / "written"
+    exe = fake_child(tmp_path, f"""
+        os.write(1, b"\\x01\\x00" * 2 * 480)
+        while not os.path.exists({str(go)!r}):
+            time.sleep(0.005)
+        os.write(1, b"\\x02\\x00" * 2 * 480)
+        open({str(written)!r}, "w").close()
+        time.sleep(30)
+    """)
+    src = PipeWireSource(AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "fake"), exe=exe)
+    q, sink = collect()
+    src.start(sink)
+    try:
+        assert q.get(timeout=10).data == b"\x01\x00" * 960
+        go.touch()
+        deadline = time.monotonic() + 10
+        while not written.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        src.drain()
+        assert q.get_nowait().data == b"\x02\x00" * 960
+    finally:
+        src.stop()
+
+
+def test_app_capture_is_native_on_pipewire_and_parec_on_pulseaudio():
+    from trayrip.capture.discovery import app_recorder_tool
+
+    have = lambda tool: "/usr/bin/" + tool  # noqa: E731
+    assert app_recorder_tool(True, {}, have) == "pw-record"
+    assert app_recorder_tool(False, {}, have) == "parec"
+    assert app_recorder_tool(True, {"TRAYRIP_CAPTURE": "parec"}, have) == "parec"
+    assert app_recorder_tool(True, {}, lambda tool: None) == "parec"
 
 
 def test_child_that_dies_is_a_stream_error_and_what_came_before_is_delivered(tmp_path):

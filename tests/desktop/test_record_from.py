@@ -68,3 +68,44 @@ def test_app_scan_runs_off_the_controller_thread_and_fills_the_snapshot(tmp_path
         h.c.run_pending()
     assert h.c.snapshot.apps == ("Firefox", "mpv")
     assert threads == ["trayrip-apps"]
+
+
+def test_a_change_of_streams_rescans_and_only_a_different_list_is_published(tmp_path):
+    playing = [["Firefox"]]
+    scans = []
+
+    def apps():
+        scans.append(threading.current_thread().name)
+        return list(playing[0])
+
+    h = Harnessless(tmp_path, app_lister=apps)
+    results = []
+    submit = h.c.submit
+
+    def counting_submit(cmd, payload=None):
+        submit(cmd, payload)
+        if cmd is Cmd.APPS:
+            results.append(payload)
+
+    h.c.submit = counting_submit
+
+    def settle(n):
+        """Until the n-th scan's result has been handled by the controller."""
+        deadline = time.monotonic() + WAIT
+        while len(results) < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(results) == n
+        h.c.run_pending()
+
+    h.send(Cmd.REFRESH_APPS)
+    settle(1)
+    assert h.c.snapshot.apps == ("Firefox",)
+    published = len(h.snaps)
+    h.send(Cmd.REFRESH_APPS)  # e.g. Firefox opened a second stream: the same list
+    settle(2)
+    assert len(h.snaps) == published  # no menu rebuild
+    playing[0] = ["Firefox", "mpv"]
+    h.send(Cmd.REFRESH_APPS)
+    settle(3)
+    assert h.c.snapshot.apps == ("Firefox", "mpv") and len(h.snaps) == published + 1
+    assert set(scans) == {"trayrip-apps"}

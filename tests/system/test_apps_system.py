@@ -127,3 +127,46 @@ def test_kill_9_then_next_start_restores_the_server(harness, user_env, tmp_path,
     sink_index = next(s["index"] for s in harness.pactl_json("list", "sinks") if s["name"] == harness.sink)
     assert all(si["sink"] == sink_index for si in harness.pactl_json("list", "sink-inputs")
                if si["properties"].get("application.name", "").startswith("Tone"))
+
+
+def listed(every: str, none: str = "") -> str:
+    """A pattern for the tray log's line naming the playing applications."""
+    ahead = "".join(f"(?=[^\\n]*{name})" for name in every.split())
+    ahead += "".join(f"(?![^\\n]*{name})" for name in none.split())
+    return rf"applications playing: {ahead}[^\n]*\n"
+
+
+def test_tray_start_undoes_a_killed_app_recording_and_its_list_follows_what_plays(
+        harness, user_env, tmp_home, tmp_path):
+    """kill -9 of `record --app`, then the tray app starts: the server is as before. The tray's
+    "Record from" list then follows a player that starts and one that ends, with no click."""
+    from test_tray_system import App
+
+    alpha = at.write_wav(tmp_path / "alpha.wav", at.tone(ALPHA, 60.0))
+    beta = at.write_wav(tmp_path / "beta.wav", at.tone(BETA, 60.0))
+    gamma = at.write_wav(tmp_path / "gamma.wav", at.tone(ALPHA2, 60.0))
+    before = server_state(harness)
+    players = [play_as(harness, "ToneAlpha", alpha), play_as(harness, "ToneBeta", beta)]
+    app = None
+    try:
+        wait_until(lambda: streams_of(harness, "ToneAlpha") and streams_of(harness, "ToneBeta"), 20, "both players")
+        before = server_state(harness)
+        folder = tmp_path / "out"
+        proc = start_record(user_env, "--app", "ToneBeta", "--folder", str(folder))
+        wait_for_capture_file(folder)
+        assert server_state(harness)["modules"] != before["modules"]  # the route is in place
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+        app = App(harness, user_env, tmp_home, tmp_path)
+        wait_until(lambda: server_state(harness) == before, 30, "the server as it was before the killed recording")
+        app.wait_log(listed(every="ToneAlpha ToneBeta", none="ToneGamma"), timeout=30)
+        players.append(play_as(harness, "ToneGamma", gamma))  # nobody clicks "Refresh list"
+        app.wait_log(listed(every="ToneAlpha ToneBeta ToneGamma"), timeout=30)
+        players[0].terminate()
+        app.wait_log(listed(every="ToneBeta ToneGamma", none="ToneAlpha"), timeout=30)
+    finally:
+        for p in players:
+            p.terminate()
+        if app is not None:
+            app.stop()

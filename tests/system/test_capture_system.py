@@ -103,7 +103,7 @@ def test_devices_marks_the_loopback(harness, user_env):
     assert len(marked) == 1 and "trayrip_test_sink.monitor" in marked[0], done.stdout
     assert "ALSA lib" not in done.stderr  # PortAudio's probing noise is hidden
     if harness.server == "pipewire":
-        assert "records Monitor of trayrip_test_sink" in done.stderr and "parec child" in done.stderr
+        assert "records Monitor of trayrip_test_sink" in done.stderr and "pw-record child" in done.stderr
 
 
 def test_python_api_records_the_monitor(harness, harness_environ, tmp_path):

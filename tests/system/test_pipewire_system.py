@@ -1,6 +1,6 @@
-"""Capture on the real PipeWire harness: a recorder child (parec by default,
-pw-record with TRAYRIP_CAPTURE=pw-record) records the default sink's monitor
-and never outlives trayrip."""
+"""Capture on the real PipeWire harness: a recorder child (pw-record by default,
+parec with TRAYRIP_CAPTURE=parec) records the default sink's monitor and never
+outlives trayrip."""
 from __future__ import annotations
 
 import os
@@ -33,7 +33,7 @@ def children(pid: int) -> dict[int, list[str]]:
     return out
 
 
-TOOLS = ("parec", "pw-record")
+TOOLS = ("pw-record", "parec")
 
 
 def recorder_child(pid: int, tool: str) -> int:
@@ -43,7 +43,7 @@ def recorder_child(pid: int, tool: str) -> int:
 
 
 def env_for(user_env, tool: str) -> dict:
-    return user_env if tool == "parec" else dict(user_env, TRAYRIP_CAPTURE=tool)  # parec: the default
+    return user_env if tool == "pw-record" else dict(user_env, TRAYRIP_CAPTURE=tool)  # pw-record: the default
 
 
 def alive(pid: int) -> bool:

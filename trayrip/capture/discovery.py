@@ -25,6 +25,7 @@ from .pipewire import PipeWireTarget, pw_record_path
 
 __all__ = [
     "CapturePlan", "DeviceCatalog", "PipeWirePlan", "plan_capture", "plan_pipewire", "is_pipewire",
+    "app_recorder_tool",
     "MAC_LOOPBACK_NAMES", "loopback_device_index",
 ]
 
@@ -177,7 +178,7 @@ def plan_capture(
 
 # Which child records on PipeWire unless TRAYRIP_CAPTURE says otherwise
 # ("pw-record", "parec" or "portaudio"); chosen by bench/bench_pipewire.py.
-DEFAULT_PIPEWIRE_TOOL = "parec"
+DEFAULT_PIPEWIRE_TOOL = "pw-record"
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,15 @@ def _find_source(info: pulse.PulseInfo, spec: str) -> pulse.PulseSource | None:
         (s for s in info.sources if spec.lower() in s.description.lower() or spec.lower() in s.name.lower()),
         None,
     )
+
+
+def app_recorder_tool(pipewire: bool, environ=os.environ, which: Callable[[str], str | None] = pw_record_path) -> str:
+    """The child recording an application's private sink: pw-record on PipeWire, else parec.
+
+    ``TRAYRIP_CAPTURE=parec`` or ``portaudio`` keep it on parec (the Pulse way) on PipeWire too.
+    """
+    choice = environ.get("TRAYRIP_CAPTURE", "").lower() or DEFAULT_PIPEWIRE_TOOL
+    return "pw-record" if pipewire and choice == "pw-record" and which("pw-record") else "parec"
 
 
 def plan_pipewire(

@@ -1,13 +1,14 @@
 """Recording through a child process that streams raw PCM into a pipe (Linux).
 
-The child is ``parec`` (through pipewire-pulse: the default on PipeWire) or
-``pw-record`` (native PipeWire); which, and why, is measured by
-``bench/bench_pipewire.py`` (README, "PipeWire"). No maintained Python
-binding for PipeWire ships in Debian 12, and GStreamer would be a large
-dependency for one stream.
+The child is ``pw-record`` (native PipeWire: the default on PipeWire) or
+``parec`` (through pipewire-pulse, or on PulseAudio for one application's
+private sink); the choice is measured by ``bench/bench_pipewire.py``
+(README, "PipeWire"). No maintained Python binding for PipeWire ships in
+Debian 12, GStreamer would be a large dependency for one stream, and a
+binding would run PipeWire's callbacks under the GIL.
 
-Threads: the ``trayrip-pw-reader`` thread reads the pipe and hands each
-chunk to the sink (O(1): wrap and ``put_nowait``); start/stop/error run on
+Threads: the ``trayrip-pw-reader`` thread reads the pipe twice a second and
+hands what gathered to the sink (O(1): wrap and ``put_nowait``); start/stop/error run on
 the controlling thread. The child gets its own session (a terminal's Ctrl+C
 must reach trayrip, which then files the recording, not the child). It dies
 with trayrip, even by ``kill -9``: of SIGPIPE at its next write (nobody else
@@ -42,8 +43,16 @@ NODE_NAME = MARKER + "-capture"
 _FORMATS = {2: "s16", 3: "s24"}
 _CHANNEL_MAPS = {1: "mono", 2: "stereo"}
 _FIRST_DATA_WAIT = 0.5  # seconds start() waits for first audio or an early failure (not longer: idle monitors send nothing)
-_LATENCY = "20ms"
+# The graph delivers whole cycles: at stop, at most this much of the newest audio is not out yet.
+# (pw-record's own default is 100 ms; 40 ms is what the parec and PortAudio ways hold back too.)
+_LATENCY = "40ms"
 _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Python 3.10+ names it; Linux value)
+_F_GETPIPE_SZ = 1032
+# Seconds between reads of the pipe. Each wake-up of a Python thread costs about
+# half a millisecond of CPU (cold caches), so reading twice a second rather than
+# every cycle is what keeps trayrip near pw-record's own cost (README, "PipeWire").
+# The price: a kill -9 loses what is in the pipe, at most this long.
+_READ_EVERY = 0.5
 _PIPE_BYTES = 1 << 20
 
 
@@ -104,6 +113,14 @@ def record_argv(
         argv += ["--channel-map", _CHANNEL_MAPS[fmt.channels]]
     argv += ["--target", target.node if target.node is not None else "0", "-"]
     return argv
+
+
+def _pipe_size(fd: int) -> int:
+    """How many bytes the pipe holds."""
+    try:
+        return fcntl.fcntl(fd, _F_GETPIPE_SZ)
+    except OSError:
+        return 1 << 16
 
 
 def _widen_pipe(fd: int) -> None:
@@ -174,11 +191,16 @@ class PipeWireSource:
         self._error: str | None = None
         self._stderr = None
         self._first = threading.Event()
+        self._wake = threading.Event()
+        self._reads = 0  # reads delivered so far (drain waits for the next one)
+        self._read_done = threading.Condition()
+        self.block_interval = _READ_EVERY  # seconds of audio per block (the recorder paces itself by it)
         self.bytes_read = 0
 
     # -- controlling thread ------------------------------------------------
     def start(self, sink: BlockSink) -> None:
         self._stopping = False
+        self._wake.clear()
         self._error = None
         self._sink = sink
         self._stderr = tempfile.TemporaryFile()
@@ -210,9 +232,10 @@ class PipeWireSource:
     def stop(self) -> None:
         """End the child, deliver what is still in the pipe, then detach the sink.
 
-        O(1): the pipe holds at most a few tens of ms of audio.
+        O(1): the pipe holds at most ``block_interval`` (0.5 s) of audio.
         """
         self._stopping = True
+        self._wake.set()
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             try:
@@ -236,6 +259,19 @@ class PipeWireSource:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+
+    def drain(self, timeout: float = 1.0) -> None:
+        """Deliver what has gathered in the pipe now, not at the next read (any thread but the reader).
+
+        For "save the last N seconds": the newest half second is in the pipe, not yet in the ring.
+        """
+        if self._reader is None or self._stopping:
+            return
+        with self._read_done:
+            seen = self._reads
+        self._wake.set()
+        with self._read_done:
+            self._read_done.wait_for(lambda: self._reads > seen or self._stopping, timeout)
 
     def error(self) -> str | None:
         if self._stopping:
@@ -268,32 +304,46 @@ class PipeWireSource:
                 + (f": {detail}" if detail else ""))
 
     def _read(self) -> None:
-        """Reader thread: pipe bytes -> whole-frame Blocks, until EOF."""
+        """Reader thread: pipe bytes -> whole-frame Blocks, until EOF.
+
+        It reads every ``_READ_EVERY`` s what has gathered in the pipe (the
+        child writes each graph cycle, every 10-100 ms): few wake-ups of this
+        thread and of the recorder are most of what recording costs.
+        """
         proc = self._proc
         assert proc is not None and proc.stdout is not None
         fd = proc.stdout.fileno()
         bpf = self.format.bytes_per_frame
-        chunk = max(bpf, (self.format.rate // 25) * bpf)  # up to 40 ms per read
-        rest = b""
+        capacity = _pipe_size(fd)
+        pause = min(self.block_interval, capacity / (self.format.rate * bpf) / 4)
+        buffer = bytearray(capacity + bpf)
+        view = memoryview(buffer)
+        held = 0  # bytes of a torn frame kept at the front of buffer
         while True:
             try:
-                data = os.read(fd, chunk)
+                n = os.readv(fd, [view[held:]])
             except (OSError, ValueError):
-                data = b""
-            if not data:
+                n = 0
+            if not n:
                 break
             arrival = time.monotonic()
-            self.bytes_read += len(data)
-            if rest:
-                data = rest + data
-            usable = len(data) - len(data) % bpf
-            rest = data[usable:]
+            self.bytes_read += n
+            held += n
+            usable = held - held % bpf
             if usable:
+                data = bytes(view[:usable])
+                view[: held - usable] = view[usable:held]
+                held -= usable
                 with self._lock:
                     sink = self._sink
                     if sink is not None:
-                        sink(Block(data[:usable], usable // bpf, arrival))
+                        sink(Block(data, usable // bpf, arrival))
                 self._first.set()
+            with self._read_done:
+                self._reads += 1
+                self._read_done.notify_all()
+            if self._wake.wait(pause) and not self._stopping:  # let the pipe gather; stop() and drain() cut it short
+                self._wake.clear()
         if not self._stopping:
             try:
                 proc.wait(1.0)

@@ -198,6 +198,7 @@ def _run(lock: InstanceLock) -> int:
     hotkeys: HotkeyManager | None = None
     controller: Controller | None = None
     autostart: AutostartSwitch | None = None
+    stream_watcher = None
     try:
         hotkeys = HotkeyManager(lambda: controller.submit(Cmd.TOGGLE))  # the hotkey backend's thread: O(1)
         controller = Controller(
@@ -232,6 +233,10 @@ def _run(lock: InstanceLock) -> int:
         ).start()
         controller.submit(Cmd.REFRESH_DEVICES)
         controller.start()
+        if sys.platform.startswith("linux"):  # "Record from" stays current: rescanned when streams come and go
+            from ..capture.stream_events import StreamWatcher
+
+            stream_watcher = StreamWatcher(lambda: controller.submit(Cmd.REFRESH_APPS)).start()
         log.info("trayrip is running (pid %d, tray backend %s)", os.getpid(), tray.backend)
         try:
             tray.run()
@@ -243,9 +248,11 @@ def _run(lock: InstanceLock) -> int:
                 if not controller.wait_exit(QUIT_TIMEOUT):
                     log.error("filing did not finish within %.0f s; the capture file stays for recovery", QUIT_TIMEOUT)
     finally:
-        log.debug("shutting down: hotkey")
+        log.debug("shutting down: hotkey, stream watcher")
         if hotkeys is not None:
             hotkeys.stop()
+        if stream_watcher is not None:
+            stream_watcher.stop()
         log.debug("shutting down: controller")
         if controller is not None:
             controller.join(5)

@@ -69,6 +69,7 @@ class Cmd(enum.Enum):
     REFRESH_DEVICES = "refresh_devices"
     DEVICES = "devices"  # (tuple[DeviceChoice, ...] | str): a device scan's result
     APPS = "apps"  # (tuple[str, ...]): the applications playing, for "Record from"
+    REFRESH_APPS = "refresh_apps"  # the playing streams changed (the stream watcher): scan the applications again
     HOTKEY_STATUS = "hotkey_status"  # (str | None)
     FILED = "filed"  # (job, filed, note)
     DISCARDED = "discarded"  # (job, reason)
@@ -433,9 +434,13 @@ class Controller:
             else:
                 self._devices, self._devices_note = tuple(payload), None
             self._publish()
+        elif cmd is Cmd.REFRESH_APPS:
+            self._refresh_apps()
         elif cmd is Cmd.APPS:
-            self._apps = tuple(payload)
-            self._publish()
+            if tuple(payload) != self._apps:  # the same list: no menu rebuild
+                self._apps = tuple(payload)
+                log.info("applications playing: %s", ", ".join(self._apps) or "none")
+                self._publish()
         elif cmd is Cmd.HOTKEY_STATUS:
             self._hotkey_problem = payload
             self._publish()
@@ -728,18 +733,24 @@ class Controller:
             return
         self._opener(folder)
 
-    def _refresh_devices(self) -> None:
-        lister, apps = self._device_lister, self._app_lister
-        if apps is not None:
-            def scan_apps() -> None:
-                try:
-                    found = tuple(apps())
-                except Exception as exc:  # no sound server: nothing to offer
-                    log.info("listing applications failed: %s", exc)
-                    found = ()
-                self.submit(Cmd.APPS, found)
+    def _refresh_apps(self) -> None:
+        apps = self._app_lister
+        if apps is None:
+            return
 
-            threading.Thread(target=scan_apps, name="trayrip-apps", daemon=True).start()
+        def scan_apps() -> None:  # its own short-lived thread: pactl may take a moment
+            try:
+                found = tuple(apps())
+            except Exception as exc:  # no sound server: nothing to offer
+                log.info("listing applications failed: %s", exc)
+                found = ()
+            self.submit(Cmd.APPS, found)
+
+        threading.Thread(target=scan_apps, name="trayrip-apps", daemon=True).start()
+
+    def _refresh_devices(self) -> None:
+        self._refresh_apps()
+        lister = self._device_lister
         if lister is None:
             return
 

@@ -175,6 +175,9 @@ class SharedStream:
 
     def snapshot(self) -> bytearray:
         """A copy of the ring's audio up to now (the ring keeps filling)."""
+        drain = getattr(self.source, "drain", None)
+        if drain is not None:  # a source that reads in batches (PipeWire's pipe) hands over its newest audio first
+            drain()
         return self._request(clear=False)
 
     def error(self) -> str | None:

@@ -130,6 +130,8 @@ class Recorder:
         self._pending_frames = 0
         # Stop on silence is noticed at a batch boundary: smaller batches (one 40 ms block) keep it on time.
         self._batch_wait = _BATCH_WAIT if not stop_on_silence else 0.04
+        # Between blocks nothing needs checking more often than blocks come (a pipe read every 0.5 s).
+        self._idle_check = max(0.25, 1.5 * float(getattr(source, "block_interval", 0.0)))
         self._batch_frames = max(1, int(self.format.rate * self._batch_wait * 2))
         self._clock_map: list[tuple[int, float]] = []  # for placing player signals in the file
         self.done = threading.Event()  # set when the recorder thread ends (stop, limit or failure)
@@ -282,7 +284,7 @@ class Recorder:
             self._write_preroll()
             while True:
                 try:
-                    block = self._queue.get(timeout=0.25)
+                    block = self._queue.get(timeout=self._idle_check)
                 except queue.Empty:
                     if self._held and not self._settle():
                         return self._flush()
@@ -312,7 +314,7 @@ class Recorder:
                     self._flush()
                     return
                 self._flush()
-                if self._queue.empty():
+                if self._queue.empty() and block.frames < self._batch_frames:
                     self._stopping.wait(self._batch_wait)  # let a few blocks gather; stop() cuts this short
         except TrayripError as exc:
             self._fail(str(exc))

@@ -18,6 +18,7 @@ from ..wav.pcm import to_float
 __all__ = ["DEFAULT_THRESHOLD_DB", "SilenceSettings", "SilenceTracker", "db_from_power"]
 
 DEFAULT_THRESHOLD_DB = -50.0
+_SCALE_16 = np.float32(1.0 / 32768)
 
 
 def no_sound_text(peak_db: float, threshold_db: float) -> str:
@@ -69,6 +70,7 @@ class SilenceTracker:
         self._threshold_power = 10.0 ** (self.settings.threshold_db / 10.0)
         self._gap_frames = round(self.settings.region_gap * rate)
         self._carry = np.zeros((0, channels), dtype=np.float32)
+        self._scratch = np.empty(0, np.float32)  # reused by feed() for 16-bit blocks
         self.frames = 0  # frames fed so far
         self._analysed = 0  # frames covered by complete windows
         self.level_db = float("-inf")
@@ -78,7 +80,17 @@ class SilenceTracker:
     # -- feeding ---------------------------------------------------------
     def feed(self, data: bytes | memoryview) -> None:
         """Account for one block of interleaved PCM bytes."""
-        self.feed_float(to_float(data, self.sample_width, self.channels))
+        if self.sample_width != 2:
+            self.feed_float(to_float(data, self.sample_width, self.channels))
+            return
+        # 16-bit (nearly every recording): converted into one reused buffer. Fresh
+        # arrays of a batch's size cost more in page faults than the arithmetic.
+        ints = np.frombuffer(data, dtype="<i2")
+        if self._scratch.size < ints.size:
+            self._scratch = np.empty(ints.size, np.float32)
+        samples = self._scratch[: ints.size]
+        np.multiply(ints, _SCALE_16, out=samples, casting="unsafe")
+        self.feed_float(samples.reshape(-1, self.channels))
 
     def feed_float(self, samples: np.ndarray) -> None:
         """Account for float samples of shape (frames, channels)."""
@@ -86,15 +98,25 @@ class SilenceTracker:
         if n == 0:
             return
         self.frames += n
-        power = float(np.mean(np.square(samples, dtype=np.float32)))
-        self.level_db = db_from_power(power)
-        if self._carry.shape[0]:
-            samples = np.concatenate([self._carry, samples])
+        samples = np.ascontiguousarray(samples, dtype=np.float32)
+        flat = samples.reshape(-1)
+        self.level_db = db_from_power(float(np.einsum("i,i->", flat, flat)) / flat.size)
         w = self.window_frames
+        head_powers = None
+        if self._carry.shape[0]:  # complete the carried window first (no copy of the whole block)
+            head = min(n, w - self._carry.shape[0])
+            first = np.concatenate([self._carry, samples[:head]])
+            if first.shape[0] < w:
+                self._carry = first
+                return
+            head_powers = np.array([np.mean(np.square(first))], dtype=np.float32)
+            samples = samples[head:]
         whole = samples.shape[0] // w
-        if whole:
-            windows = samples[: whole * w].reshape(whole, w * self.channels)
-            powers = np.einsum("ij,ij->i", windows, windows) / (w * self.channels)
+        windows = samples[: whole * w].reshape(whole, w * self.channels)
+        powers = np.einsum("ij,ij->i", windows, windows) / np.float32(w * self.channels)
+        if head_powers is not None:
+            powers = np.concatenate([head_powers, powers])
+        if powers.size:
             self._note_windows(powers)
         self._carry = samples[whole * w :].copy()
 

@@ -1,0 +1,118 @@
+"""The stream watcher behind the tray's live "Record from" list, against a fake ``pactl
+subscribe`` (the real one is used by the tray system test)."""
+from __future__ import annotations
+
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from trayrip.capture.stream_events import StreamWatcher, is_stream_event
+
+WAIT = 20.0
+
+
+def fake_pactl(tmp_path, body: str) -> str:
+    exe = tmp_path / "pactl"
+    exe.write_text(f"#!{sys.executable}\nimport os, sys, time\n" + textwrap.dedent(body))
+    exe.chmod(0o700)
+    return str(exe)
+
+
+def wait_for(predicate, what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+class Calls:
+    def __init__(self):
+        self.n = 0
+        self.threads: set[str] = set()
+
+    def __call__(self) -> None:
+        self.n += 1
+        self.threads.add(threading.current_thread().name)
+
+
+def test_a_burst_of_stream_events_is_one_call_and_other_events_none(tmp_path):
+    go = tmp_path / "go"
+    exe = fake_pactl(tmp_path, f"""
+        def say(*lines):
+            sys.stdout.write("".join(line + "\\n" for line in lines))
+            sys.stdout.flush()
+        say("Event 'new' on client #40", "Event 'change' on sink #1", "Event 'new' on source-output #9")
+        say("Event 'new' on sink-input #41", "Event 'change' on sink-input #41", "Event 'change' on sink-input #41",
+            "Event 'new' on sink-input #42", "Event 'remove' on sink-input #41")
+        while not os.path.exists({str(go)!r}):
+            time.sleep(0.01)
+        say("Event 'remove' on sink-input #42")
+        time.sleep(60)
+    """)
+    calls = Calls()
+    watcher = StreamWatcher(calls, settle=0.05, exe=exe).start()
+    try:
+        wait_for(lambda: calls.n >= 1, "the first report")
+        assert calls.n == 1  # five events, one report
+        go.touch()
+        wait_for(lambda: calls.n >= 2, "the report of the removal")
+        assert calls.n == 2
+    finally:
+        watcher.stop()
+    assert calls.threads == {"trayrip-stream-events"}
+    assert not watcher._thread.is_alive()
+
+
+@pytest.mark.parametrize("line, counts", [
+    (b"Event 'new' on sink-input #41", True),
+    (b"Event 'change' on sink-input #41", True),  # PipeWire: a new stream is listed once it is linked
+    (b"Event 'remove' on sink-input #7", True),
+    (b"Event 'new' on client #40", False),
+    (b"Event 'change' on sink #1", False),
+    (b"Event 'new' on source-output #9", False),  # a recorder (trayrip's own) is not something playing
+    (b"Event 'change' on server #-1", False),
+])
+def test_which_events_mean_the_playing_streams_changed(line, counts):
+    assert is_stream_event(line) is counts
+
+
+def test_a_server_that_goes_away_is_watched_again_and_its_return_reported(tmp_path):
+    exe = fake_pactl(tmp_path, """
+        sys.exit(1)  # "Connection failure": the server is down
+    """)
+    calls = Calls()
+    watcher = StreamWatcher(calls, settle=0.05, retry=0.01, retry_max=0.05, exe=exe).start()
+    try:
+        wait_for(lambda: watcher.children_started >= 3 and calls.n >= 2, "two restarts")
+    finally:
+        watcher.stop()
+    assert calls.n <= watcher.children_started - 1  # a report per return, none for the first start
+
+
+def test_stop_ends_the_child_and_the_thread(tmp_path):
+    pid_file = tmp_path / "pid"
+    exe = fake_pactl(tmp_path, f"""
+        open({str(pid_file)!r}, "w").write(str(os.getpid()))
+        time.sleep(60)
+    """)
+    watcher = StreamWatcher(Calls(), exe=exe).start()
+    wait_for(pid_file.exists, "the child")
+    wait_for(lambda: pid_file.read_text().strip(), "the child's pid")
+    pid = int(pid_file.read_text())
+    watcher.stop()
+    assert not watcher._thread.is_alive()
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        state = "gone"
+    assert state in ("gone", "Z")
+
+
+def test_without_pactl_nothing_runs(monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    watcher = StreamWatcher(Calls()).start()
+    assert watcher._thread is None
+    watcher.stop()

@@ -1,0 +1,131 @@
+"""Noticing when the playing streams change (Linux; the ``trayrip-stream-events`` thread).
+
+A ``pactl subscribe`` child reports every new, changed or removed
+sink-input (PulseAudio and pipewire-pulse alike). A burst of such events (a
+stream opens, gets linked, starts) becomes one ``on_change()`` call once the
+server has been quiet for ``settle`` seconds; ``on_change`` must be O(1) (a
+queue put). While nothing changes the thread sleeps in a read, so this costs
+nothing when idle. When the server goes away the child ends; it is started
+again after a pause that doubles up to ``retry_max``, and ``on_change`` is
+called once it is back (what plays may be different by then).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from typing import Callable
+
+from .pipewire import spawn_child
+
+__all__ = ["StreamWatcher", "is_stream_event"]
+
+log = logging.getLogger(__name__)
+
+_SINK_INPUT_EVENT = re.compile(rb"Event '(?:new|change|remove)' on sink-input #\d+")
+_LONG_RUN = 10.0  # a child that ran this long was a working connection: retry soon after it ends
+
+
+def is_stream_event(line: bytes) -> bool:
+    """True for a ``pactl subscribe`` line about a playing stream (sink-input)."""
+    return _SINK_INPUT_EVENT.search(line) is not None
+
+
+class StreamWatcher:
+    """Calls ``on_change()`` after the set of playing streams may have changed."""
+
+    def __init__(self, on_change: Callable[[], None], *, settle: float = 0.3, retry: float = 1.0,
+                 retry_max: float = 60.0, exe: str | None = None):
+        self._on_change = on_change
+        self.settle = settle
+        self.retry, self.retry_max = retry, retry_max
+        self._exe = exe or shutil.which("pactl")
+        self._stop = threading.Event()
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.children_started = 0  # for tests and diagnostics
+
+    def start(self) -> "StreamWatcher":
+        """Start the watcher thread (any thread); without ``pactl`` it does nothing."""
+        if self._exe is None:
+            log.info("pactl not found: the list of playing applications is refreshed only on request")
+            return self
+        self._thread = threading.Thread(target=self._run, name="trayrip-stream-events", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """End the child and the thread (any thread)."""
+        self._stop.set()
+        with self._lock:
+            proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    # -- the watcher thread ------------------------------------------------
+    def _run(self) -> None:
+        delay = self.retry
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                proc = spawn_child(
+                    [self._exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL, env=dict(os.environ, LC_ALL="C", LANG="C"), start_new_session=True,
+                )
+            except OSError as exc:
+                log.warning("cannot watch the sound server's streams: %s", exc)
+                return
+            with self._lock:
+                self._proc = proc
+            if self._stop.is_set():  # stop() came while the child was being started
+                proc.terminate()
+            self.children_started += 1
+            if self.children_started > 1:
+                self._on_change()  # the server is back: what plays may have changed meanwhile
+            try:
+                self._follow(proc)
+            finally:
+                proc.stdout.close()
+                try:
+                    proc.wait(2.0)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            if time.monotonic() - started > _LONG_RUN:
+                delay = self.retry
+            log.debug("pactl subscribe ended (%s); again in %.0f s", proc.returncode, delay)
+            if self._stop.wait(delay):
+                break
+            delay = min(delay * 2, self.retry_max)
+
+    def _follow(self, proc: subprocess.Popen) -> None:
+        """Read events until the child ends; report each burst once it has settled."""
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        pending, rest = False, b""
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while True:
+                if not sel.select(self.settle if pending else None):
+                    pending = False
+                    self._on_change()
+                    continue
+                data = os.read(fd, 4096)
+                if not data:
+                    return
+                lines = (rest + data).split(b"\n")
+                rest = lines.pop()
+                if any(is_stream_event(line) for line in lines):
+                    pending = True
