@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 
 _DURATION_GRACE = 5.0  # seconds of wall time past --duration before we stop waiting for audio
+_QUIET_CHECK = 1.0  # seconds between checks of a recording nobody watches (no progress display)
 
 
 class RecordingFailed(CaptureError):
@@ -461,6 +462,8 @@ def record(
         return stop.is_set()
 
     next_progress = 0.0
+    # Without a progress display this thread only watches for the end: a wake-up a second is enough.
+    interval = progress_interval if on_progress is not None else _QUIET_CHECK
     try:
         while not rec.wait_done(0) and not rec.silence_reached:
             now = time.monotonic()
@@ -469,7 +472,11 @@ def record(
                 next_progress = now + progress_interval
             if deadline is None and duration is not None and not rec.waiting:
                 deadline = now + duration + _DURATION_GRACE
-            if wait(progress_interval) or (deadline is not None and time.monotonic() >= deadline):
+            timeout = interval
+            if deadline is not None:  # the recorder ends at the length: look often from a second before
+                near = deadline - _DURATION_GRACE - _QUIET_CHECK
+                timeout = max(0.0, min(interval if now < near else progress_interval, deadline - now))
+            if wait(timeout) or (deadline is not None and time.monotonic() >= deadline):
                 break
         if on_progress is not None:
             on_progress(rec.status())

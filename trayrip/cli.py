@@ -379,7 +379,7 @@ def _cmd_record(args) -> int:
         path = record(
             args.duration,
             stop=stop,
-            on_progress=progress,
+            on_progress=progress if progress.enabled else None,
             folder=args.folder,
             output=args.output,
             device=args.device,
