@@ -155,3 +155,12 @@ def test_recorder_keeps_a_clock_map(tmp_path):
     frames = [f for f, _ in res.clock]
     times = [t for _, t in res.clock]
     assert frames == sorted(frames) and times == sorted(times) and frames[-1] <= res.frames
+
+
+@pytest.mark.parametrize("mode", [{}, {"wait_for_sound": True}, {"stop_on_silence": 1.5}])
+def test_a_batching_source_is_asked_for_prompt_blocks_only_when_timing_matters(tmp_path, mode):
+    """PipeWire's pipe is read twice a second (cheap); waiting for sound or silence wants 0.1 s."""
+    source = FakeSource(np.zeros((4800, 2), np.float32))
+    source.block_interval = 0.5
+    Recorder(source, tmp_path / "x.part", **mode)
+    assert source.block_interval == (0.5 if not mode else 0.1)

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 _STOP = None
 _MAX_HELD = 250  # blocks (10 s at 40 ms) held while deciding about a gap
 _BATCH_WAIT = 0.1  # seconds the recorder thread lets blocks gather between writes
+PROMPT_BLOCK_SECONDS = 0.1  # at most this much audio per block from a batching source when waiting for sound or silence
 _CLOCK_EVERY = 0.5  # seconds between points of the frame <-> arrival time map
 
 
@@ -131,7 +132,10 @@ class Recorder:
         # Stop on silence is noticed at a batch boundary: smaller batches (one 40 ms block) keep it on time.
         self._batch_wait = _BATCH_WAIT if not stop_on_silence else 0.04
         # Between blocks nothing needs checking more often than blocks come (a pipe read every 0.5 s).
-        self._idle_check = max(0.25, 1.5 * float(getattr(source, "block_interval", 0.0)))
+        interval = getattr(source, "block_interval", None)
+        if interval and (wait_for_sound or stop_on_silence):  # the sound and the silence are noticed on time
+            source.block_interval = interval = min(interval, PROMPT_BLOCK_SECONDS)
+        self._idle_check = max(0.25, 1.5 * float(interval or 0.0))
         self._batch_frames = max(1, int(self.format.rate * self._batch_wait * 2))
         self._clock_map: list[tuple[int, float]] = []  # for placing player signals in the file
         self.done = threading.Event()  # set when the recorder thread ends (stop, limit or failure)
