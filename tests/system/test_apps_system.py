@@ -111,14 +111,19 @@ def test_no_matching_app_exits_1_and_lists_what_plays(harness, user_env, tmp_pat
     assert server_state(harness)["modules"] == before["modules"]
 
 
-def test_kill_9_then_next_start_restores_the_server(harness, user_env, tmp_path, two_apps):
-    before, _ = two_apps
-    folder = tmp_path / "out"
-    proc = start_record(user_env, "--app", "ToneBeta", "--folder", str(folder))
+def kill_9_while_recording(harness, user_env, folder, before: dict, app: str) -> None:
+    """`trayrip record --app` killed with SIGKILL once its route is in place."""
+    proc = start_record(user_env, "--app", app, "--folder", str(folder))
     wait_for_capture_file(folder)
     assert server_state(harness)["modules"] != before["modules"]  # the route is in place
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
+
+
+def test_kill_9_then_next_start_restores_the_server(harness, user_env, tmp_path, two_apps):
+    before, _ = two_apps
+    folder = tmp_path / "out"
+    kill_9_while_recording(harness, user_env, folder, before, "ToneBeta")
     done = trayrip(user_env, "recover", "--folder", str(folder))
     assert done.returncode in (0, 1), done.stderr
     after = server_state(harness)
@@ -145,19 +150,12 @@ def test_tray_start_undoes_a_killed_app_recording_and_its_list_follows_what_play
     alpha = at.write_wav(tmp_path / "alpha.wav", at.tone(ALPHA, 60.0))
     beta = at.write_wav(tmp_path / "beta.wav", at.tone(BETA, 60.0))
     gamma = at.write_wav(tmp_path / "gamma.wav", at.tone(ALPHA2, 60.0))
-    before = server_state(harness)
     players = [play_as(harness, "ToneAlpha", alpha), play_as(harness, "ToneBeta", beta)]
     app = None
     try:
         wait_until(lambda: streams_of(harness, "ToneAlpha") and streams_of(harness, "ToneBeta"), 20, "both players")
         before = server_state(harness)
-        folder = tmp_path / "out"
-        proc = start_record(user_env, "--app", "ToneBeta", "--folder", str(folder))
-        wait_for_capture_file(folder)
-        assert server_state(harness)["modules"] != before["modules"]  # the route is in place
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-
+        kill_9_while_recording(harness, user_env, tmp_path / "out", before, "ToneBeta")
         app = App(harness, user_env, tmp_home, tmp_path)
         wait_until(lambda: server_state(harness) == before, 30, "the server as it was before the killed recording")
         app.wait_log(listed(every="ToneAlpha ToneBeta", none="ToneGamma"), timeout=30)
