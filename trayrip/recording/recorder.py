@@ -131,10 +131,10 @@ class Recorder:
         self._pending_frames = 0
         # Stop on silence is noticed at a batch boundary: smaller batches (one 40 ms block) keep it on time.
         self._batch_wait = _BATCH_WAIT if not stop_on_silence else 0.04
-        # Between blocks nothing needs checking more often than blocks come (a pipe read every 0.5 s).
-        interval = getattr(source, "block_interval", None)
+        interval = getattr(source, "block_interval", None)  # a source that delivers in batches (PipeWire's pipe)
         if interval and (wait_for_sound or stop_on_silence):  # the sound and the silence are noticed on time
             source.block_interval = interval = min(interval, PROMPT_BLOCK_SECONDS)
+        # Between blocks nothing needs checking more often than blocks come.
         self._idle_check = max(0.25, 1.5 * float(interval or 0.0))
         self._batch_frames = max(1, int(self.format.rate * self._batch_wait * 2))
         self._clock_map: list[tuple[int, float]] = []  # for placing player signals in the file
