@@ -462,8 +462,9 @@ def record(
         return stop.is_set()
 
     next_progress = 0.0
-    # Without a progress display this thread only watches for the end: a wake-up a second is enough.
-    interval = progress_interval if on_progress is not None else _QUIET_CHECK
+    # Without a progress display or a length this thread only watches for a stop: a wake-up a second
+    # is enough (`stop` wakes it at once; a recording that fails on its own is noticed within the second).
+    interval = progress_interval if on_progress is not None or duration is not None else _QUIET_CHECK
     try:
         while not rec.wait_done(0) and not rec.silence_reached:
             now = time.monotonic()
@@ -472,11 +473,7 @@ def record(
                 next_progress = now + progress_interval
             if deadline is None and duration is not None and not rec.waiting:
                 deadline = now + duration + _DURATION_GRACE
-            timeout = interval
-            if deadline is not None:  # the recorder ends at the length: look often from a second before
-                near = deadline - _DURATION_GRACE - _QUIET_CHECK
-                timeout = max(0.0, min(interval if now < near else progress_interval, deadline - now))
-            if wait(timeout) or (deadline is not None and time.monotonic() >= deadline):
+            if wait(interval) or (deadline is not None and time.monotonic() >= deadline):
                 break
         if on_progress is not None:
             on_progress(rec.status())

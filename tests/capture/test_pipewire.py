@@ -161,6 +161,25 @@ def test_reader_gathers_the_pipe_rather_than_waking_for_every_cycle(tmp_path):
     assert len(blocks) <= elapsed / src.block_interval + 2, (len(blocks), elapsed)
 
 
+def test_drain_with_an_empty_pipe_returns_at_once(tmp_path):
+    exe = fake_child(tmp_path, """
+        os.write(1, b"\\x01\\x00" * 2 * 480)
+        time.sleep(30)
+    """)
+    src = PipeWireSource(AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "fake"), exe=exe)
+    q, sink = collect()
+    src.start(sink)
+    try:
+        q.get(timeout=10)
+        calls = []
+        src._wake.set = lambda: calls.append(1)  # an empty pipe: the reader is not even woken
+        src.drain()
+        assert calls == []
+    finally:
+        del src._wake.set
+        src.stop()
+
+
 def test_drain_hands_over_what_is_in_the_pipe_at_once(tmp_path):
     # "Save the last N seconds" must include the newest audio, which waits in the pipe.
     go, written = tmp_path / "go", tmp_path / "written"
@@ -173,6 +192,7 @@ def test_drain_hands_over_what_is_in_the_pipe_at_once(tmp_path):
         time.sleep(30)
     """)
     src = PipeWireSource(AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "fake"), exe=exe)
+    src.block_interval = 30  # no regular read comes to help: only drain() can hand the second piece over
     q, sink = collect()
     src.start(sink)
     try:

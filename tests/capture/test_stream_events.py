@@ -79,17 +79,44 @@ def test_which_events_mean_the_playing_streams_changed(line, counts):
     assert is_stream_event(line) is counts
 
 
-def test_a_server_that_goes_away_is_watched_again_and_its_return_reported(tmp_path):
-    exe = fake_pactl(tmp_path, """
-        sys.exit(1)  # "Connection failure": the server is down
-    """)
+def test_a_server_that_goes_away_is_watched_again_and_its_return_reported_once(tmp_path):
+    # The first child gets through (the server is up), the next two fail at once (down),
+    # the fourth stays (back): one report, for the return, none for the failed tries.
+    # A shell script, not Python: a failing try must end well within `settle` even on a loaded machine.
+    count = tmp_path / "count"
+    exe = tmp_path / "pactl"
+    exe.write_text(textwrap.dedent(f"""\
+        #!/bin/sh
+        echo x >> '{count}'
+        n=$(wc -l < '{count}')
+        [ "$n" -eq 1 ] && exit 0   # the server went away
+        [ "$n" -le 3 ] && exit 1   # "Connection failure": still down
+        exec sleep 60
+    """))
+    exe.chmod(0o700)
+    exe = str(exe)
     calls = Calls()
-    watcher = StreamWatcher(calls, settle=0.05, retry=0.01, retry_max=0.05, exe=exe).start()
+    watcher = StreamWatcher(calls, settle=0.5, retry=0.01, retry_max=0.05, exe=exe).start()
     try:
-        wait_for(lambda: watcher.children_started >= 3 and calls.n >= 2, "two restarts")
+        wait_for(lambda: calls.n >= 1, "the report of the return")
+        assert watcher.children_started == 4 and calls.n == 1
     finally:
         watcher.stop()
-    assert calls.n <= watcher.children_started - 1  # a report per return, none for the first start
+
+
+def test_a_server_that_never_falls_quiet_still_gets_its_changes_reported(tmp_path):
+    exe = fake_pactl(tmp_path, """
+        while True:  # a stream event every 20 ms, for ever
+            sys.stdout.write("Event 'change' on sink-input #5\\n")
+            sys.stdout.flush()
+            time.sleep(0.02)
+    """)
+    calls = Calls()
+    watcher = StreamWatcher(calls, settle=0.5, exe=exe).start()
+    try:
+        wait_for(lambda: calls.n >= 2, "reports in spite of the storm")
+    finally:
+        watcher.stop()
 
 
 def test_stop_ends_the_child_and_the_thread(tmp_path):

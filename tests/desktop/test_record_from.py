@@ -109,3 +109,11 @@ def test_a_change_of_streams_rescans_and_only_a_different_list_is_published(tmp_
     settle(3)
     assert h.c.snapshot.apps == ("Firefox", "mpv") and len(h.snaps) == published + 1
     assert set(scans) == {"trayrip-apps"}
+
+
+def test_an_older_scan_that_ends_last_does_not_win(tmp_path):
+    h = Harnessless(tmp_path)
+    h.c._apps_scans = 2
+    h.send((Cmd.APPS, (2, ("mpv",))))
+    h.send((Cmd.APPS, (1, ("Firefox",))))  # started earlier, pactl answered later
+    assert h.c.snapshot.apps == ("mpv",)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trayrip.wav.pcm import from_float
-from trayrip.recording.silence import SilenceSettings, SilenceTracker
+from trayrip.wav.pcm import from_float, to_float
+from trayrip.recording.silence import SilenceSettings, SilenceTracker, db_from_power
 
 RATE = 48000
 
@@ -85,19 +85,37 @@ def test_bad_settings_are_refused(kwargs):
 
 @pytest.mark.parametrize("width", [2, 3])
 def test_blocks_of_any_size_give_what_one_pass_over_the_whole_gives(width):
-    """The carried partial window and the reused 16-bit buffer change nothing."""
+    """The carried partial window and the reused 16-bit buffer change nothing, to the last bit.
+
+    Loudness levels sit around the -50 dBFS threshold, so a window's power
+    computed any other way would move sound regions; the reference is every
+    10 ms window of the whole signal, computed here.
+    """
     rng = np.random.default_rng(7)
+    near = 10 ** (-50 / 20)  # the threshold's RMS
     pieces = [rng.standard_normal((int(n), 2)) * amp
-              for n, amp in zip(rng.integers(1, 9000, 60), rng.choice([0.0, 0.0005, 0.01, 0.3], 60))]
-    whole = np.concatenate(pieces)
-    one = SilenceTracker(48000, 2, width, SilenceSettings(region_gap=0.05))
-    one.feed(from_float(whole, width))
+              for n, amp in zip(rng.integers(1, 9000, 80), rng.choice([0.0, 0.9 * near, 1.1 * near, 0.3], 80))]
+    pcm = b"".join(from_float(piece, width) for piece in pieces)
     blocks = SilenceTracker(48000, 2, width, SilenceSettings(region_gap=0.05))
+    offset = 0
     for piece in pieces:
-        blocks.feed(from_float(piece, width))
+        size = len(piece) * 2 * width
+        blocks.feed(pcm[offset:offset + size])
+        offset += size
+    one = SilenceTracker(48000, 2, width, SilenceSettings(region_gap=0.05))
+    one.feed(pcm)
     assert blocks.frames == one.frames
     assert blocks.regions == one.regions and len(one.regions) > 3
-    assert blocks.peak_db == pytest.approx(one.peak_db, abs=1e-3)
+    assert blocks.peak_db == one.peak_db
+    # the reference: every whole 10 ms window of the whole signal
+    samples = to_float(pcm, width, 2)
+    w = 480
+    windows = samples[: len(samples) // w * w].reshape(-1, w * 2)
+    powers = np.einsum("ij,ij->i", windows, windows) / np.float32(w * 2)
+    loud = np.flatnonzero(powers > np.float32(10 ** (-50 / 10)))
+    assert blocks.first_sound == loud[0] * w
+    assert blocks.last_sound_end == min((loud[-1] + 1) * w, blocks.frames)
+    assert blocks.peak_db == db_from_power(float(powers.max()))
     last = SilenceTracker(48000, 2, width)
     last.feed(from_float(pieces[-1], width))
-    assert blocks.level_db == pytest.approx(last.level_db, abs=1e-3)  # the level is the newest block's
+    assert blocks.level_db == pytest.approx(last.level_db, abs=1e-6)  # the level is the newest block's

@@ -25,8 +25,10 @@ import os
 import queue
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
+import termios
 import threading
 import time
 from dataclasses import dataclass
@@ -192,7 +194,9 @@ class PipeWireSource:
         self._stderr = None
         self._first = threading.Event()
         self._wake = threading.Event()
-        self._reads = 0  # reads delivered so far (drain waits for the next one)
+        self._reads_started = 0  # reads begun / delivered so far: drain() waits for one begun after it asked
+        self._reads_done = 0
+        self._reader_ended = False
         self._read_done = threading.Condition()
         self.block_interval = _READ_EVERY  # seconds of audio per block (the recorder paces itself by it)
         self.bytes_read = 0
@@ -201,6 +205,7 @@ class PipeWireSource:
     def start(self, sink: BlockSink) -> None:
         self._stopping = False
         self._wake.clear()
+        self._reader_ended = False
         self._error = None
         self._sink = sink
         self._stderr = tempfile.TemporaryFile()
@@ -265,13 +270,21 @@ class PipeWireSource:
 
         For "save the last N seconds": the newest half second is in the pipe, not yet in the ring.
         """
-        if self._reader is None or self._stopping:
+        proc = self._proc
+        if self._reader is None or self._stopping or proc is None or proc.stdout is None:
+            return
+        try:
+            waiting = struct.unpack("i", fcntl.ioctl(proc.stdout.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+        except (OSError, ValueError):
+            return
+        if not waiting:  # an empty pipe: nothing to hand over (and a read now would wait for the next cycle)
             return
         with self._read_done:
-            seen = self._reads
+            wanted = self._reads_started + 1
         self._wake.set()
         with self._read_done:
-            self._read_done.wait_for(lambda: self._reads > seen or self._stopping, timeout)
+            self._read_done.wait_for(
+                lambda: self._reads_done >= wanted or self._stopping or self._reader_ended, timeout)
 
     def error(self) -> str | None:
         if self._stopping:
@@ -306,7 +319,7 @@ class PipeWireSource:
     def _read(self) -> None:
         """Reader thread: pipe bytes -> whole-frame Blocks, until EOF.
 
-        It reads every ``_READ_EVERY`` s what has gathered in the pipe (the
+        It reads every ``block_interval`` s what has gathered in the pipe (the
         child writes each graph cycle, every 10-100 ms): few wake-ups of this
         thread and of the recorder are most of what recording costs.
         """
@@ -315,11 +328,13 @@ class PipeWireSource:
         fd = proc.stdout.fileno()
         bpf = self.format.bytes_per_frame
         capacity = _pipe_size(fd)
-        pause = min(self.block_interval, capacity / (self.format.rate * bpf) / 4)
+        pause = capacity / (self.format.rate * bpf) / 4  # the longest pause the pipe allows (a quarter of it)
         buffer = bytearray(capacity + bpf)
         view = memoryview(buffer)
         held = 0  # bytes of a torn frame kept at the front of buffer
         while True:
+            with self._read_done:
+                self._reads_started += 1
             try:
                 n = os.readv(fd, [view[held:]])
             except (OSError, ValueError):
@@ -340,10 +355,16 @@ class PipeWireSource:
                         sink(Block(data, usable // bpf, arrival))
                 self._first.set()
             with self._read_done:
-                self._reads += 1
+                self._reads_done = self._reads_started
                 self._read_done.notify_all()
-            if self._wake.wait(pause) and not self._stopping:  # let the pipe gather; stop() and drain() cut it short
+            if not self._stopping:
+                # Let the pipe gather; stop() and drain() cut this short. stop() sets _stopping before
+                # waking us, so clearing here can never swallow a stop.
+                self._wake.wait(min(self.block_interval, pause))
                 self._wake.clear()
+        with self._read_done:
+            self._reader_ended = True
+            self._read_done.notify_all()
         if not self._stopping:
             try:
                 proc.wait(1.0)

@@ -490,6 +490,16 @@ class AppSource:
     def error(self) -> str | None:
         return self._inner.error()
 
+    @property
+    def block_interval(self) -> float | None:
+        """The inner source's pace (a pipe read in batches), for the recorder to read or quicken."""
+        return getattr(self._inner, "block_interval", None)
+
+    @block_interval.setter
+    def block_interval(self, seconds: float) -> None:
+        if hasattr(self._inner, "block_interval"):
+            self._inner.block_interval = seconds
+
 
 def unsupported_message(platform: str) -> str:
     """Why ``--app`` does not work on this OS."""

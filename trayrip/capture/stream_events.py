@@ -3,11 +3,12 @@
 A ``pactl subscribe`` child reports every new, changed or removed
 sink-input (PulseAudio and pipewire-pulse alike). A burst of such events (a
 stream opens, gets linked, starts) becomes one ``on_change()`` call once the
-server has been quiet for ``settle`` seconds; ``on_change`` must be O(1) (a
-queue put). While nothing changes the thread sleeps in a read, so this costs
+server has been quiet for ``settle`` seconds (at most a second after the
+burst began); ``on_change`` must be O(1) (a queue put). While nothing changes the thread sleeps in a read, so this costs
 nothing when idle. When the server goes away the child ends; it is started
 again after a pause that doubles up to ``retry_max``, and ``on_change`` is
-called once it is back (what plays may be different by then).
+called once it is back, i.e. once a new child has stayed for ``settle``
+seconds (what plays may be different by then).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 _SINK_INPUT_EVENT = re.compile(rb"Event '(?:new|change|remove)' on sink-input #\d+")
 _LONG_RUN = 10.0  # a child that ran this long was a working connection: retry soon after it ends
+_MAX_DELAY = 1.0  # seconds from a burst's first event to its report, however long the burst
 
 
 def is_stream_event(line: bytes) -> bool:
@@ -92,10 +94,10 @@ class StreamWatcher:
             if self._stop.is_set():  # stop() came while the child was being started
                 proc.terminate()
             self.children_started += 1
-            if self.children_started > 1:
-                self._on_change()  # the server is back: what plays may have changed meanwhile
             try:
-                self._follow(proc)
+                # After a restart the server is back only once the child stays: then what plays may
+                # have changed meanwhile, so that is reported like an event.
+                self._follow(proc, report=self.children_started > 1)
             finally:
                 proc.stdout.close()
                 try:
@@ -110,16 +112,25 @@ class StreamWatcher:
                 break
             delay = min(delay * 2, self.retry_max)
 
-    def _follow(self, proc: subprocess.Popen) -> None:
-        """Read events until the child ends; report each burst once it has settled."""
+    def _follow(self, proc: subprocess.Popen, report: bool = False) -> None:
+        """Read events until the child ends; report each burst once it has settled.
+
+        A burst is reported ``settle`` s after its last event, or ``_MAX_DELAY``
+        s after its first, whichever comes first (a server that never falls
+        quiet still gets its changes shown).
+        """
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
-        pending, rest = False, b""
+        since = time.monotonic() if report else None  # first event of the burst not reported yet
+        rest = b""
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
             while True:
-                if not sel.select(self.settle if pending else None):
-                    pending = False
+                timeout = None
+                if since is not None:
+                    timeout = max(0.0, min(self.settle, since + _MAX_DELAY - time.monotonic()))
+                if not sel.select(timeout):
+                    since = None
                     self._on_change()
                     continue
                 data = os.read(fd, 4096)
@@ -127,5 +138,5 @@ class StreamWatcher:
                     return
                 lines = (rest + data).split(b"\n")
                 rest = lines.pop()
-                if any(is_stream_event(line) for line in lines):
-                    pending = True
+                if since is None and any(is_stream_event(line) for line in lines):
+                    since = time.monotonic()

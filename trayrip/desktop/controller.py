@@ -68,7 +68,7 @@ class Cmd(enum.Enum):
     OPEN_FOLDER = "open_folder"
     REFRESH_DEVICES = "refresh_devices"
     DEVICES = "devices"  # (tuple[DeviceChoice, ...] | str): a device scan's result
-    APPS = "apps"  # (tuple[str, ...]): the applications playing, for "Record from"
+    APPS = "apps"  # (scan number, tuple[str, ...]): the applications playing, for "Record from"
     REFRESH_APPS = "refresh_apps"  # the playing streams changed (the stream watcher): scan the applications again
     HOTKEY_STATUS = "hotkey_status"  # (str | None)
     FILED = "filed"  # (job, filed, note)
@@ -250,6 +250,8 @@ class Controller:
         self._device_lister = device_lister
         self._app_lister = app_lister
         self._apps: tuple[str, ...] = ()
+        self._apps_scans = 0  # scans started; a result is used only if no later scan's came first
+        self._apps_scan_seen = 0
         self._rebind_hotkey = rebind_hotkey
         self._on_notifications = on_notifications
         self._clock = clock
@@ -437,8 +439,12 @@ class Controller:
         elif cmd is Cmd.REFRESH_APPS:
             self._refresh_apps()
         elif cmd is Cmd.APPS:
-            if tuple(payload) != self._apps:  # the same list: no menu rebuild
-                self._apps = tuple(payload)
+            scan, found = payload
+            if scan < self._apps_scan_seen:  # scans run side by side: an older one must not win
+                return
+            self._apps_scan_seen = scan
+            if found != self._apps:  # the same list: no menu rebuild
+                self._apps = found
                 log.info("applications playing: %s", ", ".join(self._apps) or "none")
                 self._publish()
         elif cmd is Cmd.HOTKEY_STATUS:
@@ -737,6 +743,8 @@ class Controller:
         apps = self._app_lister
         if apps is None:
             return
+        self._apps_scans += 1
+        scan = self._apps_scans
 
         def scan_apps() -> None:  # its own short-lived thread: pactl may take a moment
             try:
@@ -744,7 +752,7 @@ class Controller:
             except Exception as exc:  # no sound server: nothing to offer
                 log.info("listing applications failed: %s", exc)
                 found = ()
-            self.submit(Cmd.APPS, found)
+            self.submit(Cmd.APPS, (scan, found))
 
         threading.Thread(target=scan_apps, name="trayrip-apps", daemon=True).start()
 

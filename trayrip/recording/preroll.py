@@ -261,6 +261,17 @@ class Tap:
         self.description = stream.description
         self.preroll: bytes | bytearray = b""
         self._started = False
+        self._own_interval = getattr(stream.source, "block_interval", None)  # the stream's pace, given back at stop
+
+    @property
+    def block_interval(self) -> float | None:
+        """The shared source's pace (PipeWire's pipe); a recording that waits for sound or silence quickens it."""
+        return getattr(self._stream.source, "block_interval", None)
+
+    @block_interval.setter
+    def block_interval(self, seconds: float) -> None:
+        if self._own_interval is not None:
+            self._stream.source.block_interval = seconds
 
     def start(self, sink: BlockSink) -> None:
         self.preroll = self._stream._attach(sink)
@@ -269,7 +280,12 @@ class Tap:
     def stop(self) -> None:
         if self._started:
             self._started = False
+            drain = getattr(self._stream.source, "drain", None)
+            if drain is not None:  # what waits in the pipe belongs to the recording, not to the ring
+                drain()
             self._stream._detach()
+        if self._own_interval is not None:
+            self._stream.source.block_interval = self._own_interval
 
     def error(self) -> str | None:
         return self._stream.error()

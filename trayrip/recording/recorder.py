@@ -27,7 +27,7 @@ __all__ = ["Recorder", "RecorderStatus", "RecordingResult"]
 log = logging.getLogger(__name__)
 
 _STOP = None
-_MAX_HELD = 250  # blocks (10 s at 40 ms) held while deciding about a gap
+_MAX_HELD = 250  # blocks (10 s of PortAudio's 40 ms ones) held while deciding about a gap
 _BATCH_WAIT = 0.1  # seconds the recorder thread lets blocks gather between writes
 PROMPT_BLOCK_SECONDS = 0.1  # at most this much audio per block from a batching source when waiting for sound or silence
 _CLOCK_EVERY = 0.5  # seconds between points of the frame <-> arrival time map
