@@ -268,7 +268,9 @@ class PipeWireSource:
     def drain(self, timeout: float = 1.0) -> None:
         """Deliver what has gathered in the pipe now, not at the next read (any thread but the reader).
 
-        For "save the last N seconds": the newest half second is in the pipe, not yet in the ring.
+        For "save the last N seconds" and the end of a pre-roll recording: the newest half
+        second is in the pipe, not yet with the ring or the recorder. Waits for a read begun
+        after the call (at most ``timeout``); returns at once when the pipe is empty.
         """
         proc = self._proc
         if self._reader is None or self._stopping or proc is None or proc.stdout is None:
