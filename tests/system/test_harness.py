@@ -226,6 +226,7 @@ def test_tray_icon_docks_and_shows_in_screenshot(harness, tmp_path):
                             stderr=subprocess.DEVNULL, text=True)
     try:
         backend = _readline(proc, 20).strip()
+        last: dict = {}
 
         def docked_in_the_tray():
             # GTK may dock a 1x1 window first and replace it with the real icon (a new window id);
@@ -242,7 +243,6 @@ def test_tray_icon_docks_and_shows_in_screenshot(harness, tmp_path):
             last["seen"] = (tray, new)
             return None
 
-        last: dict = {}
         try:
             wait_until(docked_in_the_tray, 20, "the new icon docked inside the tray panel")
         except TimeoutError as e:
