@@ -68,6 +68,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from trayrip.capture.pipewire import raw_pcm_args
+
 SINK = "trayrip_test_sink"
 MONITOR = SINK + ".monitor"
 DECOY_SOURCE = "trayrip_decoy"
@@ -911,7 +913,9 @@ class Harness:
         self.pactl("load-module", "module-null-sink", f"sink_name={DECOY_SOURCE}",
                    "media.class=Audio/Source/Virtual", f"rate={RATE}", "channels=1")
         # The tone: raw s16 mono from a generator into an unlinked pw-cat
-        # (``--target 0``), which pw-link joins to the decoy source.
+        # (``--target 0``), which pw-link joins to the decoy source. PipeWire
+        # 1.x's pw-cat reads a pipe only with --raw (0.3.x has no such option).
+        pw_cat = shutil.which("pw-cat") or "pw-cat"
         feeder = self._spawn(
             "decoy-feeder",
             [sys.executable, "-c",
@@ -925,8 +929,9 @@ class Harness:
         try:
             self._spawn(
                 "decoy-tone",
-                ["pw-cat", "-p", "--target", "0", "--format", "s16", f"--rate={RATE}", "--channels=1",
-                 "--latency=20ms", "-P", f"{{ node.name={_DECOY_NODE} node.autoconnect=false }}", "-"],
+                [pw_cat, "-p", "--target", "0", "--format", "s16", f"--rate={RATE}", "--channels=1",
+                 "--latency=20ms", "-P", f"{{ node.name={_DECOY_NODE} node.autoconnect=false }}",
+                 *raw_pcm_args(pw_cat), "-"],
                 stdin=feeder.popen.stdout,
             )
         finally:

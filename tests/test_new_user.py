@@ -13,6 +13,8 @@ import trayrip
 from trayrip import errors
 from trayrip.errors import TrayripError
 
+from mount_tools import read_only_prefix
+
 RATE = 48000
 
 
@@ -115,10 +117,8 @@ def test_a_read_only_file_system_is_called_that(tmp_path):
     target = tmp_path / "ro"
     target.mkdir()
     # A private mount namespace: a read-only tmpfs over the folder, as a user without root sees a read-only disk.
-    script = 'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"'
     done = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", script, "sh", str(target), sys.executable, "-m", "trayrip",
-         "record", "-d", "1", "--folder", str(target)],
+        [*read_only_prefix(target), sys.executable, "-m", "trayrip", "record", "-d", "1", "--folder", str(target)],
         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 1, done.stderr

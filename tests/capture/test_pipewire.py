@@ -13,7 +13,7 @@ import pytest
 from trayrip.capture import pulse
 from trayrip.capture.base import AudioFormat
 from trayrip.capture.discovery import plan_pipewire
-from trayrip.capture.pipewire import PipeWireSource, PipeWireTarget, parec_argv, record_argv
+from trayrip.capture.pipewire import PipeWireSource, PipeWireTarget, parec_argv, raw_pcm_args, record_argv
 from trayrip.errors import CaptureError
 
 from test_discovery import PACTL_INFO, PACTL_SOURCES
@@ -107,6 +107,46 @@ def fake_child(tmp_path, body: str):
     exe.write_text(f"#!{sys.executable}\nimport os, sys, time\n" + textwrap.dedent(body))
     exe.chmod(0o700)
     return str(exe)
+
+
+# pw-record as PipeWire 1.x ships it: with --raw it writes bare PCM, without
+# it an AU header ("dns." + 20 bytes) comes first on stdout; 0.3.x has no --raw.
+PW_1X = """
+    if "--help" in sys.argv:
+        print("  -a, --raw                             RAW mode")
+        sys.exit(0)
+    if "--raw" not in sys.argv:
+        os.write(1, b".snd" + bytes(20))
+    os.write(1, bytes(range(1, 65)) * 4)
+    time.sleep(30)
+"""
+
+
+def test_raw_pcm_args_asks_the_tool_once(tmp_path):
+    new = fake_child(tmp_path, PW_1X)
+    old = tmp_path / "pw-record-0.3"
+    old.write_text(f"#!{sys.executable}\nprint('  -v, --verbose  Enable verbose operations')\n")
+    old.chmod(0o700)
+    assert raw_pcm_args(new) == ("--raw",)
+    assert raw_pcm_args(str(old)) == ()
+    old.write_text(f"#!{sys.executable}\nprint('  -a, --raw  RAW mode')\n")
+    assert raw_pcm_args(str(old)) == ()  # cached per program and process
+    assert raw_pcm_args(str(tmp_path / "missing")) == ()
+    argv = record_argv("pw-record", AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "x"), raw=("--raw",))
+    assert argv[-2:] == ["--raw", "-"]
+
+
+def test_pipewire_1x_child_delivers_samples_not_a_header(tmp_path):
+    exe = fake_child(tmp_path, PW_1X)
+    src = PipeWireSource(AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "fake"), exe=exe)
+    assert "--raw" in src.argv
+    q, sink = collect()
+    src.start(sink)
+    got = b""
+    while len(got) < 256:
+        got += q.get(timeout=10).data
+    src.stop()
+    assert got[:256] == bytes(range(1, 65)) * 4
 
 
 def collect():

@@ -4,6 +4,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from mount_tools import read_only_prefix
+
 
 def doctor(env, prefix=()):
     done = subprocess.run([*prefix, sys.executable, "-m", "trayrip", "doctor"], env=env, capture_output=True,
@@ -38,8 +40,7 @@ def test_doctor_fails_on_a_read_only_output_folder(harness, user_env, tmp_home):
     folder = tmp_home / "Music" / "playlists"
     folder.mkdir(parents=True)
     # a private mount namespace: a read-only file system on the default folder
-    script = 'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"'
-    done, lines = doctor(user_env, prefix=("unshare", "-rm", "sh", "-c", script, "sh", str(folder)))
+    done, lines = doctor(user_env, prefix=read_only_prefix(folder))
     assert done.returncode == 1, done.stdout + done.stderr
     assert lines["output folder"].startswith(f"FAIL  output folder: {folder}: the file system is read-only")
     assert "Output folder" in lines["output folder"]  # where to change it

@@ -20,6 +20,7 @@ process (``trayrip-spawner``).
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import queue
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from ..errors import CaptureError
 from .base import AudioFormat, Block, BlockSink
 
-__all__ = ["MARKER", "PipeWireTarget", "PipeWireSource", "record_argv", "pw_record_path"]
+__all__ = ["MARKER", "PipeWireTarget", "PipeWireSource", "record_argv", "pw_record_path", "raw_pcm_args"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,25 @@ def pw_record_path(tool: str = "pw-record") -> str | None:
     return shutil.which(tool)
 
 
+@functools.lru_cache(maxsize=None)
+def raw_pcm_args(exe: str) -> tuple[str, ...]:
+    """What makes this ``pw-cat``/``pw-record`` read or write bare PCM on a pipe.
+
+    PipeWire 1.x's pw-cat writes an AU header before the samples on stdout
+    unless given ``--raw`` (and cannot read ``-`` without it); 0.3.x has no
+    ``--raw`` and is always raw there. Asked of the tool's ``--help`` once per
+    program and process, since distributions ship both.
+    """
+    try:
+        out = subprocess.run([exe, "--help"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             timeout=10, env=dict(os.environ, LC_ALL="C", LANG="C"), errors="replace")
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("could not ask %s for its options (%s); assuming no --raw", exe, exc)
+        return ()
+    helptext = out.stdout + out.stderr
+    return ("--raw",) if any(word.strip(",") == "--raw" for word in helptext.split()) else ()
+
+
 def parec_argv(exe: str, fmt: AudioFormat, target: PipeWireTarget, *, node_name: str = NODE_NAME) -> list[str]:
     """``parec`` (pipewire-pulse or PulseAudio) writing raw PCM of ``fmt`` on stdout."""
     if fmt.sample_width not in _FORMATS or not target.pulse_source:
@@ -93,9 +113,10 @@ def parec_argv(exe: str, fmt: AudioFormat, target: PipeWireTarget, *, node_name:
 
 
 def record_argv(
-    exe: str, fmt: AudioFormat, target: PipeWireTarget, *, node_name: str = NODE_NAME, latency: str = _LATENCY
+    exe: str, fmt: AudioFormat, target: PipeWireTarget, *, node_name: str = NODE_NAME, latency: str = _LATENCY,
+    raw: tuple[str, ...] = (),
 ) -> list[str]:
-    """The argument list of the child: raw PCM of ``fmt`` on stdout."""
+    """The argument list of the child: raw PCM of ``fmt`` on stdout (``raw``: :func:`raw_pcm_args`)."""
     if fmt.sample_width not in _FORMATS:
         raise CaptureError(f"PipeWire capture takes 16 or 24 bits, not {fmt.bits}")
     props = [f"node.name={node_name}", "media.role=Production", f"node.description={node_name}"]
@@ -113,7 +134,7 @@ def record_argv(
     ]
     if fmt.channels in _CHANNEL_MAPS:
         argv += ["--channel-map", _CHANNEL_MAPS[fmt.channels]]
-    argv += ["--target", target.node if target.node is not None else "0", "-"]
+    argv += ["--target", target.node if target.node is not None else "0", *raw, "-"]
     return argv
 
 
@@ -183,8 +204,10 @@ class PipeWireSource:
         exe = exe or pw_record_path(tool)
         if exe is None:
             raise CaptureError(f"{tool} was not found: install it (or set TRAYRIP_CAPTURE=portaudio)")
-        build = parec_argv if tool == "parec" else record_argv
-        self.argv = build(exe, fmt, target, node_name=node_name)
+        if tool == "parec":
+            self.argv = parec_argv(exe, fmt, target, node_name=node_name)
+        else:
+            self.argv = record_argv(exe, fmt, target, node_name=node_name, raw=raw_pcm_args(exe))
         self._proc: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
         self._lock = threading.Lock()  # the sink is called, and cleared, under it

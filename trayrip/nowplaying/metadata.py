@@ -35,6 +35,16 @@ class TrackInfo:
         """Whether there is enough to name a file (a title)."""
         return bool(self.title.strip())
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the player has anything loaded: a title, an artist, a URL or a length.
+
+        MPRIS players with nothing loaded still send Metadata: mpv-mpris 0.7
+        (Debian 13) sends only a trackid (``…/noplaylist``) at the end of the
+        playlist, and the spec's ``…/TrackList/NoTrack`` is the same idea.
+        """
+        return bool(self.title.strip() or self.artist.strip() or self.url or self.length)
+
     def same_track(self, other: TrackInfo | None) -> bool:
         """Whether ``other`` describes the same playlist entry (metadata updates are not a new track)."""
         if other is None:

@@ -211,7 +211,9 @@ class PlayerWatcher:
                 except BusError:
                     md = {}
             track = track_from_metadata(md or {})
-            if track != player.track:
+            # "Nothing loaded" after a track (the playlist ended) is no new track:
+            # the last one stays what the player played, for "gone" and the timeline.
+            if track != player.track and (track.loaded or player.track is None):
                 kind = "track"
                 player.track = track
         if "PlaybackStatus" in props:
