@@ -39,9 +39,9 @@ class TrackInfo:
     def loaded(self) -> bool:
         """Whether the player has anything loaded: a title, an artist, a URL or a length.
 
-        MPRIS players with nothing loaded still send Metadata: mpv-mpris 0.7
-        (Debian 13) sends only a trackid (``…/noplaylist``) at the end of the
-        playlist, and the spec's ``…/TrackList/NoTrack`` is the same idea.
+        MPRIS players with nothing loaded still send Metadata: mpv 0.40 with
+        mpv-mpris 0.7 (Debian 13) sends only a trackid (``…/noplaylist``) at
+        the end of the playlist; the spec's ``…/TrackList/NoTrack`` is the same idea.
         """
         return bool(self.title.strip() or self.artist.strip() or self.url or self.length)
 
