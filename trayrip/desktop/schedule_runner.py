@@ -88,6 +88,7 @@ class ScheduleRunner:
         self._stopping = False
         self._pending_options: Any = None
         self.view = ScheduleView()
+        self.reload()  # before the controller thread starts, so its first snapshot shows them
 
     # -- loading ----------------------------------------------------------------
     def reload(self) -> None:

@@ -101,7 +101,7 @@ class Length:
 
 @dataclass(frozen=True)
 class Window:
-    """One run: from ``start`` to ``end`` (aware datetimes in the schedule's zone)."""
+    """One run: from ``start`` to ``end`` (aware datetimes in UTC; show them with ``astimezone(zone)``)."""
 
     start: dt.datetime
     end: dt.datetime
@@ -180,7 +180,7 @@ def _parse_days(text: str) -> frozenset[int]:
             )
         return names.index(p)
 
-    for part in word.split(","):
+    for part in text.strip().split(","):
         if not part.strip():
             raise ScheduleError(f"{text!r}: an empty day between commas")
         if "-" in part:
@@ -276,12 +276,17 @@ def zone(name: str | None = None) -> dt.tzinfo:
 
 
 def _aware(naive: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
-    """Wall clock -> an instant: a time in a DST gap moves forward by the gap, a repeated one is the first."""
-    return naive.replace(tzinfo=tz, fold=0).astimezone(UTC).astimezone(tz)
+    """Wall clock -> an instant in UTC: a time in a DST gap moves forward by the gap, a repeated one is the first.
+
+    Instants stay in UTC: Python compares and subtracts two datetimes of the
+    *same* zone by their wall clocks, which is wrong across a DST change.
+    """
+    return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def starts_after(when: When, after: dt.datetime, tz: dt.tzinfo) -> Iterator[dt.datetime]:
     """The starts strictly after the instant ``after``, in order (endless for a repeat)."""
+    after = after.astimezone(UTC)
     if when.once:
         start = _aware(dt.datetime.combine(when.date, when.time), tz)  # type: ignore[arg-type]
         if start > after:
@@ -301,7 +306,7 @@ def starts_after(when: When, after: dt.datetime, tz: dt.tzinfo) -> Iterator[dt.d
 def window_for(start: dt.datetime, length: Length, tz: dt.tzinfo) -> Window:
     """The run that begins at ``start``: a length is elapsed time, ``until`` the next such wall-clock time."""
     if length.seconds is not None:
-        end = (start.astimezone(UTC) + dt.timedelta(seconds=length.seconds)).astimezone(tz)
+        end = start.astimezone(UTC) + dt.timedelta(seconds=length.seconds)
     elif length.until_at is not None:
         end = _aware(length.until_at, tz)
     else:
@@ -309,7 +314,7 @@ def window_for(start: dt.datetime, length: Length, tz: dt.tzinfo) -> Window:
         end = _aware(dt.datetime.combine(local.date(), length.until), tz)  # type: ignore[arg-type]
         if end <= start:
             end = _aware(dt.datetime.combine(local.date() + dt.timedelta(days=1), length.until), tz)  # type: ignore[arg-type]
-    return Window(start, end)
+    return Window(start.astimezone(UTC), end)
 
 
 def next_window(when: When, length: Length, after: dt.datetime, tz: dt.tzinfo) -> Window | None:
@@ -334,7 +339,8 @@ def plan(when: When, length: Length, previous: dt.datetime | None, now: dt.datet
     started late for what is left of it; the ones already over were missed.
     Without ``previous`` nothing before ``now`` counts (a new schedule).
     """
-    since = previous if previous is not None else now
+    now = now.astimezone(UTC)
+    since = previous.astimezone(UTC) if previous is not None else now
     since = max(since, now - _MISSED_LOOKBACK)
     late: Window | None = None
     missed: list[Window] = []
