@@ -216,7 +216,7 @@ class ScheduleRunner:
         self._active = (entry, window)
         self._stopping = False
         self._pending_options = entry.recording_options(config)
-        if late > 2:
+        if late > 0.5:
             log.info("starting %s %.0f s late, for the %.0f s left of its window", entry.name, late, (window.end - now).total_seconds())
         self._refresh_view()
         return ["start"]
