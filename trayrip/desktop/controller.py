@@ -37,8 +37,7 @@ from ..errors import TrayripError
 from .schedule_runner import ScheduleRunner
 from .state import Action, Event, Machine, State, step
 
-__all__ = ["Cmd", "DeviceChoice", "Snapshot", "Controller", "Filer", "WarmRecordings", "list_devices", "list_apps",
-           "AUDIO_SUFFIXES"]
+__all__ = ["Cmd", "DeviceChoice", "Snapshot", "Controller", "Filer", "WarmRecordings", "list_devices", "list_apps", "AUDIO_SUFFIXES"]
 
 log = logging.getLogger(__name__)
 
@@ -329,12 +328,8 @@ class Controller:
         self._finish_exit()
 
     def wait_timeout(self) -> float | None:
-        """How long the controller may sleep on its queue: until the next schedule event, or a tick while recording."""
-        due = self._schedules.wait()
-        if self._rec is None:
-            return due
-        tick = max(0.0, self._next_tick - self._clock())
-        return tick if due is None else min(tick, due)
+        """How long the controller may sleep on its queue: to the next schedule event (None: none) or tick while recording."""
+        return self._schedules.wait(None if self._rec is None else max(0.0, self._next_tick - self._clock()))
 
     def run_pending(self) -> int:
         """Handle every queued command on the calling thread (tests); returns how many."""

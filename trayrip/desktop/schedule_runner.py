@@ -125,8 +125,12 @@ class ScheduleRunner:
         self.reload()
 
     # -- timing -------------------------------------------------------------------
-    def wait(self) -> float | None:
-        """Seconds until the next notice, start or end; None when nothing is scheduled (sleep until a command)."""
+    def wait(self, tick: float | None = None) -> float | None:
+        """Seconds until the next notice, start or end, or ``tick`` if sooner; None: sleep until a command."""
+        due = self._wait()
+        return tick if due is None else due if tick is None else min(tick, due)
+
+    def _wait(self) -> float | None:
         if self._store is not None and self._runs is None:
             self.reload()
         now = self._now()

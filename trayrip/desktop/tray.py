@@ -249,10 +249,8 @@ def preroll_label(seconds: float, rate: int = 48000, channels: int = 2, sample_b
 
 def _menu_key(snap: Snapshot) -> tuple:
     """What the menu shows; the menu is rebuilt only when this changes."""
-    return (
-        snap.state, snap.pending > 0, snap.quitting, snap.error, snap.recent, snap.config, snap.config_problem,
-        snap.devices, snap.devices_note, snap.hotkey_problem, snap.folder, snap.preroll, snap.schedules,
-    )
+    return (snap.state, snap.pending > 0, snap.quitting, snap.error, snap.recent, snap.config, snap.config_problem,
+            snap.devices, snap.devices_note, snap.hotkey_problem, snap.folder, snap.preroll, snap.schedules)
 
 
 class Mailbox:
