@@ -97,6 +97,7 @@ class ScheduleRunner:
             return
         self._schedules = self._store.load()
         self._runs = RunLog(self._store.runs_path)
+        log.info("schedules: %d from %s", len(self._schedules.entries), self._store.path)
         for problem in self._schedules.problems:
             log.warning("%s", problem)
         if self._schedules.problems:
