@@ -16,7 +16,7 @@ import pytest
 from trayrip.schedule import edit
 from trayrip.schedule.rules import parse_when
 from trayrip.schedule.store import ScheduleStore
-from trayrip.schedule.timers import SystemdTimers, WindowsTasks, on_calendar, task_xml
+from trayrip.schedule.timers import LEAD, SystemdTimers, WindowsTasks, earlier, on_calendar, task_xml
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.timezone.utc)
@@ -56,7 +56,7 @@ def test_the_systemd_timer_is_written_enabled_and_removed_with_the_schedule(tmp_
     name = f"trayrip-schedule-{entry.id}"
     assert set(found) == {f"{name}.timer", f"{name}.service"}
     timer = found[f"{name}.timer"]
-    assert timer["Timer"]["OnCalendar"] == "Mon,Thu *-*-* 20:00:00 Europe/Berlin"
+    assert timer["Timer"]["OnCalendar"] == "Mon,Thu *-*-* 19:59:00 Europe/Berlin"  # a minute early: the tray starts
     assert timer["Timer"]["Persistent"] == "true"
     assert timer["Timer"]["Unit"] == f"{name}.service"
     assert timer["Install"]["WantedBy"] == "timers.target"
@@ -78,12 +78,13 @@ def test_a_timer_systemd_cannot_run_is_reported_not_fatal(tmp_path):
 @pytest.mark.parametrize("when, tz", [
     ("Mon,Thu 20:00", "Europe/Berlin"), ("daily 02:30", "Europe/Berlin"), ("weekdays 07:05", ""),
     ("Sat-Sun 23:59", "America/New_York"), ("2026-12-24T18:00", "Europe/Berlin"), ("2028-02-29T00:00", ""),
+    ("Mon 00:00", "Europe/Berlin"), ("2029-01-01T00:00:30", ""),
 ])
 def test_systemd_reads_on_calendar_as_our_next_run(when, tz):
     exe = shutil.which("systemd-analyze")
     assert exe, "systemd-analyze is part of the test set-up (Debian: systemd)"
     parsed = parse_when(when)
-    expr = on_calendar(parsed, tz)
+    expr = on_calendar(earlier(parsed), tz)
     out = subprocess.run([exe, "calendar", "--iterations=3", expr], capture_output=True, text=True,
                          env={"TZ": "UTC", "PATH": "/usr/bin:/bin"}, check=True).stdout
     elapses = re.findall(r"(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", out)
@@ -91,7 +92,7 @@ def test_systemd_reads_on_calendar_as_our_next_run(when, tz):
     from trayrip.schedule.rules import starts_after, zone
 
     now = dt.datetime.now(dt.timezone.utc)
-    ours = [s.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    ours = [(s - LEAD).astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
             for s in itertools.islice(starts_after(parsed, now, zone(tz or "UTC")), 3)]
     assert elapses[: len(ours)] == ours[: len(elapses)] and elapses
 
@@ -110,12 +111,20 @@ def test_windows_task_is_created_from_xml_and_deleted(tmp_path):
     root = ET.fromstring(runner.files[task].split("\n", 1)[1])
     days = [d.tag.split("}")[1] for d in root.find(".//t:DaysOfWeek", ns)]
     assert days == ["Monday", "Thursday"]
+    assert root.find(".//t:StartBoundary", ns).text.endswith("19:59:00")  # UTC here; a minute before the start
     assert root.find(".//t:StartWhenAvailable", ns).text == "true"
     assert root.find(".//t:Command", ns).text == r"C:\Py\pythonw.exe"
     assert root.find(".//t:Arguments", ns).text == "-m trayrip schedule run"
     assert "Jazz & blues" in root.find(".//t:Description", ns).text
     edit.remove(store, tasks, 1)
     assert runner.calls[-2:] == [["schtasks", "/Query", "/TN", task], ["schtasks", "/Delete", "/TN", task, "/F"]]
+
+
+def test_a_minute_early_crosses_midnight_and_month_ends():
+    assert earlier(parse_when("Mon,Thu 00:00")).text() == "Wed,Sun 23:59"
+    assert earlier(parse_when("2027-03-01T00:00")).text() == "2027-02-28T23:59"
+    assert earlier(parse_when("2028-03-01T00:00")).text() == "2028-02-29T23:59"
+    assert earlier(parse_when("daily 00:00")).text() == "daily 23:59"
 
 
 def test_windows_once_is_a_time_trigger():

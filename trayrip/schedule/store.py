@@ -78,7 +78,7 @@ class Entry:
     def config(self, base: Config) -> Config:
         """The settings a run uses: ``base`` (config.toml) with this entry's own on top."""
         values = dict(self.options)
-        if not values.get("name_template"):
+        if not values.get("name_template") and self.name:
             values["name_template"] = DEFAULT_TEMPLATE
         return replace(base, **values)
 

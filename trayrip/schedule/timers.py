@@ -11,8 +11,10 @@ with two implementations:
   ``schtasks /Create /XML`` (locale-independent, unlike ``/SD``), with
   ``StartWhenAvailable`` (the same as ``Persistent``) and ``WakeToRun``.
 
-Both run ``trayrip schedule run``: it hands over to a running tray app or
-starts one, which records what is due (late, for what is left of the window).
+Both run ``trayrip schedule run`` a minute before the start (:data:`LEAD`),
+so a tray app started by the timer is up in time: it hands over to a running
+tray app or starts one, which records what is due (if the machine was off,
+late, for what is left of the window).
 The command runner is injected, so tests check the exact argument lists.
 """
 from __future__ import annotations
@@ -77,8 +79,20 @@ class NoTimers:
         return None
 
 
+LEAD = dt.timedelta(minutes=1)
+
+
+def earlier(when: When, lead: dt.timedelta = LEAD) -> When:
+    """The same start ``lead`` earlier on the wall clock (over midnight: the day before)."""
+    moment = dt.datetime.combine(when.date or dt.date(2001, 1, 1), when.time) - lead  # 2001-01-01 was a Monday
+    shift = (moment.date() - (when.date or dt.date(2001, 1, 1))).days
+    if when.date is not None:
+        return When(moment.time(), date=moment.date())
+    return When(moment.time(), days=frozenset((d + shift) % 7 for d in when.days))
+
+
 def on_calendar(when: When, tzname: str = "") -> str:
-    """systemd's ``OnCalendar=`` for a start, e.g. ``Mon,Thu *-*-* 20:00:00 Europe/Berlin``."""
+    """systemd's ``OnCalendar=`` for ``when``, e.g. ``Mon,Thu *-*-* 20:00:00 Europe/Berlin``."""
     clock = when.time.strftime("%H:%M:%S")
     if when.date is not None:
         expr = f"{when.date.isoformat()} {clock}"
@@ -115,7 +129,7 @@ class SystemdTimers:
             "[Unit]\n"
             f"Description=trayrip schedule: {label}\n\n"
             "[Timer]\n"
-            f"OnCalendar={on_calendar(entry.when, tzname)}\n"
+            f"OnCalendar={on_calendar(earlier(entry.when), tzname)}\n"
             "Persistent=true\n"
             "AccuracySec=1s\n"
             f"Unit={name}.service\n\n"
@@ -170,7 +184,10 @@ _XML_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 
 
 def task_xml(entry: Entry, first: dt.datetime, command: list[str]) -> str:
-    """Task Scheduler XML: a time or weekly trigger at ``first`` (local wall clock), started when available."""
+    """Task Scheduler XML: a time or weekly trigger at ``first`` (local wall clock), started when available.
+
+    Weekly days are those of ``first``: a minute before a Monday 00:00 start is Sunday.
+    """
     boundary = first.strftime("%Y-%m-%dT%H:%M:%S")
     if entry.when.date is not None:
         trigger = f"<TimeTrigger><StartBoundary>{boundary}</StartBoundary><Enabled>true</Enabled></TimeTrigger>"
@@ -178,7 +195,7 @@ def task_xml(entry: Entry, first: dt.datetime, command: list[str]) -> str:
         trigger = (f"<CalendarTrigger><StartBoundary>{boundary}</StartBoundary><Enabled>true</Enabled>"
                    "<ScheduleByDay><DaysInterval>1</DaysInterval></ScheduleByDay></CalendarTrigger>")
     else:
-        days = "".join(f"<{_XML_DAYS[d]} />" for d in sorted(entry.when.days))
+        days = "".join(f"<{_XML_DAYS[d]} />" for d in sorted(earlier(entry.when, LEAD).days))
         trigger = (f"<CalendarTrigger><StartBoundary>{boundary}</StartBoundary><Enabled>true</Enabled>"
                    f"<ScheduleByWeek><DaysOfWeek>{days}</DaysOfWeek><WeeksInterval>1</WeeksInterval></ScheduleByWeek>"
                    "</CalendarTrigger>")
@@ -215,7 +232,7 @@ class WindowsTasks:
         window = entry.next_window(self._now(), tz)
         if window is None:
             return self.remove(entry.id)
-        first = window.start.astimezone().replace(tzinfo=None)  # Task Scheduler's wall clock is the computer's
+        first = (window.start - LEAD).astimezone().replace(tzinfo=None)  # Task Scheduler's wall clock is the computer's
         fd, name = tempfile.mkstemp(prefix="trayrip-task-", suffix=".xml")
         try:
             with os.fdopen(fd, "w", encoding="utf-16") as f:
