@@ -282,6 +282,116 @@ def _add_autostart(sub) -> None:
     p.set_defaults(func=_cmd_autostart)
 
 
+def _add_schedule(sub) -> None:
+    p = sub.add_parser(
+        "schedule",
+        help="record at set times: add, list, remove, on, off",
+        description="Scheduled recordings, kept in schedules.toml beside config.toml. The tray app records them; "
+        "when it is not running, a systemd user timer (Windows: a scheduled task) starts it.",
+    )
+    ssub = p.add_subparsers(dest="schedule_command", metavar="ACTION", required=True)
+    add = ssub.add_parser(
+        "add", help='add a schedule, e.g. add "Mon,Thu 20:00" --for 1h --app firefox --name "Jazz hour"',
+        description='Add a schedule. WHEN is days and a time ("Mon,Thu 20:00", "daily 07:30", "weekdays 18:00", '
+        '"Sat-Sun 10:00"); or give --at DATE-TIME for a single recording. Exit status 2 for a time in the past, '
+        "an overlap with another schedule or bad syntax.",
+    )
+    add.add_argument("when", nargs="?", metavar="WHEN", help='days and a time, e.g. "Mon,Thu 20:00"')
+    add.add_argument("--at", metavar="DATE-TIME", help="once, at this date and time, e.g. 2026-12-24T18:00")
+    end = add.add_mutually_exclusive_group(required=True)
+    end.add_argument("--for", dest="for_", metavar="LENGTH", help="record this long: 1h, 90m, 1h30m, 45s")
+    end.add_argument("--until", metavar="TIME", help="record until this time of day (e.g. 19:30)")
+    add.add_argument("--name", default="", help="a name used in the file name and tags, e.g. 'Jazz hour'")
+    add.add_argument("--app", help="record only this application (see 'trayrip apps'); default: all audio")
+    add.add_argument("--device", help="record this device (see 'trayrip devices')")
+    add.add_argument("--format", type=_format, help=_FORMAT_HELP)
+    add.add_argument("--folder", help="file into this folder (default: the tray's)")
+    add.add_argument("--template", help=_TEMPLATE_HELP + "; default '{title} {date} {time}'")
+    add.add_argument("--split", action="store_true", default=None, help="split into tracks at silences")
+    add.add_argument("--tracks", action="store_true", default=None, help="one file per track of the media player")
+    ssub.add_parser("list", help="list the schedules with their next run")
+    for name, text in (("remove", "remove schedule N (its number in 'schedule list')"),
+                       ("on", "turn schedule N on"), ("off", "turn schedule N off (kept in the file)")):
+        q = ssub.add_parser(name, help=text)
+        q.add_argument("number", type=int, metavar="N")
+    ssub.add_parser("run", help="what the OS timer runs: hand the schedules to the running tray app, or start it")
+    p.set_defaults(func=_cmd_schedule)
+
+
+def _cmd_schedule(args) -> int:
+    import datetime as dt
+
+    from .schedule import edit
+    from .schedule.rules import ScheduleError
+    from .schedule.store import ScheduleStore
+    from .schedule.timers import os_timers
+
+    store = ScheduleStore()
+    now = dt.datetime.now(dt.timezone.utc)
+    action = args.schedule_command
+    if action == "run":
+        return _schedule_run(args)
+    if action == "list":
+        schedules = store.load()
+        for problem in schedules.problems:
+            sys.stderr.write(f"trayrip: {problem}\n")
+        lines = edit.listing(schedules, now)
+        for line in lines:
+            print(line.text(schedules.tz))
+        if not lines:
+            sys.stderr.write(f"trayrip: no schedules ({store.path})\n")
+        return 2 if schedules.problems else 0
+    timers = os_timers()
+    if action == "add":
+        if (args.when is None) == (args.at is None):
+            raise ScheduleError('give either WHEN (e.g. "Mon,Thu 20:00") or --at DATE-TIME, not both or neither')
+        options = {"app": args.app, "device": args.device, "format": args.format, "folder": args.folder,
+                   "name_template": args.template, "split": args.split, "tracks": args.tracks}
+        entry, first, notes = edit.add(store, timers, now, when=args.when or args.at, for_=args.for_,
+                                       until=args.until, name=args.name, options=options)
+        number = len(store.load().entries)
+        print(f"{number}  {entry.name or '(no name)'}  {entry.describe()}  "
+              f"[next {first.start.astimezone(store.load().tz):%a %Y-%m-%d %H:%M}]")
+    elif action == "remove":
+        entry, notes = edit.remove(store, timers, args.number)
+        sys.stderr.write(f"trayrip: removed {entry.name or entry.describe()}\n")
+    else:
+        entry, notes = edit.set_enabled(store, timers, args.number, action == "on", now)
+        sys.stderr.write(f"trayrip: {entry.name or entry.describe()} is {action}\n")
+    for note in notes:
+        sys.stderr.write(f"trayrip: {note}\n")
+    _tell_tray("schedules")
+    return 0
+
+
+def _tell_tray(command: str) -> None:
+    """A running tray app reloads the schedules now (it does not poll the file)."""
+    from .desktop.instance import NotRunning, ask_running
+
+    try:
+        ask_running(command)
+    except NotRunning:
+        pass
+    except TrayripError as exc:
+        log.info("the running tray app did not take the new schedules: %s", exc)
+
+
+def _schedule_run(args) -> int:
+    """The OS timer's command: the running tray app checks its schedules now; else the tray app starts."""
+    from .desktop.instance import NotRunning, ask_running
+
+    try:
+        reply = ask_running("schedules")
+    except NotRunning:
+        from .desktop.app import run_tray
+        from .logsetup import setup_logging
+
+        setup_logging(logging.WARNING - 10 * min(args.verbose, 2), to_file=True)
+        return run_tray(args)
+    sys.stderr.write(f"trayrip: {reply}\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trayrip",
@@ -300,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_control(sub)
     _add_autostart(sub)
     _add_doctor(sub)
+    _add_schedule(sub)
     return parser
 
 

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = "trayrip.lock"
 SOCKET_NAME = "trayrip.sock"
-COMMANDS = ("toggle", "start", "stop", "status")
+COMMANDS = ("toggle", "start", "stop", "status", "schedules")
 
 
 class NotRunning(TrayripError):

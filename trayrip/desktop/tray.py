@@ -51,6 +51,7 @@ from .controller import Cmd, Snapshot
 from ..errors import TrayripError
 from ..hotkey_syntax import PRESETS, HotkeyError, display_name
 from .icons import state_image
+from .schedule_menu import schedule_items, schedule_tooltip
 from .state import State
 
 __all__ = ["choose_backends", "tooltip", "Tray", "Mailbox"]
@@ -227,7 +228,7 @@ def tooltip(snap: Snapshot) -> str:
         text = f"trayrip: ready ({key} records)"
     if snap.preroll and snap.state is not State.RECORDING:  # the stream is open while idle: say so
         text += f"; pre-roll listening (last {snap.preroll:g} s, {_megabytes(snap.preroll_bytes)})"
-    return text
+    return text + schedule_tooltip(snap.schedules)
 
 
 def _megabytes(n: int) -> str:
@@ -248,10 +249,8 @@ def preroll_label(seconds: float, rate: int = 48000, channels: int = 2, sample_b
 
 def _menu_key(snap: Snapshot) -> tuple:
     """What the menu shows; the menu is rebuilt only when this changes."""
-    return (
-        snap.state, snap.pending > 0, snap.quitting, snap.error, snap.recent, snap.config, snap.config_problem,
-        snap.devices, snap.devices_note, snap.hotkey_problem, snap.folder, snap.preroll,
-    )
+    return (snap.state, snap.pending > 0, snap.quitting, snap.error, snap.recent, snap.config, snap.config_problem,
+            snap.devices, snap.devices_note, snap.hotkey_problem, snap.folder, snap.preroll, snap.schedules)
 
 
 class Mailbox:
@@ -453,6 +452,7 @@ class Tray:
             SEP,
             Item("Open recordings folder", self._cmd(Cmd.OPEN_FOLDER)),
             Item("Recent recordings", Menu(*self._recent_items(snap))),
+            Item("Schedules", Menu(*schedule_items(Item, Menu, snap.schedules, lambda x: self._cmd(Cmd.SCHEDULES, x)))),
             Item("Settings", Menu(*self._settings_items(snap, cfg))),
             Item("Open log", self._open(self._log_path)),
             SEP,
