@@ -78,6 +78,7 @@ class RecordingOptions:
     remote_art: bool = False  # with tracks: fetch http(s) cover art (off: only local file:// art is used)
     wait_for_sound: bool = False  # stream open, nothing written until the level passes the threshold
     stop_on_silence: float = 0.0  # seconds of continuous silence after which the recording ends; 0 = never
+    replaygain: bool = True  # measure loudness while recording and write ReplayGain tags
 
     def __post_init__(self) -> None:
         if self.bits not in (16, 24):
@@ -205,6 +206,7 @@ class Recording:
         return FilingPlan(
             format=o.format, template=o.template or DEFAULT_TEMPLATE, title=o.title, split=o.split,
             min_track=o.min_track, trim=o.trim, silence=o.silence, track_template=o.track_template or TRACK_TEMPLATE,
+            replaygain=o.replaygain,
         )
 
     def start(self, max_seconds: float | None = None) -> Recording:
@@ -224,7 +226,7 @@ class Recording:
         recorder = Recorder(
             source, new_part_path(folder), self.options.silence, max_frames=limit,
             wait_for_sound=self.options.wait_for_sound, stop_on_silence=self.options.stop_on_silence,
-            on_event=self._recorder_event,
+            on_event=self._recorder_event, loudness=self.options.replaygain,
         )
         if self.options.tracks and self._follower is None:
             # Before the stream opens, so the track already playing is known when the first audio comes.
@@ -342,6 +344,7 @@ class Recording:
             self.filed = file_recording(
                 result.part, keep=keep, regions=result.regions, plan=self._filing_plan(),
                 folder=result.part.parent, output=output, when=when, device=self.description,
+                loudness=result.loudness,
             )
         if silent is not None:
             self.filed = replace(self.filed, silent=silent)

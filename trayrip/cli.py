@@ -73,6 +73,7 @@ def _add_record(sub) -> None:
     p.add_argument("--bits", type=int, choices=(16, 24), default=16, help="bit depth (default 16)")
     p.add_argument("--master", action="store_true", help="shorthand for --rate 96000 --bits 24")
     p.add_argument("--no-trim", dest="trim", action="store_false", help="keep leading and trailing silence")
+    _add_replaygain_option(p)
     p.add_argument(
         "--threshold", type=_threshold, default=None, metavar="DB", help="silence threshold in dBFS (default -50)"
     )
@@ -109,6 +110,11 @@ def _add_record(sub) -> None:
         help="stop and file by itself after S seconds of continuous silence",
     )
     p.set_defaults(func=_cmd_record)
+
+
+def _add_replaygain_option(p) -> None:
+    p.add_argument("--no-replaygain", dest="replaygain", action="store_false",
+                   help="no ReplayGain loudness tags (default: track gain/peak, and album gain/peak over tracks)")
 
 
 _FORMAT_HELP = "output format: wav (default), flac, mp3, ogg or opus (mp3/ogg/opus need ffmpeg; without it WAV is kept)"
@@ -399,6 +405,7 @@ def _cmd_record(args) -> int:
             remote_art=args.remote_art,
             wait_for_sound=args.wait_for_sound,
             stop_on_silence=args.stop_on_silence or 0.0,
+            replaygain=args.replaygain,
         )
     except RecordingFailed as exc:
         progress.end()

@@ -82,6 +82,7 @@ class Config:
     remote_art: bool = False  # with tracks: fetch http(s) cover art (nothing leaves the machine unless on)
     stop_on_silence: float = 0.0  # stop by itself after this many seconds of silence; 0 = off
     preroll_seconds: float = 0.0  # keep the last N seconds while idle (0 = off, at most 120)
+    replaygain: bool = True  # loudness tags measured while recording (ReplayGain 2.0, R128 for Opus)
 
     def recording_options(self):
         """The :class:`trayrip.api.RecordingOptions` these settings ask for."""
@@ -104,6 +105,7 @@ class Config:
             keep_partial=self.keep_partial,
             remote_art=self.remote_art,
             stop_on_silence=self.stop_on_silence,
+            replaygain=self.replaygain,
         )
 
 
@@ -126,6 +128,7 @@ _COMMENTS = {
     "remote_art": "with tracks: fetch cover art from the web (off: only local image files)",
     "stop_on_silence": "stop and file by itself after this many seconds of silence; 0 = off",
     "preroll_seconds": "keep the last N seconds while idle and put them in front of a recording; 0 = off, at most 120",
+    "replaygain": "write ReplayGain loudness tags (track, and album over split tracks), measured while recording",
 }
 
 
@@ -149,7 +152,7 @@ def validate_value(key: str, value: Any) -> Any:
             return parse_hotkey(value).canonical
         except HotkeyError as exc:
             raise ConfigError(f"hotkey: {exc}") from None
-    if key in ("trim", "split", "notifications", "tracks", "keep_partial", "remote_art"):
+    if key in ("trim", "split", "notifications", "tracks", "keep_partial", "remote_art", "replaygain"):
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: must be true or false, not {value!r}")
         return value

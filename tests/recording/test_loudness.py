@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from loudness_tools import ffmpeg_lufs
+
 from trayrip.recording.loudness import LoudnessMeter, k_weighting
 from trayrip.wav.pcm import from_float
 
@@ -39,20 +41,6 @@ def write_wav(path: Path, samples: np.ndarray, rate: int, width: int = 3) -> byt
         w.setframerate(rate)
         w.writeframes(pcm)
     return pcm
-
-
-def ffmpeg_lufs(path: Path) -> float:
-    """Integrated loudness by ffmpeg's ebur128 filter, to 3 decimals (the last frame's running value)."""
-    ffmpeg = shutil.which("ffmpeg")
-    assert ffmpeg, "ffmpeg is part of the test set-up (installer/debian-test-packages.txt)"
-    out = path.with_suffix(".r128.txt")
-    subprocess.run(
-        [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path), "-af",
-         f"ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.I:file={out}", "-f", "null", "-"],
-        check=True, timeout=120,
-    )
-    values = [line.split("=", 1)[1] for line in out.read_text().splitlines() if line.startswith("lavfi.r128.I=")]
-    return float(values[-1])
 
 
 def measure(pcm: bytes, rate: int, channels: int, width: int, block: int) -> LoudnessMeter:

@@ -29,6 +29,7 @@ from ..wav.edit import IN_PLACE_MAX_LEAD, cut_in_place
 from ..wav.fileio import NEW_DIR_MODE, NEW_FILE_MODE
 
 if TYPE_CHECKING:  # encode imports numpy; filing's callers pay for it only when they encode
+    from ..recording.loudness import Loudness
     from .encoders import OutputFormat
     from .sources import PcmSource
     from .tags import Tags
@@ -181,6 +182,7 @@ class FilingPlan:
     album: str | None = None  # None: "trayrip <date>", or the recording's name when split
     silence: SilenceSettings = field(default_factory=SilenceSettings)
     track_template: str = "{track:02} {artist} - {title}"  # names of tracks named by the player (--tracks)
+    replaygain: bool = True  # loudness tags: track gain, and album gain over split tracks
 
 
 @dataclass(frozen=True)
@@ -343,9 +345,18 @@ def _tag_quietly(path: Path, fmt_name: str, tags: Tags) -> None:
         log.warning("%s", exc)
 
 
+def _replaygain(plan: FilingPlan, loudness: Loudness | None):
+    """The ReplayGain of a recording filed as one file (measured while recording), or None."""
+    if not plan.replaygain or loudness is None:
+        return None
+    from .replaygain import ReplayGain
+
+    return ReplayGain(loudness)
+
+
 def _file_one(
     src: PcmSource, keep: tuple[int, int], plan: FilingPlan, fmt: OutputFormat, root: Path, output: Path | None,
-    fields: NameFields,
+    fields: NameFields, loudness: Loudness | None = None,
 ) -> tuple[Path, int]:
     """Encode frames ``keep`` of the capture into ``fmt`` and claim its name; returns (path, frames)."""
     from .encoders import encode
@@ -355,7 +366,8 @@ def _file_one(
     try:
         encode(src, keep[0], keep[1], temp, fmt, bits=plan.bits, rate=plan.rate)
         stem = render(plan.template, fields)[-1] if output is None else Path(output).stem
-        _tag_quietly(temp, fmt.name, replace(_base_tags(plan, fields, None), title=plan.title or stem))
+        _tag_quietly(temp, fmt.name, replace(_base_tags(plan, fields, None), title=plan.title or stem,
+                                             replaygain=_replaygain(plan, loudness)))
         if output is not None:
             final = _claim_output(temp, output)
         else:
@@ -404,6 +416,7 @@ def _fill_folder(
     fields: NameFields, made: list[Path], named: Sequence[NamedTrack] | None = None,
 ) -> tuple[Path, list[Path], Path, str | None]:
     from .encoders import EncodeError, encode, get_format
+    from .replaygain import MeteredSource, ReplayGain
     from .split import playlist_text
 
     album = plan.album or plan.title or base
@@ -413,6 +426,7 @@ def _fill_folder(
     entries = []
     note = None
     tags = _base_tags(plan, fields, album)
+    tagged: list[tuple[Path, str, Tags, object]] = []  # for the album gain, known once every track is measured
     for i, (start, end) in enumerate(tracks, 1):
         stem = sanitize_component(f"{i:0{width}d} {base}")
         one = named[i - 1] if named else None
@@ -421,8 +435,10 @@ def _fill_folder(
             stem = sanitize_component(f"{stem} (partial)") if one.partial else stem
         while True:
             temp = exclusive_temp(folder, fmt.suffix)
+            # Measured in the one pass that writes the track (never a second read).
+            metered = MeteredSource(src) if plan.replaygain else None
             try:
-                encode(src, start, end, temp, fmt, bits=plan.bits, rate=plan.rate)
+                encode(metered or src, start, end, temp, fmt, bits=plan.bits, rate=plan.rate)
                 break
             except EncodeError as exc:
                 temp.unlink(missing_ok=True)
@@ -436,12 +452,17 @@ def _fill_folder(
                 raise
         title = f"Track {i}"
         if one is not None:
-            _tag_quietly(temp, fmt.name, replace(one.tags, date=one.tags.date or tags.date, comment=tags.comment))
+            track_tags = replace(one.tags, date=one.tags.date or tags.date, comment=tags.comment)
             shown = f"{one.tags.artist} - {one.tags.title}" if one.tags.artist else one.tags.title
         else:
-            _tag_quietly(temp, fmt.name, replace(tags, title=title, track=i, tracks=len(tracks)))
+            track_tags = replace(tags, title=title, track=i, tracks=len(tracks))
             shown = f"{album} - {title}"
+        if metered is not None:
+            track_tags = replace(track_tags, replaygain=ReplayGain(metered.meter.result()))
+        _tag_quietly(temp, fmt.name, track_tags)
         final = place_exclusive(temp, folder, stem, fmt.suffix)
+        if metered is not None:
+            tagged.append((final, fmt.name, track_tags, metered.meter))
         made.append(final)
         paths.append(final)
         entries.append((final.name, (end - start) / (plan.rate or rate), shown))
@@ -456,8 +477,26 @@ def _fill_folder(
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    _tag_album(tagged)
     log.info("filed %d tracks in %s", len(paths), folder)
     return folder, paths, playlist, note
+
+
+def _tag_album(tagged: list) -> None:
+    """Add ALBUM gain/peak (the tracks' gating blocks together) to every track of a session."""
+    if not tagged:
+        return
+    from ..recording.loudness import LoudnessMeter
+    from .replaygain import ReplayGain
+
+    first = tagged[0][3]
+    album = LoudnessMeter(first.rate, first.channels, first.sample_width)
+    for *_, meter in tagged:
+        album.merge(meter)
+    whole = album.result()
+    log.info("album loudness %s LUFS, peak %.6f", "-" if whole.lufs is None else f"{whole.lufs:.2f}", whole.peak)
+    for path, fmt_name, tags, meter in tagged:
+        _tag_quietly(path, fmt_name, replace(tags, replaygain=ReplayGain(meter.result(), whole)))
 
 
 def file_named_tracks(
@@ -502,11 +541,13 @@ def file_recording(
     output: Path | None = None,
     when: _dt.datetime | None = None,
     device: str = "",
+    loudness: Loudness | None = None,
 ) -> FiledRecording:
     """File a closed capture file (filer thread): trim/split, encode, tag, name, move.
 
     ``keep`` is the trim range (None: keep everything), ``regions`` the sound
-    regions from the silence tracker (for ``plan.split``). ``output`` files to
+    regions from the silence tracker (for ``plan.split``), ``loudness`` what the
+    recorder measured (ReplayGain of a file filed whole). ``output`` files to
     exactly that path (its suffix picks the format); otherwise the template
     names the file inside ``folder`` (default: the capture file's folder).
     WAV without split is cut in place: O(1) whatever the length.
@@ -554,7 +595,7 @@ def file_recording(
     if not wav_as_is:
         try:
             with WavSource(part) as src:
-                final, frames = _file_one(src, span, plan, fmt, root, output, fields)
+                final, frames = _file_one(src, span, plan, fmt, root, output, fields, loudness)
         except (EncodeError, OSError) as exc:
             if fmt.name == "wav" and not isinstance(exc, EncodeError):
                 raise
@@ -570,7 +611,8 @@ def file_recording(
     if output is not None and (format_for_path(output) or fmt).name != "wav":
         output = Path(output).with_suffix(".wav")  # asked for a lossy file that could not be made
     stem = Path(output).stem if output is not None else render(plan.template, fields)[-1]
-    _tag_quietly(part, "wav", replace(_base_tags(plan, fields, None), title=plan.title or stem))
+    _tag_quietly(part, "wav", replace(_base_tags(plan, fields, None), title=plan.title or stem,
+                                      replaygain=_replaygain(plan, loudness)))
     final = _claim_output(part, output) if output is not None else _claim_templated(part, root, plan.template, fields, ".wav")
     log.info("filed %s (%.2f s)", final, frames / rate)
     return FiledRecording(final, frames, rate, keep is not None, "wav", note=note)

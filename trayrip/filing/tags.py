@@ -12,11 +12,15 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..errors import FilingError
 from ..wav.layout import read_layout, update_sizes
 from ..wav.fileio import pread, pwrite
+
+if TYPE_CHECKING:
+    from .replaygain import ReplayGain
 
 __all__ = ["Tags", "write_tags", "id3_bytes", "append_wav_info", "read_wav_info", "wav_chunks", "copy_wav_metadata", "copy_tags"]
 
@@ -47,6 +51,7 @@ class Tags:
     disc: int | None = None
     cover: bytes = b""  # image file contents (JPEG/PNG), embedded where the format allows
     cover_mime: str = ""
+    replaygain: ReplayGain | None = None  # loudness tags (REPLAYGAIN_*, R128_* for Opus)
 
     @property
     def track_text(self) -> str:
@@ -86,11 +91,14 @@ def _vorbis_comments(audio, tags: Tags, fmt: str = "flac") -> None:
         if tags.tracks:
             audio["tracktotal"] = str(tags.tracks)
             audio["totaltracks"] = str(tags.tracks)
+    if tags.replaygain is not None and tags.replaygain.usable:
+        for key, value in (tags.replaygain.opus() if fmt == "opus" else tags.replaygain.vorbis()).items():
+            audio[key] = value
     audio["encoder"] = SOFTWARE
 
 
 def _id3_frames(id3, tags: Tags) -> None:
-    from mutagen.id3 import APIC, COMM, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TPOS, TRCK, TSSE
+    from mutagen.id3 import APIC, COMM, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TPOS, TRCK, TSSE, TXXX
 
     id3.delall("TSSE")
     if tags.title:
@@ -110,6 +118,9 @@ def _id3_frames(id3, tags: Tags) -> None:
         id3.add(TPOS(encoding=3, text=str(tags.disc)))
     if tags.cover:
         id3.add(APIC(encoding=3, mime=tags.cover_mime or "image/jpeg", type=3, desc="cover", data=tags.cover))
+    if tags.replaygain is not None and tags.replaygain.usable:
+        for desc, value in tags.replaygain.vorbis().items():  # uppercase descriptions, as foobar2000 and rsgain
+            id3.add(TXXX(encoding=3, desc=desc, text=value))
     id3.add(TSSE(encoding=3, text=SOFTWARE))
 
 

@@ -18,6 +18,7 @@ from typing import Callable
 
 from ..capture.base import AudioFormat, Block, CaptureSource
 from ..errors import CaptureError, TrayripError
+from .loudness import Loudness, LoudnessMeter
 from .preroll import Ring
 from .silence import SilenceSettings, SilenceTracker
 from .writer import WavWriter
@@ -59,6 +60,7 @@ class RecordingResult:
     error: str | None = None
     peak_db: float = float("-inf")
     clock: tuple[tuple[int, float], ...] = ()  # (frames written, block arrival time.monotonic()), ~2 a second
+    loudness: Loudness | None = None  # BS.1770 over everything written (None: not measured)
 
     def frame_at(self, when: float) -> int:
         """The frame that was captured at monotonic time ``when`` (from the clock map; clamped to the file)."""
@@ -106,6 +108,7 @@ class Recorder:
         stop_on_silence: float = 0.0,
         lead_in: float = 0.5,
         on_event: Callable[[str], None] | None = None,
+        loudness: bool = True,
     ):
         self.source = source
         self.part = Path(part)
@@ -118,6 +121,8 @@ class Recorder:
         self._queue: queue.Queue[Block | None] = queue.Queue(maxsize=max(16, int(queue_seconds * 25)))
         self._counters = _Counters()
         self._tracker = SilenceTracker(self.format.rate, self.format.channels, self.format.sample_width, self.silence)
+        # Measured as written, like silence, so the ReplayGain tags cost nothing at stop.
+        self._meter = LoudnessMeter(self.format.rate, self.format.channels, self.format.sample_width) if loudness else None
         self._writer: WavWriter | None = None
         self._thread: threading.Thread | None = None
         self._failure: str | None = None
@@ -263,6 +268,7 @@ class Recorder:
             error=self._failure,
             peak_db=self._tracker.peak_db,
             clock=tuple(self._clock_map),
+            loudness=self._meter.result() if self._meter is not None else None,
         )
 
     def release(self) -> None:
@@ -410,6 +416,8 @@ class Recorder:
         assert self._writer is not None
         self._writer.write(data)
         self._tracker.feed(data)
+        if self._meter is not None:
+            self._meter.feed(data)
         if self._silence_frames:
             self._check_silence()
 
@@ -465,5 +473,7 @@ class Recorder:
             writer.write(chunk[: n * bpf] if n * bpf != len(chunk) else chunk)
             remaining -= n
         self._tracker.feed_silence(frames)
+        if self._meter is not None:
+            self._meter.feed_silence(frames)
         if self._silence_frames:
             self._check_silence()

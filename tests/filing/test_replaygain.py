@@ -1,0 +1,94 @@
+"""ReplayGain tags at filing: measured while recording (one file) or while writing each track (split)."""
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+import audio_tools as at
+import trayrip
+from loudness_tools import ffmpeg_lufs, ffprobe_tags, replaygain_tags
+from trayrip.capture.fake import FakeSource
+
+
+def sine(db: float, seconds: float, rate: int) -> np.ndarray:
+    t = np.arange(round(seconds * rate)) / rate
+    return np.repeat((10 ** (db / 20) * np.sin(2 * np.pi * 1000 * t))[:, None], 2, axis=1).astype(np.float32)
+
+
+def rec(tmp_path, data, rate=48000, bits=16, **options):
+    return trayrip.record(len(data) / rate, source=FakeSource(data, rate, bits // 8, speed=None), folder=tmp_path,
+                          **options)
+
+
+def gain_db(text: str) -> float:
+    assert text.endswith(" dB"), text
+    return float(text[:-3])
+
+
+@pytest.mark.parametrize("fmt, rate, bits", [("wav", 48000, 16), ("wav", 44100, 24), ("flac", 44100, 16),
+                                            ("mp3", 44100, 16), ("ogg", 48000, 16)])
+def test_track_gain_and_peak_written_in_each_format(tmp_path, fmt, rate, bits):
+    """A -26 dBFS stereo sine is -26 LUFS: +8 dB to -18 LUFS (a little more: the gated blocks across its ends are
+    quieter, as ffmpeg measures too), peak 0.050119; mutagen and ffprobe read them."""
+    # 20 s, so the few blocks across its ends (aligned differently in the trimmed file) weigh little.
+    data = np.concatenate([at.silence(0.5, rate), sine(-26, 20.0, rate), at.silence(0.5, rate)])
+    path = rec(tmp_path, data, rate, bits, format=fmt)
+    tags = replaygain_tags(path)
+    assert 8.0 <= gain_db(tags["REPLAYGAIN_TRACK_GAIN"]) <= 8.1, tags
+    assert abs(float(tags["REPLAYGAIN_TRACK_PEAK"]) - 10 ** (-26 / 20)) < 2e-4, tags
+    assert len(tags["REPLAYGAIN_TRACK_PEAK"].split(".")[1]) == 6
+    assert "REPLAYGAIN_ALBUM_GAIN" not in tags
+    # What the filed file itself measures (the trimmed, encoded audio) agrees with the live measurement.
+    assert abs((-18.0 - ffmpeg_lufs(path)) - gain_db(tags["REPLAYGAIN_TRACK_GAIN"])) <= 0.1
+    if fmt != "wav":  # ffprobe does not read a WAV's id3 chunk; mutagen (beets, Picard) does
+        assert ffprobe_tags(path)["REPLAYGAIN_TRACK_GAIN"] == tags["REPLAYGAIN_TRACK_GAIN"]
+
+
+def test_opus_gets_r128_track_gain(tmp_path):
+    data = np.concatenate([at.silence(0.5), sine(-26, 20.0, 48000), at.silence(0.5)])
+    path = rec(tmp_path, data, format="opus")
+    tags = replaygain_tags(path)
+    # -26 LUFS is 3 dB under -23: 768 in Q7.8 (a little more for the blocks across the tone's ends)
+    assert 3 * 256 <= int(tags["R128_TRACK_GAIN"]) <= round(3.1 * 256), tags
+    assert abs((-23.0 - ffmpeg_lufs(path)) * 256 - int(tags["R128_TRACK_GAIN"])) <= 0.1 * 256
+    assert not any(k.startswith("REPLAYGAIN_") for k in tags)
+
+
+def test_no_replaygain_writes_none(tmp_path):
+    data = np.concatenate([at.silence(0.5), sine(-26, 2.0, 48000), at.silence(0.5)])
+    for fmt in ("wav", "flac"):
+        path = rec(tmp_path / fmt, data, format=fmt, replaygain=False)
+        assert replaygain_tags(path) == {}
+
+
+def test_silence_gets_no_gain(tmp_path):
+    path = rec(tmp_path, at.silence(2.0), format="flac")
+    assert replaygain_tags(path) == {}
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac"])
+def test_split_tracks_get_track_and_album_gain(tmp_path, fmt):
+    """Two pieces 10 dB apart: each its own track gain, both the album gain of the two together (as ffmpeg
+    measures the two files played one after the other: libebur128's global loudness of several files is the
+    same histogram sum, and the blocks across the join are too few to matter at 12 s a piece)."""
+    rate = 48000
+    data = np.concatenate([at.silence(0.5, rate), sine(-20, 12.0, rate), at.silence(3.0, rate),
+                           sine(-30, 12.0, rate), at.silence(0.5, rate)])
+    filed = trayrip.Recording(source=FakeSource(data, rate, speed=None), folder=tmp_path, format=fmt, split=True,
+                              min_track=1.0)
+    filed.start(len(data) / rate)
+    assert filed.wait_done(30)
+    result = filed.stop()
+    tracks = list(result.tracks)
+    assert len(tracks) == 2
+    tags = [replaygain_tags(p) for p in tracks]
+    for path, tag, level in zip(tracks, tags, (-20, -30)):
+        assert abs((-18.0 - ffmpeg_lufs(path)) - gain_db(tag["REPLAYGAIN_TRACK_GAIN"])) <= 0.1
+        assert -18 - level <= gain_db(tag["REPLAYGAIN_TRACK_GAIN"]) <= -18 - level + 0.2
+    assert tags[0]["REPLAYGAIN_ALBUM_GAIN"] == tags[1]["REPLAYGAIN_ALBUM_GAIN"]
+    assert abs(float(tags[0]["REPLAYGAIN_ALBUM_PEAK"]) - 0.1) < 2e-4
+    joined = tmp_path / "album.wav"
+    subprocess.run(["sox", *map(str, tracks), "-b", "16", str(joined)], check=True, timeout=60)
+    assert abs((-18.0 - ffmpeg_lufs(joined)) - gain_db(tags[0]["REPLAYGAIN_ALBUM_GAIN"])) <= 0.1
