@@ -186,6 +186,7 @@ def _add_trim(sub) -> None:
     )
     where.add_argument("--in-place", action="store_true", help="replace each input by its trimmed version")
     _add_silence_options(p)
+    _add_replaygain_option(p)
     p.set_defaults(func=_cmd_trim)
 
 
@@ -213,6 +214,7 @@ def _add_split(sub) -> None:
         help="keep the silence before the first and after the last track",
     )
     _add_silence_options(p)
+    _add_replaygain_option(p)
     p.set_defaults(func=_cmd_split)
 
 
@@ -479,7 +481,8 @@ def _cmd_trim(args) -> int:
     failed = 0
     for path in args.files:
         try:
-            r = trim_file(path, output=output, out_dir=out_dir, in_place=args.in_place, settings=settings, dry_run=args.dry_run)
+            r = trim_file(path, output=output, out_dir=out_dir, in_place=args.in_place, settings=settings, dry_run=args.dry_run,
+                          replaygain=args.replaygain)
         except (TrayripError, ValueError, OSError) as exc:
             failed += 1
             sys.stderr.write(f"trayrip: {_file_error(path, exc)}\n")
@@ -511,7 +514,7 @@ def _cmd_split(args) -> int:
         try:
             analysis, tracks, filed = split_file(
                 path, out_dir=args.output, format=args.format, settings=settings,
-                min_track=args.min_track, trim=args.trim, dry_run=args.dry_run,
+                min_track=args.min_track, trim=args.trim, dry_run=args.dry_run, replaygain=args.replaygain,
             )
         except (TrayripError, ValueError, OSError) as exc:
             failed += 1

@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+from pathlib import Path
 
+import mutagen
 import numpy as np
 import pytest
+import soundfile as sf
 
 import audio_tools as at
 import trayrip
 from loudness_tools import ffmpeg_lufs, ffprobe_tags, replaygain_tags
 from trayrip.capture.fake import FakeSource
+from trayrip.filing.tags import Tags, write_tags
 
 
 def sine(db: float, seconds: float, rate: int) -> np.ndarray:
@@ -92,3 +97,56 @@ def test_split_tracks_get_track_and_album_gain(tmp_path, fmt):
     joined = tmp_path / "album.wav"
     subprocess.run(["sox", *map(str, tracks), "-b", "16", str(joined)], check=True, timeout=60)
     assert abs((-18.0 - ffmpeg_lufs(joined)) - gain_db(tags[0]["REPLAYGAIN_ALBUM_GAIN"])) <= 0.1
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "trayrip", *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("suffix, in_place", [(".wav", False), (".wav", True), (".flac", False), (".flac", True),
+                                              (".mp3", False)])
+def test_trim_computes_it_offline_and_keeps_the_other_tags(tmp_path, suffix, in_place):
+    rate = 44100
+    data = np.concatenate([at.silence(1.0, rate), sine(-21, 15.0, rate), at.silence(1.0, rate)])
+    src = tmp_path / f"song{suffix}"
+    if suffix == ".mp3":
+        wav = tmp_path / "w.wav"
+        at.write_wav(wav, data, rate)
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(wav), "-metadata", "title=Kept",
+                        str(src)], check=True, timeout=60)
+    else:
+        sf.write(str(src), data, rate, subtype="PCM_16")
+        write_tags(src, suffix[1:], Tags(title="Kept"))
+    args = ["trim", "-q", src] + (["--in-place"] if in_place else [])
+    done = run_cli(*args)
+    assert done.returncode == 0, done.stderr
+    out = src if in_place else Path(done.stdout.strip())
+    tags = replaygain_tags(out)
+    assert abs((-18.0 - ffmpeg_lufs(out)) - gain_db(tags["REPLAYGAIN_TRACK_GAIN"])) <= 0.1, tags
+    if suffix != ".mp3":  # (the MP3 made here by ffmpeg is not the sine's level any more; ffmpeg agrees above)
+        assert 3.0 <= gain_db(tags["REPLAYGAIN_TRACK_GAIN"]) <= 3.1
+        assert abs(float(tags["REPLAYGAIN_TRACK_PEAK"]) - 10 ** (-21 / 20)) < 2e-3
+    title = mutagen.File(str(out)).tags
+    assert "Kept" in str(title.get("TIT2") or title.get("title")), title
+    assert at.read_audio(out)[0].shape[0] < data.shape[0]  # it really was trimmed
+
+
+def test_split_and_no_replaygain_offline(tmp_path):
+    rate = 48000
+    data = np.concatenate([at.silence(0.5, rate), sine(-20, 6.0, rate), at.silence(3.0, rate),
+                           sine(-30, 6.0, rate), at.silence(0.5, rate)])
+    src = tmp_path / "set.flac"
+    sf.write(str(src), data, rate, subtype="PCM_16")
+    done = run_cli("split", "-q", "--min-track", "1", src, "-o", tmp_path / "a")
+    assert done.returncode == 0, done.stderr
+    tracks = sorted((tmp_path / "a").rglob("*.flac"))
+    assert len(tracks) == 2
+    tags = [replaygain_tags(p) for p in tracks]
+    assert gain_db(tags[0]["REPLAYGAIN_TRACK_GAIN"]) < gain_db(tags[1]["REPLAYGAIN_TRACK_GAIN"]) - 9
+    assert tags[0]["REPLAYGAIN_ALBUM_GAIN"] == tags[1]["REPLAYGAIN_ALBUM_GAIN"]
+    done = run_cli("split", "-q", "--no-replaygain", "--min-track", "1", src, "-o", tmp_path / "b")
+    assert done.returncode == 0, done.stderr
+    assert all(replaygain_tags(p) == {} for p in (tmp_path / "b").rglob("*.flac"))
+    done = run_cli("trim", "-q", "--no-replaygain", src)
+    assert done.returncode == 0, done.stderr
+    assert replaygain_tags(Path(done.stdout.strip())) == {}

@@ -72,3 +72,18 @@ class MeteredSource:
 
     def close(self) -> None:
         """The underlying source belongs to the caller."""
+
+
+def measure_range(src, start: int, end: int, block_seconds: float = 1.0) -> Loudness:
+    """Loudness of frames [start, end) of a PCM source (offline: ``trayrip trim`` of a file made elsewhere)."""
+    fmt = src.format
+    meter = LoudnessMeter(fmt.rate, fmt.channels, fmt.sample_width)
+    step = max(1, int(block_seconds * fmt.rate))
+    pos = start
+    while pos < end:
+        data = src.read(pos, min(step, end - pos))
+        if not len(data):
+            break
+        meter.feed(data)
+        pos += len(data) // fmt.bytes_per_frame
+    return meter.result()

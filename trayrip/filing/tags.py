@@ -22,7 +22,7 @@ from ..wav.fileio import pread, pwrite
 if TYPE_CHECKING:
     from .replaygain import ReplayGain
 
-__all__ = ["Tags", "write_tags", "id3_bytes", "append_wav_info", "read_wav_info", "wav_chunks", "copy_wav_metadata", "copy_tags"]
+__all__ = ["Tags", "write_tags", "write_replaygain", "id3_bytes", "append_wav_info", "read_wav_info", "wav_chunks", "copy_wav_metadata", "copy_tags"]
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,52 @@ def write_tags(path: Path, fmt: str, tags: Tags) -> None:
     except (OSError, ValueError) as exc:
         raise FilingError(f"tagging {path.name} failed: {exc}") from exc
     except Exception as exc:  # mutagen's own errors (MutagenError and format-specific ones)
+        if type(exc).__module__.startswith("mutagen"):
+            raise FilingError(f"tagging {path.name} failed: {exc}") from exc
+        raise
+
+
+def write_replaygain(path: Path, fmt: str, replaygain: ReplayGain) -> None:
+    """Set only the loudness tags of an existing file, keeping its other tags (offline trim); raises FilingError."""
+    path = Path(path)
+    try:
+        if fmt in ("wav", "mp3"):
+            from mutagen.id3 import ID3, ID3NoHeaderError, TXXX
+
+            if fmt == "wav":
+                from mutagen.wave import WAVE
+
+                audio = WAVE(str(path))  # its id3 chunk (mutagen, beets and Picard read that one)
+                if audio.tags is None:
+                    audio.add_tags()
+                id3 = audio.tags
+            else:
+                try:
+                    id3 = ID3(str(path))
+                except ID3NoHeaderError:
+                    id3 = ID3()
+            for desc, value in replaygain.vorbis().items():
+                id3.add(TXXX(encoding=3, desc=desc, text=value))
+            if fmt == "wav":
+                audio.save(v2_version=3)
+            else:
+                id3.save(str(path), v2_version=3)
+        elif fmt in ("flac", "ogg", "opus"):
+            import mutagen
+
+            audio = mutagen.File(str(path))
+            if audio.tags is None:
+                audio.add_tags()
+            for key, value in (replaygain.opus() if fmt == "opus" else replaygain.vorbis()).items():
+                audio[key] = value
+            audio.save()
+        else:
+            raise ValueError(f"no tag writer for {fmt}")
+    except ImportError as exc:
+        raise FilingError(f"tagging {path.name} needs mutagen (pip install mutagen): {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise FilingError(f"tagging {path.name} failed: {exc}") from exc
+    except Exception as exc:  # mutagen's own errors
         if type(exc).__module__.startswith("mutagen"):
             raise FilingError(f"tagging {path.name} failed: {exc}") from exc
         raise
