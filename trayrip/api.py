@@ -414,9 +414,17 @@ class SavedAudio(Recording):
             self._writer = writer
             tracker = SilenceTracker(self._fmt.rate, self._fmt.channels, self._fmt.sample_width, self.options.silence)
             tracker.feed(self._data)
+            loudness = None
+            if self.options.replaygain:
+                from .recording.loudness import LoudnessMeter
+
+                meter = LoudnessMeter(self._fmt.rate, self._fmt.channels, self._fmt.sample_width)
+                meter.feed(self._data)
+                loudness = meter.result()
             self.result = RecordingResult(
                 part=writer.path, format=self._fmt, frames=writer.frames, trim_range=tracker.trim_range(),
                 regions=tracker.regions, overflows=0, dropped_frames=0, filled_frames=0, peak_db=tracker.peak_db,
+                loudness=loudness,
             )
             self._data = memoryview(b"")
         return self.result

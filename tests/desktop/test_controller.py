@@ -700,6 +700,7 @@ def test_menu_every_action_only_submits_a_command_or_opens_a_file():
         ("Other: edit the config file", (Cmd.EDIT_CONFIG, None)),
         ("Choose folder", (Cmd.EDIT_CONFIG, None)),  # no GTK: the config file instead
         ("Notifications", (Cmd.SET, ("notifications", False))),
+        ("ReplayGain loudness tags", (Cmd.SET, ("replaygain", False))),
         ("Edit config file", (Cmd.EDIT_CONFIG, None)),
         ("Reload config file", (Cmd.RELOAD_CONFIG, None)),
         ("Quit", (Cmd.QUIT, None)),
@@ -720,6 +721,9 @@ def test_menu_radio_and_check_marks_follow_the_config():
     assert _find(items, "Split at track changes").is_checked() and not _find(items, "Split into tracks").is_checked()
     assert _find(items, "MP3").is_checked() and not _find(items, "WAV").is_checked()
     assert not _find(items, "Trim silence").is_checked()
+    assert _find(items, "ReplayGain loudness tags").is_checked()
+    off = _menu_tray(Snapshot(config=Config(replaygain=False)))._menu_items()
+    assert not _find(off, "ReplayGain loudness tags").is_checked()
     assert _find(items, "-45 dBFS (from the config)").is_checked()
     assert _find(items, "Ctrl+Alt+F5 (from the config)").is_checked()
     assert _find(items, "custom (from the config)").is_checked()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -132,3 +133,21 @@ def test_memory_does_not_grow_and_meters_merge():
     assert whole.counts.nbytes + whole.energies.nbytes == size
     assert abs(a.result().lufs - whole.result().lufs) < 0.01
     assert a.result().peak == pytest.approx(0.4, abs=1e-6)
+
+
+def test_the_compiled_kernel_is_scipys_sosfilt_without_importing_scipy_signal():
+    """The meter loads scipy's compiled filter alone (scipy.signal's import costs ~75 MB in a tray app);
+    it must filter exactly as the public function does, state included."""
+    from trayrip.recording.loudness import _private_kernel, _public_kernel
+
+    rng = np.random.default_rng(1)
+    x, zi = rng.standard_normal((2, 5000)), rng.standard_normal((2, 2, 2)) * 0.1
+    x2, zi2 = x.copy(), zi.copy()
+    _private_kernel()(k_weighting(44100), x, zi)
+    _public_kernel()(k_weighting(44100), x2, zi2)
+    assert np.array_equal(x, x2) and np.array_equal(zi, zi2)
+    code = ("import sys, numpy as np; from trayrip.recording.loudness import LoudnessMeter; "
+            "m = LoudnessMeter(48000, 2); m.feed_float(np.ones((48000, 2)) * 0.1); "
+            "print(m.result().lufs is not None, 'scipy.signal' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["True", "False"], done.stderr

@@ -416,6 +416,7 @@ def _fill_folder(
     fields: NameFields, made: list[Path], named: Sequence[NamedTrack] | None = None,
 ) -> tuple[Path, list[Path], Path, str | None]:
     from .encoders import EncodeError, encode, get_format
+    from ..wav.reader import WavSource
     from .replaygain import MeteredSource, ReplayGain
     from .split import playlist_text
 
@@ -435,10 +436,14 @@ def _fill_folder(
             stem = sanitize_component(f"{stem} (partial)") if one.partial else stem
         while True:
             temp = exclusive_temp(folder, fmt.suffix)
-            # Measured in the one pass that writes the track (never a second read).
+            # Measured in the pass that writes the track; a WAV track that is a kernel copy is read once for it.
+            copies = fmt.name == "wav" and isinstance(src, WavSource) and plan.bits in (None, src.format.bits) \
+                and plan.rate in (None, src.format.rate)
             metered = MeteredSource(src) if plan.replaygain else None
             try:
-                encode(metered or src, start, end, temp, fmt, bits=plan.bits, rate=plan.rate)
+                encode(src if copies else metered or src, start, end, temp, fmt, bits=plan.bits, rate=plan.rate)
+                if copies and metered is not None:
+                    metered.measure(start, end)
                 break
             except EncodeError as exc:
                 temp.unlink(missing_ok=True)

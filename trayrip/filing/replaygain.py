@@ -70,20 +70,22 @@ class MeteredSource:
             self._next = start + len(data) // self.format.bytes_per_frame
         return data
 
+    def measure(self, start: int, end: int, block_seconds: float = 1.0) -> None:
+        """Read frames [start, end) only to measure them (a track written by a kernel copy)."""
+        step = max(1, int(block_seconds * self.format.rate))
+        pos = start
+        while pos < end:
+            data = self.read(pos, min(step, end - pos))
+            if not len(data):
+                break
+            pos += len(data) // self.format.bytes_per_frame
+
     def close(self) -> None:
         """The underlying source belongs to the caller."""
 
 
-def measure_range(src, start: int, end: int, block_seconds: float = 1.0) -> Loudness:
+def measure_range(src, start: int, end: int) -> Loudness:
     """Loudness of frames [start, end) of a PCM source (offline: ``trayrip trim`` of a file made elsewhere)."""
-    fmt = src.format
-    meter = LoudnessMeter(fmt.rate, fmt.channels, fmt.sample_width)
-    step = max(1, int(block_seconds * fmt.rate))
-    pos = start
-    while pos < end:
-        data = src.read(pos, min(step, end - pos))
-        if not len(data):
-            break
-        meter.feed(data)
-        pos += len(data) // fmt.bytes_per_frame
-    return meter.result()
+    metered = MeteredSource(src)
+    metered.measure(start, end)
+    return metered.meter.result()
