@@ -139,6 +139,8 @@ class LoudnessMeter:
         self.sample_width = sample_width
         self._sos = k_weighting(rate)
         self._zi = np.zeros((channels, self._sos.shape[0], 2))
+        # The filter runs in 16-bit units for 16-bit streams (no scaling pass); its state stays in one unit.
+        self._unit = 32768.0 if sample_width == 2 else 1.0
         self._weights = _weights(channels)
         self._step = (rate + 5) // 10  # frames per 100 ms, as libebur128
         self._partial = 0.0  # weighted energy of the step being filled
@@ -153,22 +155,35 @@ class LoudnessMeter:
     # -- feeding ---------------------------------------------------------
     def feed(self, data: bytes | memoryview) -> None:
         """Account for one batch of interleaved PCM bytes."""
-        if len(data):
+        if not len(data):
+            return
+        if self.sample_width != 2:
             self.feed_float(to_float(data, self.sample_width, self.channels))
+            return
+        # 16-bit: straight to the filter's layout, unscaled (the scale is applied to the energies): one copy, not three.
+        ints = np.frombuffer(data, dtype="<i2").reshape(-1, self.channels)
+        top = max(int(ints.max()), -int(ints.min())) / 32768.0
+        self._filter(ints.T.astype(np.float64, order="C"), top)
 
     def feed_float(self, samples: np.ndarray) -> None:
         """Account for float samples of shape (frames, channels), full scale 1.0."""
-        n = samples.shape[0]
-        if n == 0:
+        if samples.shape[0] == 0:
             return
-        self.frames += n
         top = float(np.max(np.abs(samples)))
+        block = np.array(samples.T, dtype=np.float64, order="C")
+        if self._unit != 1.0:
+            block *= self._unit
+        self._filter(block, top)
+
+    def _filter(self, channels_first: np.ndarray, top: float) -> None:
+        """K-weight (channels, frames) samples (in the meter's unit) in place and account for their energy."""
+        self.frames += channels_first.shape[1]
         if top > self.peak:
             self.peak = top
-        filtered = np.array(samples.T, dtype=np.float64, order="C")  # (channels, frames), filtered in place
-        _sosfilt_kernel()(self._sos, filtered, self._zi)
-        np.square(filtered, out=filtered)
-        self._add_energy(filtered[0] if self.channels == 1 else self._weights @ filtered)
+        _sosfilt_kernel()(self._sos, channels_first, self._zi)
+        np.square(channels_first, out=channels_first)
+        energy = channels_first[0] if self.channels == 1 else self._weights @ channels_first
+        self._add_energy(energy / (self._unit * self._unit) if self._unit != 1.0 else energy)
 
     def feed_silence(self, frames: int) -> None:
         """Account for ``frames`` of digital silence without building all of it."""
