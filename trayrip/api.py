@@ -79,6 +79,8 @@ class RecordingOptions:
     wait_for_sound: bool = False  # stream open, nothing written until the level passes the threshold
     stop_on_silence: float = 0.0  # seconds of continuous silence after which the recording ends; 0 = never
     replaygain: bool = True  # measure loudness while recording and write ReplayGain tags
+    skip_ads: bool = True  # with tracks: leave out what the player marks as ads (nowplaying/ads.py)
+    duplicates: str = "keep-both"  # with tracks: keep-both, skip or keep-longer a track already in the folder
 
     def __post_init__(self) -> None:
         if self.bits not in (16, 24):
@@ -87,6 +89,8 @@ class RecordingOptions:
             raise BadArgument(f"rate {self.rate} Hz is out of range (1000-768000)")
         if self.folder is not None and self.output is not None:
             raise BadArgument("give either folder or output, not both")
+        if self.duplicates not in ("keep-both", "skip", "keep-longer"):
+            raise BadArgument(f"duplicates must be keep-both, skip or keep-longer, not {self.duplicates!r}")
         if not 0 <= self.stop_on_silence < float("inf"):
             raise BadArgument(f"stop_on_silence must be 0 (off) or positive seconds, not {self.stop_on_silence}")
 
@@ -339,7 +343,8 @@ class Recording:
         when = datetime.datetime.fromtimestamp(self.started_at) if self.started_at else None
         if self._follower is not None and output is None:
             self.filed = self._follower.file(result, self._filing_plan(), keep=keep, when=when,
-                                             device=self.description, keep_partial=self.options.keep_partial)
+                                             device=self.description, keep_partial=self.options.keep_partial,
+                                             skip_ads=self.options.skip_ads, duplicates=self.options.duplicates)
         if self.filed is None:
             self.filed = file_recording(
                 result.part, keep=keep, regions=result.regions, plan=self._filing_plan(),
@@ -351,6 +356,8 @@ class Recording:
             log.warning("the recording is %s: was anything playing, or is the output muted? Kept untrimmed", silent)
         if self.filed.note:
             warn_once(self.filed.note)
+        if self.filed.left_out:
+            log.warning("%s", self.filed.left_out)
         if result.error:
             raise RecordingFailed(f"{result.error}; the audio captured so far was saved as {self.filed.path}", self.filed)
         return self.filed

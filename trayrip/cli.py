@@ -99,6 +99,11 @@ def _add_record(sub) -> None:
                    "(default '{track:02} {artist} - {title}'); --template names the folder ('{date} {time} {album}')")
     p.add_argument("--remote-art", action="store_true",
                    help="with --tracks: fetch cover art from the web when the player points there (default: local only)")
+    p.add_argument("--keep-ads", dest="skip_ads", action="store_false",
+                   help="with --tracks: file what the player marks as ads too (default: left out)")
+    p.add_argument("--duplicates", choices=("keep-both", "skip", "keep-longer"), default="keep-both",
+                   help="with --tracks, a track whose artist + title is already in the folder tree: keep both "
+                   "(default, named '(2)'), skip it, or keep the longer recording")
     p.add_argument("--no-partial", dest="keep_partial", action="store_false", default=None,
                    help="with --tracks: do not file tracks joined mid-way or left early (default: keep, '(partial)')")
     p.add_argument(
@@ -408,6 +413,8 @@ def _cmd_record(args) -> int:
             wait_for_sound=args.wait_for_sound,
             stop_on_silence=args.stop_on_silence or 0.0,
             replaygain=args.replaygain,
+            skip_ads=args.skip_ads,
+            duplicates=args.duplicates,
         )
     except RecordingFailed as exc:
         progress.end()

@@ -83,6 +83,8 @@ class Config:
     stop_on_silence: float = 0.0  # stop by itself after this many seconds of silence; 0 = off
     preroll_seconds: float = 0.0  # keep the last N seconds while idle (0 = off, at most 120)
     replaygain: bool = True  # loudness tags measured while recording (ReplayGain 2.0, R128 for Opus)
+    skip_ads: bool = True  # with tracks: leave out what the player marks as ads
+    duplicates: str = "keep-both"  # with tracks: keep-both, skip or keep-longer a track already in the folder
 
     def recording_options(self):
         """The :class:`trayrip.api.RecordingOptions` these settings ask for."""
@@ -106,6 +108,8 @@ class Config:
             remote_art=self.remote_art,
             stop_on_silence=self.stop_on_silence,
             replaygain=self.replaygain,
+            skip_ads=self.skip_ads,
+            duplicates=self.duplicates,
         )
 
 
@@ -129,6 +133,8 @@ _COMMENTS = {
     "stop_on_silence": "stop and file by itself after this many seconds of silence; 0 = off",
     "preroll_seconds": "keep the last N seconds while idle and put them in front of a recording; 0 = off, at most 120",
     "replaygain": "write ReplayGain loudness tags (track, and album over split tracks), measured while recording",
+    "skip_ads": "with tracks: leave out what the player marks as ads",
+    "duplicates": 'with tracks, a track already in the folder: "keep-both" (named "(2)"), "skip" or "keep-longer"',
 }
 
 
@@ -152,7 +158,7 @@ def validate_value(key: str, value: Any) -> Any:
             return parse_hotkey(value).canonical
         except HotkeyError as exc:
             raise ConfigError(f"hotkey: {exc}") from None
-    if key in ("trim", "split", "notifications", "tracks", "keep_partial", "remote_art", "replaygain"):
+    if key in ("trim", "split", "notifications", "tracks", "keep_partial", "remote_art", "replaygain", "skip_ads"):
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: must be true or false, not {value!r}")
         return value
@@ -169,6 +175,10 @@ def validate_value(key: str, value: Any) -> Any:
             except ValueError as exc:
                 raise ConfigError(f"name_template: {exc} in {value!r} (use {{{{ and }}}} for braces)") from None
         return value.strip() if key in ("device", "app") else value
+    if key == "duplicates":
+        if value not in ("keep-both", "skip", "keep-longer"):
+            raise ConfigError(f'duplicates: {value!r} must be "keep-both", "skip" or "keep-longer"')
+        return value
     if key == "format":
         if not isinstance(value, str) or value.lower() not in FORMATS:
             raise ConfigError(f"format: {value!r} is not one of {', '.join(FORMATS)}")

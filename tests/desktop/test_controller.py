@@ -865,3 +865,15 @@ def test_notifier_thread_sends_in_order_and_closes():
         n.notify(f"n{i}")
     n.close(WAIT)
     assert got == [("trayrip-notify", f"n{i}") for i in range(5)]
+
+
+def test_saved_notification_counts_what_was_left_out():
+    from types import SimpleNamespace
+
+    from trayrip.desktop.saved_text import saved_body
+
+    paths = [Path("/m/s/01 A - x.flac"), Path("/m/s/02 B - y.flac")]
+    body = saved_body(SimpleNamespace(left_out="left out: 2 ads, 1 track already in the folder"), paths, "7:00")
+    assert body.startswith("2 tracks (7:00) in /m/s: 01 A - x.flac, 02 B - y.flac")
+    assert body.endswith("\nLeft out: 2 ads, 1 track already in the folder")
+    assert saved_body(SimpleNamespace(), paths[:1], "0:03") == "01 A - x.flac (0:03) in /m/s"

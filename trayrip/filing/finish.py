@@ -156,6 +156,7 @@ class FiledRecording:
     playlist: Path | None = None
     note: str | None = None  # something the user should hear about (e.g. kept as WAV: no ffmpeg)
     silent: str | None = None  # why it holds no sound (digital silence / nothing above the threshold), else None
+    left_out: str | None = None  # with --tracks: what was not filed (ads, duplicates), e.g. "left out: 2 ads"
 
     @property
     def duration(self) -> float:
