@@ -145,7 +145,7 @@ class LoudnessMeter:
         self._step = (rate + 5) // 10  # frames per 100 ms, as libebur128
         self._partial = 0.0  # weighted energy of the step being filled
         self._partial_frames = 0
-        self._recent = np.zeros(3)  # the last three complete steps (a block is four)
+        self._recent = [0.0, 0.0, 0.0]  # the last three complete steps (a block is four)
         self._steps = 0
         self.counts = np.zeros(_BINS, dtype=np.int64)
         self.energies = np.zeros(_BINS, dtype=np.float64)
@@ -224,25 +224,26 @@ class LoudnessMeter:
             self._add_steps(np.concatenate(steps) if len(steps) > 1 else steps[0])
 
     def _add_steps(self, steps: np.ndarray) -> None:
-        joined = np.concatenate([self._recent, steps])
-        # Block k ends with step k: the sum of it and the three before it.
-        sums = np.convolve(joined, np.ones(4), mode="valid")
-        first = max(0, 3 - self._steps)  # the first three steps do not yet complete a block
-        self._steps += steps.size
-        self._recent = joined[-3:]
-        blocks = sums[first:] / (4 * self._step)
-        self._add_blocks(blocks)
+        # A handful of steps per batch (one per 100 ms): plain floats beat numpy's per-call cost here.
+        recent = self._recent
+        norm = 1.0 / (4 * self._step)
+        for total in steps.tolist():
+            if self._steps >= 3:  # the first three steps do not yet complete a block
+                self._add_block((recent[0] + recent[1] + recent[2] + total) * norm)
+            recent = [recent[1], recent[2], total]
+            self._steps += 1
+        self._recent = recent
 
-    def _add_blocks(self, mean_energy: np.ndarray) -> None:
-        with np.errstate(divide="ignore"):
-            loud = _OFFSET + 10.0 * np.log10(mean_energy)
-        keep = loud > _ABS_GATE
-        if not keep.any():
+    def _add_block(self, mean_energy: float) -> None:
+        """One 400 ms block into the histogram (above the absolute gate only)."""
+        if mean_energy <= 0.0:
             return
-        loud, mean_energy = loud[keep], mean_energy[keep]
-        idx = np.clip(((loud - _HIST_LOW) / _HIST_STEP).astype(np.int64), 0, _BINS - 1)
-        np.add.at(self.counts, idx, 1)
-        np.add.at(self.energies, idx, mean_energy)
+        loud = _OFFSET + 10.0 * math.log10(mean_energy)
+        if loud <= _ABS_GATE:
+            return
+        i = min(int((loud - _HIST_LOW) / _HIST_STEP), _BINS - 1)
+        self.counts[i] += 1
+        self.energies[i] += mean_energy
 
     # -- results ---------------------------------------------------------
     def merge(self, other: LoudnessMeter) -> None:
