@@ -73,6 +73,7 @@ class RecordingOptions:
     min_track: float = 30.0  # pieces shorter than this are merged into a neighbour, not filed alone
     tracks: bool = False  # split and name at the media player's track changes (MPRIS)
     app: str | None = None  # record only the applications whose name or binary contains this (and follow its player)
+    muted: bool = False  # with app: the application is recorded but not heard while recording
     keep_partial: bool = True  # with tracks: file tracks joined mid-way or left early, marked "(partial)"
     track_template: str | None = None  # with tracks: track names (default "{track:02} {artist} - {title}")
     remote_art: bool = False  # with tracks: fetch http(s) cover art (off: only local file:// art is used)
@@ -89,6 +90,8 @@ class RecordingOptions:
             raise BadArgument(f"rate {self.rate} Hz is out of range (1000-768000)")
         if self.folder is not None and self.output is not None:
             raise BadArgument("give either folder or output, not both")
+        if self.muted and not self.app:
+            raise BadArgument("muted needs an application to record (app / --app)")
         if self.duplicates not in ("keep-both", "skip", "keep-longer"):
             raise BadArgument(f"duplicates must be keep-both, skip or keep-longer, not {self.duplicates!r}")
         if not 0 <= self.stop_on_silence < float("inf"):
@@ -135,7 +138,7 @@ def open_app_source(options: RecordingOptions) -> CaptureSource:
         raise CaptureError("give either --app or --device, not both")
     fmt = AudioFormat(int(options.rate or 48000), 2, options.bits // 8)
     pipewire = is_pipewire()
-    route = AppRoute(options.app, pipewire=pipewire, rate=fmt.rate, channels=fmt.channels)
+    route = AppRoute(options.app, pipewire=pipewire, rate=fmt.rate, channels=fmt.channels, muted=options.muted)
     tool = app_recorder_tool(pipewire)
     label = f"application {options.app!r}"
 

@@ -69,6 +69,8 @@ def _add_record(sub) -> None:
     p.add_argument("--app", metavar="NAME",
                    help="record only applications whose name or binary contains NAME (see 'trayrip apps'); "
                    "with --tracks, follow that application's player")
+    p.add_argument("--muted", action="store_true",
+                   help="with --app: record the application without hearing it (it plays only into the recording)")
     p.add_argument("--rate", type=_rate, metavar="R", help="sample rate in Hz (default: the device's own)")
     p.add_argument("--bits", type=int, choices=(16, 24), default=16, help="bit depth (default 16)")
     p.add_argument("--master", action="store_true", help="shorthand for --rate 96000 --bits 24")
@@ -397,6 +399,7 @@ def _cmd_record(args) -> int:
             output=args.output,
             device=args.device,
             app=args.app,
+            muted=args.muted,
             rate=rate,
             bits=bits,
             trim=args.trim,

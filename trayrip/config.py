@@ -69,6 +69,7 @@ class Config:
     format: str = "wav"  # wav, flac, mp3, ogg, opus
     device: str = ""  # "" = what the computer plays (loopback of the default output)
     app: str = ""  # "" = all system audio; else only applications whose name or binary contains this
+    app_muted: bool = False  # with app: not heard on the speakers while it is recorded
     trim: bool = True  # cut leading/trailing silence
     threshold_db: float = -50.0  # below this level (dBFS) counts as silence
     split: bool = False  # split into tracks at long silences
@@ -95,6 +96,7 @@ class Config:
             folder=Path(self.folder).expanduser() if self.folder else None,
             device=self.device or None,
             app=self.app or None,
+            muted=self.app_muted and bool(self.app),
             rate=self.rate or None,
             bits=self.bits,
             trim=self.trim,
@@ -119,6 +121,7 @@ _COMMENTS = {
     "format": "wav, flac, mp3, ogg or opus",
     "device": '"" = what the computer plays; or a device name from `trayrip devices`',
     "app": '"" = all system audio; or record only this application (a name from `trayrip apps`; Linux)',
+    "app_muted": "with app: the application is recorded but not heard on the speakers while recording",
     "trim": "cut silence at the start and end",
     "threshold_db": "quieter than this (dBFS, -120..0) counts as silence",
     "split": "split into tracks at silences",
@@ -158,7 +161,8 @@ def validate_value(key: str, value: Any) -> Any:
             return parse_hotkey(value).canonical
         except HotkeyError as exc:
             raise ConfigError(f"hotkey: {exc}") from None
-    if key in ("trim", "split", "notifications", "tracks", "keep_partial", "remote_art", "replaygain", "skip_ads"):
+    if key in ("trim", "split", "notifications", "tracks", "keep_partial", "remote_art", "replaygain", "skip_ads",
+               "app_muted"):
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: must be true or false, not {value!r}")
         return value
