@@ -150,3 +150,23 @@ def test_split_and_no_replaygain_offline(tmp_path):
     done = run_cli("trim", "-q", "--no-replaygain", src)
     assert done.returncode == 0, done.stderr
     assert replaygain_tags(Path(done.stdout.strip())) == {}
+
+
+@pytest.mark.parametrize("fmt", ["flac", "mp3", "opus"])
+def test_a_replaygain_aware_player_reads_the_tags(tmp_path, fmt):
+    """mpv (its tag reader, as it applies ReplayGain) finds the gain trayrip wrote; for Opus it converts
+    R128_TRACK_GAIN (-23 LUFS) to the -18 LUFS reference itself."""
+    import re
+    import shutil
+
+    mpv = shutil.which("mpv")
+    assert mpv, "mpv is part of the test set-up"
+    data = np.concatenate([at.silence(0.5), sine(-26, 20.0, 48000), at.silence(0.5)])
+    path = rec(tmp_path, data, format=fmt)
+    done = subprocess.run([mpv, "--no-config", "--ao=null", "--no-video", "--end=0.1", "--replaygain=track",
+                           "--msg-level=all=no,cplayer=v", str(path)], capture_output=True, text=True, timeout=60)
+    found = re.search(r"Replaygain: Track=(-?[\d.]+)/([\d.]+)", done.stdout + done.stderr)
+    assert found, done.stdout + done.stderr
+    assert 8.0 <= float(found.group(1)) <= 8.1
+    if fmt != "opus":  # Opus has no peak tag
+        assert abs(float(found.group(2)) - 10 ** (-26 / 20)) < 2e-4

@@ -32,6 +32,7 @@ _MAX_HELD = 250  # blocks (10 s of PortAudio's 40 ms ones) held while deciding a
 _BATCH_WAIT = 0.1  # seconds the recorder thread lets blocks gather between writes
 PROMPT_BLOCK_SECONDS = 0.1  # at most this much audio per block from a batching source when waiting for sound or silence
 _CLOCK_EVERY = 0.5  # seconds between points of the frame <-> arrival time map
+_METER_EVERY = 0.5  # seconds of audio gathered before the loudness meter runs (nothing needs it sooner)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,8 @@ class Recorder:
         self._tracker = SilenceTracker(self.format.rate, self.format.channels, self.format.sample_width, self.silence)
         # Measured as written, like silence, so the ReplayGain tags cost nothing at stop.
         self._meter = LoudnessMeter(self.format.rate, self.format.channels, self.format.sample_width) if loudness else None
+        self._metering: list[bytes] = []  # written, not yet measured (fewer, larger meter calls cost less)
+        self._metering_bytes = 0
         self._writer: WavWriter | None = None
         self._thread: threading.Thread | None = None
         self._failure: str | None = None
@@ -268,7 +271,7 @@ class Recorder:
             error=self._failure,
             peak_db=self._tracker.peak_db,
             clock=tuple(self._clock_map),
-            loudness=self._meter.result() if self._meter is not None else None,
+            loudness=self._measured(),
         )
 
     def release(self) -> None:
@@ -417,9 +420,25 @@ class Recorder:
         self._writer.write(data)
         self._tracker.feed(data)
         if self._meter is not None:
-            self._meter.feed(data)
+            self._metering.append(data)
+            self._metering_bytes += len(data)
+            if self._metering_bytes >= _METER_EVERY * self.format.rate * self.format.bytes_per_frame:
+                self._measure()
         if self._silence_frames:
             self._check_silence()
+
+    def _measure(self) -> None:
+        """Feed the loudness meter what was written since it last ran."""
+        pending, self._metering, self._metering_bytes = self._metering, [], 0
+        if pending and self._meter is not None:
+            self._meter.feed(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def _measured(self) -> Loudness | None:
+        """The loudness of everything written (after the recorder thread ended)."""
+        if self._meter is None or (self._thread is not None and self._thread.is_alive()):
+            return None
+        self._measure()
+        return self._meter.result()
 
     def _gate_batch(self, data: bytes) -> bytes:
         """While waiting for sound: keep the batch in the lead-in ring, or open the gate.
@@ -474,6 +493,7 @@ class Recorder:
             remaining -= n
         self._tracker.feed_silence(frames)
         if self._meter is not None:
+            self._measure()
             self._meter.feed_silence(frames)
         if self._silence_frames:
             self._check_silence()
