@@ -102,6 +102,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=60.0, help="audio for the memory/CPU-per-second run (default 60)")
     ap.add_argument("--realtime", type=float, default=60.0, help="seconds of the real-time CPU run (default 60)")
+    ap.add_argument("--repeat", type=int, default=3, help="real-time runs of each, alternating (default 3)")
     ap.add_argument("--folder", default=None, help="scratch folder (default: a temp dir under bench/out)")
     ap.add_argument("--child", choices=("realtime", "fast"), help=argparse.SUPPRESS)
     ap.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
@@ -113,12 +114,18 @@ def main() -> None:
     base = Path(__file__).resolve().parent / "out"
     base.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.folder or base) as tmp:
-        print(f"# real time: {args.realtime:g} s of 48 kHz/16-bit stereo in 40 ms blocks, process CPU")
-        on = run_child("realtime", args.realtime, tmp, True)
-        off = run_child("realtime", args.realtime, tmp, False)
-        extra = on["cpu_s"] - off["cpu_s"]
-        print(f"meter off: {100 * off['cpu_s'] / off['wall_s']:.3f} % of a core; on: "
-              f"{100 * on['cpu_s'] / on['wall_s']:.3f} %; extra {100 * extra / off['cpu_s']:+.1f} % of the recording's own")
+        print(f"# real time: {args.realtime:g} s of 48 kHz/16-bit stereo in 40 ms blocks, process CPU "
+              f"({args.repeat} runs each, alternating)")
+        ons, offs = [], []
+        for i in range(args.repeat):
+            on = run_child("realtime", args.realtime, tmp, True)
+            off = run_child("realtime", args.realtime, tmp, False)
+            ons.append(100 * on["cpu_s"] / on["wall_s"])
+            offs.append(100 * off["cpu_s"] / off["wall_s"])
+            print(f"run {i + 1}: meter off {offs[-1]:.3f} % of a core, on {ons[-1]:.3f} %")
+        on_m, off_m = float(np.median(ons)), float(np.median(offs))
+        print(f"median: off {off_m:.3f} %, on {on_m:.3f} %: the meter adds {on_m - off_m:.3f} % of a core, "
+              f"{100 * (on_m - off_m) / off_m:+.1f} % of the recording's own")
         print(f"\n# faster than real time: {args.minutes:g} min of audio")
         on = run_child("fast", args.minutes * 60, tmp, True)
         off = run_child("fast", args.minutes * 60, tmp, False)
