@@ -29,7 +29,7 @@ from ..wav.edit import IN_PLACE_MAX_LEAD, cut_in_place
 from ..wav.fileio import NEW_DIR_MODE, NEW_FILE_MODE
 
 if TYPE_CHECKING:  # encode imports numpy; filing's callers pay for it only when they encode
-    from ..recording.loudness import Loudness
+    from ..recording.loudness import Loudness, LoudnessMeter
     from .encoders import OutputFormat
     from .sources import PcmSource
     from .tags import Tags
@@ -428,7 +428,7 @@ def _fill_folder(
     entries = []
     note = None
     tags = _base_tags(plan, fields, album)
-    tagged: list[tuple[Path, str, Tags, object]] = []  # for the album gain, known once every track is measured
+    tagged: list[tuple[Path, str, Tags, LoudnessMeter]] = []  # for the album gain, known once every track is measured
     for i, (start, end) in enumerate(tracks, 1):
         stem = sanitize_component(f"{i:0{width}d} {base}")
         one = named[i - 1] if named else None
@@ -488,7 +488,7 @@ def _fill_folder(
     return folder, paths, playlist, note
 
 
-def _tag_album(tagged: list) -> None:
+def _tag_album(tagged: list[tuple[Path, str, Tags, LoudnessMeter]]) -> None:
     """Add ALBUM gain/peak (the tracks' gating blocks together) to every track of a session."""
     if not tagged:
         return
