@@ -290,3 +290,8 @@ def test_collector_settings():
     opts = Config(replaygain=False, skip_ads=False, duplicates="skip", app="mpv", app_muted=True).recording_options()
     assert not opts.replaygain and not opts.skip_ads and opts.duplicates == "skip" and opts.muted
     assert not Config(app_muted=True).recording_options().muted  # muted means nothing without an app
+    assert validate_value("normalize", False) is False and validate_value("normalize", "album") == "album"
+    with pytest.raises(ConfigError, match="normalize"):
+        validate_value("normalize", "loud")
+    assert Config(normalize="track").recording_options().normalize == "track"
+    assert Config().recording_options().normalize is None

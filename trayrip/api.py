@@ -80,6 +80,7 @@ class RecordingOptions:
     wait_for_sound: bool = False  # stream open, nothing written until the level passes the threshold
     stop_on_silence: float = 0.0  # seconds of continuous silence after which the recording ends; 0 = never
     replaygain: bool = True  # measure loudness while recording and write ReplayGain tags
+    normalize: str | None = None  # "track" / "album": apply the gain when filing (peaks kept <= -1 dBFS)
     skip_ads: bool = True  # with tracks: leave out what the player marks as ads (nowplaying/ads.py)
     duplicates: str = "keep-both"  # with tracks: keep-both, skip or keep-longer a track already in the folder
 
@@ -90,6 +91,8 @@ class RecordingOptions:
             raise BadArgument(f"rate {self.rate} Hz is out of range (1000-768000)")
         if self.folder is not None and self.output is not None:
             raise BadArgument("give either folder or output, not both")
+        if self.normalize not in (None, "track", "album"):
+            raise BadArgument(f"normalize must be track or album, not {self.normalize!r}")
         if self.muted and not self.app:
             raise BadArgument("muted needs an application to record (app / --app)")
         if self.duplicates not in ("keep-both", "skip", "keep-longer"):
@@ -213,7 +216,7 @@ class Recording:
         return FilingPlan(
             format=o.format, template=o.template or DEFAULT_TEMPLATE, title=o.title, split=o.split,
             min_track=o.min_track, trim=o.trim, silence=o.silence, track_template=o.track_template or TRACK_TEMPLATE,
-            replaygain=o.replaygain,
+            replaygain=o.replaygain, normalize=o.normalize,
         )
 
     def start(self, max_seconds: float | None = None) -> Recording:

@@ -76,6 +76,9 @@ def _add_record(sub) -> None:
     p.add_argument("--master", action="store_true", help="shorthand for --rate 96000 --bits 24")
     p.add_argument("--no-trim", dest="trim", action="store_false", help="keep leading and trailing silence")
     _add_replaygain_option(p)
+    p.add_argument("--normalize", choices=("track", "album"), default=None,
+                   help="apply the loudness gain to the audio (to -18 LUFS, peaks kept at or under -1 dBFS); "
+                   "album: one gain for all tracks of --split/--tracks")
     p.add_argument(
         "--threshold", type=_threshold, default=None, metavar="DB", help="silence threshold in dBFS (default -50)"
     )
@@ -416,6 +419,7 @@ def _cmd_record(args) -> int:
             wait_for_sound=args.wait_for_sound,
             stop_on_silence=args.stop_on_silence or 0.0,
             replaygain=args.replaygain,
+            normalize=args.normalize,
             skip_ads=args.skip_ads,
             duplicates=args.duplicates,
         )

@@ -84,6 +84,7 @@ class Config:
     stop_on_silence: float = 0.0  # stop by itself after this many seconds of silence; 0 = off
     preroll_seconds: float = 0.0  # keep the last N seconds while idle (0 = off, at most 120)
     replaygain: bool = True  # loudness tags measured while recording (ReplayGain 2.0, R128 for Opus)
+    normalize: bool | str = False  # False, "track" or "album": apply the gain when encoding (peak <= -1 dBFS)
     skip_ads: bool = True  # with tracks: leave out what the player marks as ads
     duplicates: str = "keep-both"  # with tracks: keep-both, skip or keep-longer a track already in the folder
 
@@ -110,6 +111,7 @@ class Config:
             remote_art=self.remote_art,
             stop_on_silence=self.stop_on_silence,
             replaygain=self.replaygain,
+            normalize=self.normalize or None,
             skip_ads=self.skip_ads,
             duplicates=self.duplicates,
         )
@@ -136,6 +138,7 @@ _COMMENTS = {
     "stop_on_silence": "stop and file by itself after this many seconds of silence; 0 = off",
     "preroll_seconds": "keep the last N seconds while idle and put them in front of a recording; 0 = off, at most 120",
     "replaygain": "write ReplayGain loudness tags (track, and album over split tracks), measured while recording",
+    "normalize": 'false, "track" or "album": apply the loudness gain to the audio when filing (peaks kept <= -1 dBFS)',
     "skip_ads": "with tracks: leave out what the player marks as ads",
     "duplicates": 'with tracks, a track already in the folder: "keep-both" (named "(2)"), "skip" or "keep-longer"',
 }
@@ -179,6 +182,10 @@ def validate_value(key: str, value: Any) -> Any:
             except ValueError as exc:
                 raise ConfigError(f"name_template: {exc} in {value!r} (use {{{{ and }}}} for braces)") from None
         return value.strip() if key in ("device", "app") else value
+    if key == "normalize":
+        if value is False or value in ("track", "album"):
+            return value
+        raise ConfigError(f'normalize: {value!r} must be false, "track" or "album"')
     if key == "duplicates":
         if value not in ("keep-both", "skip", "keep-longer"):
             raise ConfigError(f'duplicates: {value!r} must be "keep-both", "skip" or "keep-longer"')

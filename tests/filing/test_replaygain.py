@@ -170,3 +170,35 @@ def test_a_replaygain_aware_player_reads_the_tags(tmp_path, fmt):
     assert 8.0 <= float(found.group(1)) <= 8.1
     if fmt != "opus":  # Opus has no peak tag
         assert abs(float(found.group(2)) - 10 ** (-26 / 20)) < 2e-4
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac"])
+def test_normalize_track_reaches_minus_18_lufs_and_keeps_the_peak_under_minus_1(tmp_path, fmt):
+    rate = 48000
+    loud = np.concatenate([at.silence(0.5, rate), sine(-8, 15.0, rate), at.silence(0.5, rate)])
+    path = rec(tmp_path / "loud", loud, rate, format=fmt, normalize="track")
+    assert abs(ffmpeg_lufs(path) - -18.0) <= 0.1  # turned down by ~10 dB
+    tags = replaygain_tags(path)
+    assert abs(gain_db(tags["REPLAYGAIN_TRACK_GAIN"])) <= 0.1  # the tags describe the file as it is now
+    # a quiet sine (-30 LUFS, peak -30 dBFS) with rare clicks at -3 dBFS: lifted only until they reach -1 dBFS
+    quiet = sine(-30, 15.0, rate)
+    quiet[rate::rate] = 10 ** (-3 / 20)
+    path = rec(tmp_path / "quiet", np.concatenate([at.silence(0.5, rate), quiet, at.silence(0.5, rate)]), rate,
+               format=fmt, normalize="track")
+    data, _ = sf.read(str(path), always_2d=True)
+    assert abs(20 * np.log10(np.abs(data).max()) - -1.0) < 0.05
+    assert abs(ffmpeg_lufs(path) - (-30.0 + 2.0)) <= 0.15
+
+
+def test_normalize_album_keeps_the_tracks_apart(tmp_path):
+    rate = 48000
+    data = np.concatenate([at.silence(0.5, rate), sine(-14, 12.0, rate), at.silence(3.0, rate),
+                           sine(-24, 12.0, rate), at.silence(0.5, rate)])
+    recording = trayrip.Recording(source=FakeSource(data, rate, speed=None), folder=tmp_path, format="flac",
+                                  split=True, min_track=1.0, normalize="album")
+    recording.start(len(data) / rate)
+    assert recording.wait_done(30)
+    tracks = list(recording.stop().tracks)
+    levels = [ffmpeg_lufs(p) for p in tracks]
+    assert abs((levels[0] - levels[1]) - 10.0) <= 0.2  # one gain for both: their difference is kept
+    assert abs(gain_db(replaygain_tags(tracks[0])["REPLAYGAIN_ALBUM_GAIN"])) <= 0.1  # the album is at -18 now

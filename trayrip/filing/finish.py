@@ -184,6 +184,7 @@ class FilingPlan:
     silence: SilenceSettings = field(default_factory=SilenceSettings)
     track_template: str = "{track:02} {artist} - {title}"  # names of tracks named by the player (--tracks)
     replaygain: bool = True  # loudness tags: track gain, and album gain over split tracks
+    normalize: str | None = None  # "track" / "album": apply the gain when encoding (peak kept <= -1 dBFS)
 
 
 @dataclass(frozen=True)
@@ -346,13 +347,13 @@ def _tag_quietly(path: Path, fmt_name: str, tags: Tags) -> None:
         log.warning("%s", exc)
 
 
-def _replaygain(plan: FilingPlan, loudness: Loudness | None):
+def _replaygain(plan: FilingPlan, loudness: Loudness | None, applied: float = 0.0):
     """The ReplayGain of a recording filed as one file (measured while recording), or None."""
     if not plan.replaygain or loudness is None:
         return None
-    from .replaygain import ReplayGain
+    from .replaygain import ReplayGain, after_gain
 
-    return ReplayGain(loudness)
+    return ReplayGain(after_gain(loudness, applied))
 
 
 def _file_one(
@@ -361,14 +362,19 @@ def _file_one(
 ) -> tuple[Path, int]:
     """Encode frames ``keep`` of the capture into ``fmt`` and claim its name; returns (path, frames)."""
     from .encoders import encode
+    from .replaygain import GainSource, normalize_gain
 
     folder = Path(output).parent if output is not None else root
     temp = exclusive_temp(folder, fmt.suffix)
+    applied = normalize_gain(loudness) if plan.normalize and loudness is not None else 0.0
+    if applied:
+        log.info("normalizing by %+.2f dB", applied)
     try:
-        encode(src, keep[0], keep[1], temp, fmt, bits=plan.bits, rate=plan.rate)
+        encode(GainSource(src, applied) if applied else src, keep[0], keep[1], temp, fmt, bits=plan.bits,
+               rate=plan.rate)
         stem = render(plan.template, fields)[-1] if output is None else Path(output).stem
         _tag_quietly(temp, fmt.name, replace(_base_tags(plan, fields, None), title=plan.title or stem,
-                                             replaygain=_replaygain(plan, loudness)))
+                                             replaygain=_replaygain(plan, loudness, applied)))
         if output is not None:
             final = _claim_output(temp, output)
         else:
@@ -418,7 +424,7 @@ def _fill_folder(
 ) -> tuple[Path, list[Path], Path, str | None]:
     from .encoders import EncodeError, encode, get_format
     from ..wav.reader import WavSource
-    from .replaygain import MeteredSource, ReplayGain
+    from .replaygain import GainSource, MeteredSource, ReplayGain
     from .split import playlist_text
 
     album = plan.album or plan.title or base
@@ -429,6 +435,7 @@ def _fill_folder(
     note = None
     tags = _base_tags(plan, fields, album)
     tagged: list[tuple[Path, str, Tags, LoudnessMeter]] = []  # for the album gain, known once every track is measured
+    gains = _normalize_gains(src, tracks, plan)  # dB per track (a measuring pass first, only when normalizing)
     for i, (start, end) in enumerate(tracks, 1):
         stem = sanitize_component(f"{i:0{width}d} {base}")
         one = named[i - 1] if named else None
@@ -439,10 +446,11 @@ def _fill_folder(
             temp = exclusive_temp(folder, fmt.suffix)
             # Measured in the pass that writes the track; a WAV track that is a kernel copy is read once for it.
             copies = fmt.name == "wav" and isinstance(src, WavSource) and plan.bits in (None, src.format.bits) \
-                and plan.rate in (None, src.format.rate)
-            metered = MeteredSource(src) if plan.replaygain else None
+                and plan.rate in (None, src.format.rate) and not gains[i - 1]
+            source = GainSource(src, gains[i - 1]) if gains[i - 1] else src
+            metered = MeteredSource(source) if plan.replaygain else None
             try:
-                encode(src if copies else metered or src, start, end, temp, fmt, bits=plan.bits, rate=plan.rate)
+                encode(source if copies else metered or source, start, end, temp, fmt, bits=plan.bits, rate=plan.rate)
                 if copies and metered is not None:
                     metered.measure(start, end)
                 break
@@ -486,6 +494,30 @@ def _fill_folder(
     _tag_album(tagged)
     log.info("filed %d tracks in %s", len(paths), folder)
     return folder, paths, playlist, note
+
+
+def _normalize_gains(src: PcmSource, tracks: Sequence[tuple[int, int]], plan: FilingPlan) -> list[float]:
+    """The gain for each track when normalizing (by its own loudness, or the session's), else zeros.
+
+    Tracks are written one after the other, so normalizing needs their loudness before the first is
+    written: one read of the audio more, spent only when asked for.
+    """
+    if plan.normalize not in ("track", "album"):
+        return [0.0] * len(tracks)
+    from ..recording.loudness import LoudnessMeter
+    from .replaygain import MeteredSource, normalize_gain
+
+    meters = []
+    for start, end in tracks:
+        metered = MeteredSource(src)
+        metered.measure(start, end)
+        meters.append(metered.meter)
+    if plan.normalize == "track":
+        return [normalize_gain(m.result()) for m in meters]
+    album = LoudnessMeter(src.format.rate, src.format.channels, src.format.sample_width)
+    for m in meters:
+        album.merge(m)
+    return [normalize_gain(album.result())] * len(tracks)
 
 
 def _tag_album(tagged: list[tuple[Path, str, Tags, LoudnessMeter]]) -> None:
@@ -597,7 +629,8 @@ def file_recording(
             log.info("one piece of sound only: filing it as one recording")
     span = keep or (0, total)
     fields = NameFields(when, (span[1] - span[0]) / rate, device, plan.title or "")
-    wav_as_is = fmt.name == "wav" and plan.bits in (None, afmt.bits) and plan.rate in (None, rate)
+    wav_as_is = fmt.name == "wav" and plan.bits in (None, afmt.bits) and plan.rate in (None, rate) \
+        and not (plan.normalize and loudness is not None)  # a gain means writing the samples anew
     if not wav_as_is:
         try:
             with WavSource(part) as src:

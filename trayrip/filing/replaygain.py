@@ -89,3 +89,48 @@ def measure_range(src, start: int, end: int) -> Loudness:
     metered = MeteredSource(src)
     metered.measure(start, end)
     return metered.meter.result()
+
+
+NORMALIZE_MODES = ("track", "album")
+PEAK_CEILING_DB = -1.0  # normalizing never lifts a peak above this
+
+
+def normalize_gain(loudness: Loudness) -> float:
+    """dB to apply so the audio reaches -18 LUFS, limited so its sample peak stays at or under -1 dBFS."""
+    if loudness.lufs is None or loudness.peak <= 0:
+        return 0.0
+    import math
+
+    room = PEAK_CEILING_DB - 20.0 * math.log10(loudness.peak)
+    return min(REPLAYGAIN_REFERENCE - loudness.lufs, room)
+
+
+def after_gain(loudness: Loudness, db: float) -> Loudness:
+    """What a measurement becomes once ``db`` is applied (for the tags of a normalized file)."""
+    return Loudness(None if loudness.lufs is None else loudness.lufs + db, loudness.peak * 10.0 ** (db / 20.0))
+
+
+class GainSource:
+    """A PCM source read with a gain applied (normalizing while encoding); samples are rounded and clipped."""
+
+    def __init__(self, src, db: float):
+        self.src = src
+        self.path = src.path
+        self.format = src.format
+        self.frames = src.frames
+        self.factor = 10.0 ** (db / 20.0)
+
+    def read(self, start: int, frames: int) -> bytes:
+        import numpy as np
+
+        from ..wav.pcm import from_float, to_float
+
+        data = self.src.read(start, frames)
+        if not len(data) or self.factor == 1.0:
+            return bytes(data)
+        fmt = self.format
+        return from_float(to_float(data, fmt.sample_width, fmt.channels).astype(np.float64) * self.factor,
+                          fmt.sample_width)
+
+    def close(self) -> None:
+        """The underlying source belongs to the caller."""
