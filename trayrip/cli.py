@@ -69,10 +69,16 @@ def _add_record(sub) -> None:
     p.add_argument("--app", metavar="NAME",
                    help="record only applications whose name or binary contains NAME (see 'trayrip apps'); "
                    "with --tracks, follow that application's player")
+    p.add_argument("--muted", action="store_true",
+                   help="with --app: record the application without hearing it (it plays only into the recording)")
     p.add_argument("--rate", type=_rate, metavar="R", help="sample rate in Hz (default: the device's own)")
     p.add_argument("--bits", type=int, choices=(16, 24), default=16, help="bit depth (default 16)")
     p.add_argument("--master", action="store_true", help="shorthand for --rate 96000 --bits 24")
     p.add_argument("--no-trim", dest="trim", action="store_false", help="keep leading and trailing silence")
+    _add_replaygain_option(p)
+    p.add_argument("--normalize", choices=("track", "album"), default=None,
+                   help="apply the loudness gain to the audio (to -18 LUFS, peaks kept at or under -1 dBFS); "
+                   "album: one gain for all tracks of --split/--tracks")
     p.add_argument(
         "--threshold", type=_threshold, default=None, metavar="DB", help="silence threshold in dBFS (default -50)"
     )
@@ -98,6 +104,11 @@ def _add_record(sub) -> None:
                    "(default '{track:02} {artist} - {title}'); --template names the folder ('{date} {time} {album}')")
     p.add_argument("--remote-art", action="store_true",
                    help="with --tracks: fetch cover art from the web when the player points there (default: local only)")
+    p.add_argument("--keep-ads", dest="skip_ads", action="store_false",
+                   help="with --tracks: file what the player marks as ads too (default: left out)")
+    p.add_argument("--duplicates", choices=("keep-both", "skip", "keep-longer"), default="keep-both",
+                   help="with --tracks, a track whose artist + title is already in the folder tree: keep both "
+                   "(default, named '(2)'), skip it, or keep the longer recording")
     p.add_argument("--no-partial", dest="keep_partial", action="store_false", default=None,
                    help="with --tracks: do not file tracks joined mid-way or left early (default: keep, '(partial)')")
     p.add_argument(
@@ -109,6 +120,11 @@ def _add_record(sub) -> None:
         help="stop and file by itself after S seconds of continuous silence",
     )
     p.set_defaults(func=_cmd_record)
+
+
+def _add_replaygain_option(p) -> None:
+    p.add_argument("--no-replaygain", dest="replaygain", action="store_false",
+                   help="no ReplayGain loudness tags (default: track gain/peak, and album gain/peak over tracks)")
 
 
 _FORMAT_HELP = "output format: wav (default), flac, mp3, ogg or opus (mp3/ogg/opus need ffmpeg; without it WAV is kept)"
@@ -180,6 +196,7 @@ def _add_trim(sub) -> None:
     )
     where.add_argument("--in-place", action="store_true", help="replace each input by its trimmed version")
     _add_silence_options(p)
+    _add_replaygain_option(p)
     p.set_defaults(func=_cmd_trim)
 
 
@@ -207,6 +224,7 @@ def _add_split(sub) -> None:
         help="keep the silence before the first and after the last track",
     )
     _add_silence_options(p)
+    _add_replaygain_option(p)
     p.set_defaults(func=_cmd_split)
 
 
@@ -495,6 +513,7 @@ def _cmd_record(args) -> int:
             output=args.output,
             device=args.device,
             app=args.app,
+            muted=args.muted,
             rate=rate,
             bits=bits,
             trim=args.trim,
@@ -510,6 +529,10 @@ def _cmd_record(args) -> int:
             remote_art=args.remote_art,
             wait_for_sound=args.wait_for_sound,
             stop_on_silence=args.stop_on_silence or 0.0,
+            replaygain=args.replaygain,
+            normalize=args.normalize,
+            skip_ads=args.skip_ads,
+            duplicates=args.duplicates,
         )
     except RecordingFailed as exc:
         progress.end()
@@ -583,7 +606,8 @@ def _cmd_trim(args) -> int:
     failed = 0
     for path in args.files:
         try:
-            r = trim_file(path, output=output, out_dir=out_dir, in_place=args.in_place, settings=settings, dry_run=args.dry_run)
+            r = trim_file(path, output=output, out_dir=out_dir, in_place=args.in_place, settings=settings, dry_run=args.dry_run,
+                          replaygain=args.replaygain)
         except (TrayripError, ValueError, OSError) as exc:
             failed += 1
             sys.stderr.write(f"trayrip: {_file_error(path, exc)}\n")
@@ -615,7 +639,7 @@ def _cmd_split(args) -> int:
         try:
             analysis, tracks, filed = split_file(
                 path, out_dir=args.output, format=args.format, settings=settings,
-                min_track=args.min_track, trim=args.trim, dry_run=args.dry_run,
+                min_track=args.min_track, trim=args.trim, dry_run=args.dry_run, replaygain=args.replaygain,
             )
         except (TrayripError, ValueError, OSError) as exc:
             failed += 1

@@ -34,6 +34,7 @@ from typing import Any, Callable, Protocol
 from ..capture.routing import NoMatchingApp
 from ..config import Config, ConfigError, ConfigStore, updated
 from ..errors import TrayripError
+from .saved_text import saved_body
 from .schedule_runner import ScheduleRunner
 from .state import Action, Event, Machine, State, step
 
@@ -644,10 +645,7 @@ class Controller:
         _, filed, note = self._last_outcome
         paths = _filed_paths(filed)
         length = _duration_text(getattr(filed, "duration", 0.0))
-        if len(paths) == 1:
-            body = f"{paths[0].name} ({length}) in {paths[0].parent}"
-        else:
-            body = f"{len(paths)} tracks ({length}) in {paths[0].parent}: " + ", ".join(p.name for p in paths[:5])
+        body = saved_body(filed, paths, length)
         if note:
             body += f"\n{note}"
         silent = getattr(filed, "silent", None)

@@ -488,7 +488,8 @@ class Tray:
         sources += [radio(_short(a, 60), "app", a) for a in snap.apps]
         if cfg.app and cfg.app not in snap.apps:
             sources.append(radio(_short(f"{cfg.app} (not playing now)", 60), "app", cfg.app))
-        sources += [SEP, Item("Refresh list", self._cmd(Cmd.REFRESH_DEVICES))]
+        sources += [SEP, Item("Muted while recording", self._cmd(Cmd.SET, ("app_muted", not cfg.app_muted)), enabled=bool(
+            cfg.app), checked=lambda _i: cfg.app_muted), Item("Refresh list", self._cmd(Cmd.REFRESH_DEVICES))]
 
         thresholds = [radio(f"{t:g} dBFS", "threshold_db", t) for t in THRESHOLD_PRESETS]
         if cfg.threshold_db not in THRESHOLD_PRESETS:
@@ -526,11 +527,10 @@ class Tray:
             Item("Pre-roll: keep the last seconds", Menu(*prerolls)),
             Item("Hotkey", Menu(*hotkeys)),
             Item("Output folder", Menu(*folders)),
-            Item(
-                "Notifications",
-                self._cmd(Cmd.SET, ("notifications", not cfg.notifications)),
-                checked=lambda _i: cfg.notifications,
-            ),
+            Item("ReplayGain loudness tags", self._cmd(Cmd.SET, ("replaygain", not cfg.replaygain)),
+                 checked=lambda _i: cfg.replaygain),
+            Item("Notifications", self._cmd(Cmd.SET, ("notifications", not cfg.notifications)),
+                 checked=lambda _i: cfg.notifications),
             *self._autostart_items(),
             SEP,
             Item("Edit config file…", self._cmd(Cmd.EDIT_CONFIG)),

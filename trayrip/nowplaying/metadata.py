@@ -29,11 +29,12 @@ class TrackInfo:
     length: float | None = None  # seconds
     art_url: str = ""
     url: str = ""
+    ad: str = ""  # why it is an advertisement (nowplaying/ads.py), "" when it is not
 
     @property
     def known(self) -> bool:
-        """Whether there is enough to name a file (a title)."""
-        return bool(self.title.strip())
+        """Whether there is enough to name a file (a title), or it is an ad (a track of its own, to leave out)."""
+        return bool(self.title.strip()) or bool(self.ad)
 
     @property
     def loaded(self) -> bool:
@@ -83,10 +84,15 @@ def track_from_metadata(md: Mapping[str, Any]) -> TrackInfo:
         seconds = float(length) / 1e6 if length is not None and float(length) > 0 else None
     except (TypeError, ValueError):
         seconds = None
+    from .ads import ad_reason
+
+    trackid, url = _text(md.get("mpris:trackid")), _text(md.get("xesam:url")).strip()
+    title, artist = _text(md.get("xesam:title")).strip(), _text(md.get("xesam:artist")).strip()
+    ad = ad_reason(trackid, url, title, artist, seconds) or ""
     return TrackInfo(
-        trackid=_text(md.get("mpris:trackid")),
-        title=_text(md.get("xesam:title")).strip(),
-        artist=_text(md.get("xesam:artist")).strip(),
+        trackid=trackid,
+        title=title or ("Advertisement" if ad else ""),
+        artist=artist,
         album=_text(md.get("xesam:album")).strip(),
         albumartist=_text(md.get("xesam:albumArtist")).strip(),
         track=_int(md.get("xesam:trackNumber")),
@@ -95,7 +101,8 @@ def track_from_metadata(md: Mapping[str, Any]) -> TrackInfo:
         genre=_text(md.get("xesam:genre")).strip(),
         length=seconds,
         art_url=_text(md.get("mpris:artUrl")).strip(),
-        url=_text(md.get("xesam:url")).strip(),
+        url=url,
+        ad=ad,
     )
 
 
