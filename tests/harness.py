@@ -622,6 +622,26 @@ class Harness:
         self.kill_pulse(sig)
         self.start_pulse()
 
+    def add_sink(self, name: str) -> int:
+        """Load one more null sink ``name`` (48 kHz stereo, like the default one); returns its module id.
+
+        Not the default: ``pactl("set-default-sink", name)`` makes it so. A
+        second output ("headphones") for the tests that switch outputs.
+        """
+        out = self.pactl("load-module", "module-null-sink", f"sink_name={name}", f"rate={RATE}",
+                         f"channels={CHANNELS}", f"sink_properties=device.description={name}")
+        module = int(out.strip())
+        wait_until(lambda: f"{name}.monitor" in self.pactl("list", "short", "sources"), 10,
+                   f"the monitor of {name} to appear")
+        return module
+
+    def remove_sink(self, module: int) -> None:
+        """Unload a sink loaded by :meth:`add_sink` (a headset going away)."""
+        self.pactl("unload-module", str(module))
+
+    def default_sink(self) -> str:
+        return self.pactl("get-default-sink").strip()
+
     def stop_dunst(self) -> None:
         """Stop the notification daemon (a bare window-manager desktop has none) and wait until its name is gone."""
         part = self._parts.pop("dunst", None)

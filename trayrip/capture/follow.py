@@ -1,0 +1,210 @@
+"""Following the default output: a source on "the monitor of the default sink *now*" (Linux).
+
+"What the computer plays" is the monitor of whatever output is the default at
+this moment. When the user plugs in headphones (the default sink changes) or
+a headset goes away (its sink is removed), a recording, the pre-roll stream
+and Arm must go on recording the new default's monitor, in the same file.
+
+* PulseAudio keeps a recording stream on the source it was opened on, so
+  :class:`FollowDefault` re-opens the inner source on the new monitor
+  (``reopen=True``): the old stream is stopped first, the new one started
+  with the same sink, so blocks never overlap; the recorder fills the switch
+  with exactly the time it took (block arrival times), nothing more.
+* PipeWire: WirePlumber moves every stream that follows the default,
+  trayrip's ``pw-record`` child included (tested), so ``reopen=False`` only
+  logs the switch.
+
+``--device NAME`` is pinned to that device and never wrapped.
+
+Threads: a :class:`~trayrip.capture.stream_events.StreamWatcher`
+(``trayrip-stream-events``) reports server and sink events with an O(1)
+``Event.set()``; the ``trayrip-follow-output`` thread asks the server which
+monitor is the default and switches; start/stop/error are called from the
+controlling thread (error from the recorder thread too). A lock keeps a
+switch and a stop apart.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable, TypeVar
+
+from ..errors import CaptureError
+from .base import BlockSink, CaptureSource
+from .stream_events import StreamWatcher
+
+__all__ = ["FollowDefault", "default_monitor", "once"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_SETTLE = 0.05  # seconds of quiet after a server/sink event before asking (keeps the switch well under 0.3 s)
+
+
+def once(ask: Callable[[], T]) -> Callable[[], T]:
+    """``ask`` called at most once; later calls get the same answer (or raise the same error)."""
+    memo: list = []
+
+    def answer() -> T:
+        if not memo:
+            try:
+                memo.append((ask(), None))
+            except CaptureError as exc:
+                memo.append((None, exc))
+        value, exc = memo[0]
+        if exc is not None:
+            raise exc
+        return value
+
+    return answer
+
+
+def default_monitor() -> str | None:
+    """The Pulse name of the default sink's monitor now, or None (no default sink); raises CaptureError."""
+    from . import pulse
+
+    src = pulse.query().monitor_of_default_sink()
+    return src.name if src is not None else None
+
+
+class FollowDefault:
+    """A CaptureSource recording the default sink's monitor, across changes of the default.
+
+    ``open_monitor(name)`` builds an inner source (not started) on the monitor
+    ``name``; every inner source has the same format. ``find_monitor()`` asks
+    which monitor is the default now (None: no default sink).
+    """
+
+    def __init__(
+        self,
+        open_monitor: Callable[[str], CaptureSource],
+        monitor: str,
+        *,
+        find_monitor: Callable[[], str | None] = default_monitor,
+        reopen: bool = True,
+        watcher_factory: Callable[..., StreamWatcher] = StreamWatcher,
+        on_close: Callable[[], None] | None = None,
+    ):
+        self._open = open_monitor
+        self._find = find_monitor
+        self.reopen = reopen
+        self.monitor = monitor
+        self._inner = open_monitor(monitor)
+        self.format = self._inner.format
+        self.description = self._inner.description
+        self.can_wait = False
+        self._watcher_factory = watcher_factory
+        self._on_close = on_close
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._sink: BlockSink | None = None
+        self._watcher: StreamWatcher | None = None
+        self._thread: threading.Thread | None = None
+        self._dead: str | None = None  # the inner stream died and no other default exists
+        self.switches: list[tuple[float, str, str]] = []  # (time.monotonic(), from, to): for logs and tests
+
+    # -- controlling thread ------------------------------------------------
+    def start(self, sink: BlockSink) -> None:
+        self._sink = sink
+        self._dead = None
+        self._stopped.clear()
+        self._inner.start(sink)
+        self.description = self._inner.description
+        self._thread = threading.Thread(target=self._run, name="trayrip-follow-output", daemon=True)
+        self._thread.start()
+        self._watcher = self._watcher_factory(self._wake.set, settle=_SETTLE, kinds=("sink", "server")).start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5.0)
+        with self._lock:
+            try:
+                self._inner.stop()
+            finally:
+                self._sink = None
+                if self._on_close is not None:
+                    self._on_close()
+
+    def error(self) -> str | None:
+        if self._dead is not None:
+            return self._dead
+        err = self._inner.error()
+        if err is None or not self.reopen or self._stopped.is_set():
+            return err
+        # The stream ended: maybe its output went away and another is the default now. The follow
+        # thread decides; until it has, the recording waits (the recorder asks again).
+        self._wake.set()
+        return None
+
+    @property
+    def block_interval(self) -> float | None:
+        """The inner source's pace (a pipe read in batches), for the recorder to read or quicken."""
+        return getattr(self._inner, "block_interval", None)
+
+    @block_interval.setter
+    def block_interval(self, seconds: float) -> None:
+        if hasattr(self._inner, "block_interval"):
+            self._inner.block_interval = seconds
+
+    def drain(self, timeout: float = 1.0) -> None:
+        """Hand over what the inner source holds back (a pipe), if it can."""
+        drain = getattr(self._inner, "drain", None)
+        if drain is not None:
+            drain(timeout)
+
+    # -- the follow thread ---------------------------------------------------
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if self._stopped.is_set():
+                return
+            try:
+                self._check()
+            except Exception as exc:  # never a silently dead thread: the recording goes on as it is
+                log.exception("following the default output failed: %s", exc)
+
+    def _check(self) -> None:
+        try:
+            now = self._find()
+        except CaptureError as exc:
+            now, why = None, str(exc)
+        else:
+            why = "the sound server has no default output any more"
+        if now is None or now == self.monitor:
+            if self._inner.error() is not None and self.reopen:
+                self._dead = self._inner.error() if now == self.monitor else f"{self._inner.error()} ({why})"
+            return
+        old = self.monitor
+        self.switches.append((time.monotonic(), old, now))
+        if not self.reopen:
+            self.monitor = now
+            log.info("the default output changed from %s to %s: the server moves the recording with it", old, now)
+            return
+        with self._lock:
+            if self._stopped.is_set() or self._sink is None:
+                return
+            t0 = time.monotonic()
+            try:
+                self._inner.stop()
+            except Exception as exc:  # the old output may be gone already
+                log.debug("stopping the stream on %s: %s", old, exc)
+            try:
+                inner = self._open(now)
+                inner.start(self._sink)
+            except CaptureError as exc:
+                self._dead = f"the default output changed to {now}, which cannot be recorded: {exc}"
+                log.warning("%s", self._dead)
+                return
+            self._inner, self.monitor = inner, now
+            self.description = inner.description
+            log.info("the default output changed from %s to %s: recording it now (switched in %.0f ms)",
+                     old, now, 1000 * (time.monotonic() - t0))
