@@ -430,8 +430,13 @@ class Harness:
         return self.run(["xdotool", *args], timeout=timeout).stdout
 
     def play(self, path: str | os.PathLike, wait: bool = True, device: str | None = None,
-             timeout: float = 60) -> subprocess.Popen:
+             timeout: float = 60, latency_msec: int | None = None) -> subprocess.Popen:
         """Play a sound file into the null sink (or `device`) with paplay.
+
+        ``latency_msec`` asks for that much buffering, as media players do
+        (tens of ms); paplay's own default is 2 s, and a null sink renders
+        that far ahead, so a recording stream that joins its monitor later
+        never sees the audio rendered before it joined.
 
         With `wait`, blocks until it finished and raises `HarnessError` if
         paplay failed; else returns the running process (the caller waits or
@@ -441,7 +446,7 @@ class Harness:
         try:
             proc = subprocess.Popen(
                 ["paplay", f"--device={device or self.sink}", "--client-name=trayrip-harness",
-                 os.fspath(path)],
+                 *([f"--latency-msec={latency_msec}"] if latency_msec else []), os.fspath(path)],
                 env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             )
         finally:

@@ -95,7 +95,7 @@ def open_default_source(options: RecordingOptions, backend=None) -> CaptureSourc
     native PipeWire when the server is PipeWire, else PortAudio. Without a
     device, on Linux, the source follows the default output (``capture/follow.py``)."""
     from .capture.discovery import is_pipewire, plan_capture, plan_pipewire
-    from .capture.follow import FollowDefault, once
+    from .capture.follow import FollowDefault, monitor_opener, once
     from .capture.pulse import query as default_pulse_query
 
     if options.app:
@@ -122,13 +122,7 @@ def open_default_source(options: RecordingOptions, backend=None) -> CaptureSourc
         raise
     monitor = plan.env.get("PULSE_SOURCE")
     if options.device is None and monitor:
-        first = plan
-
-        def open_monitor(name: str) -> CaptureSource:
-            return backend.open_source(first if name == monitor else
-                                       replace(first, env={"PULSE_SOURCE": name}, description=name))
-
-        return FollowDefault(open_monitor, monitor, reopen=not is_pipewire(query()),
+        return FollowDefault(monitor_opener(backend, plan), monitor, reopen=not is_pipewire(query()),
                              on_close=backend.close if owns else None)
     return backend.open_source(plan, owns_backend=owns)
 

@@ -28,6 +28,9 @@ FREQS = {"A": 700.0, "B": 1100.0, "C": 1700.0}
 PRESENT = 0.9
 PADS = 0.1 + 0.3  # the default trim pads (before, after)
 HEADPHONES = "headphones"
+# As a media player asks (paplay's own 2 s would let a null sink render B's first 2 s before anyone
+# could be listening to the headphones' monitor: see harness.play).
+PLAYER_LATENCY = 50
 
 
 def tone_seconds(data: np.ndarray, rate: int, freq: float, window: float = 0.02) -> float:
@@ -53,16 +56,17 @@ def play_switch_and_unplug(harness, tones: dict[str, Path], before_unplug=None) 
     """
     module = harness.add_sink(HEADPHONES)
     try:
+        assert harness.default_sink() == harness.sink
         t0 = time.monotonic()
-        harness.play(tones["A"])
+        harness.play(tones["A"], latency_msec=PLAYER_LATENCY)
         harness.pactl("set-default-sink", HEADPHONES)
-        harness.play(tones["B"], device=HEADPHONES)
+        harness.play(tones["B"], device=HEADPHONES, latency_msec=PLAYER_LATENCY)
         if before_unplug is not None:
             before_unplug()
     finally:
         harness.remove_sink(module)
     assert harness.default_sink() == harness.sink
-    harness.play(tones["C"])
+    harness.play(tones["C"], latency_msec=PLAYER_LATENCY)
     return time.monotonic() - t0
 
 
@@ -84,7 +88,9 @@ def tones(tmp_path):
 @pytest.fixture(autouse=True)
 def _speakers_again(harness):
     yield
-    if harness.pulse_ready() and harness.default_sink() != harness.sink:
+    # Also when the speakers are the default already: PulseAudio remembers "headphones" as the
+    # configured default and would make a new sink of that name the default at once.
+    if harness.pulse_ready():
         harness.pactl("set-default-sink", harness.sink)
 
 
@@ -112,8 +118,11 @@ def test_preroll_follows_the_output_before_and_during_the_recording(harness, har
     stream = SharedStream(open_default_source(options), 12.0).start()
     rec = Recording(options)
     try:
+        # A new stream on an idle monitor may deliver a first block and then nothing for a second or two:
+        # half a second of audio in the ring means it flows.
+        flowing = stream.format.rate * stream.format.bytes_per_frame // 2
         deadline = time.monotonic() + 10
-        while not stream.snapshot():
+        while len(stream.snapshot()) < flowing:
             assert time.monotonic() < deadline, "the pre-roll stream never delivered"
             time.sleep(0.05)
 

@@ -34,11 +34,14 @@ from ..errors import CaptureError
 from .base import BlockSink, CaptureSource
 from .stream_events import StreamWatcher
 
-__all__ = ["FollowDefault", "default_monitor", "once"]
+__all__ = ["FollowDefault", "default_monitor", "monitor_opener", "once"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# After a switch on PulseAudio a parec child reads the new monitor: read as often as PortAudio
+# delivers (Arm and stop on silence must notice sound and silence on time).
+_FOLLOW_READ_EVERY = 0.1
 _SETTLE = 0.05  # seconds of quiet after a server/sink event before asking (keeps the switch well under 0.3 s)
 
 
@@ -58,6 +61,32 @@ def once(ask: Callable[[], T]) -> Callable[[], T]:
         return value
 
     return answer
+
+
+def monitor_opener(backend, plan) -> Callable[[str], CaptureSource]:
+    """How a PulseAudio recording opens a monitor: ``plan``'s own through PortAudio, any later one through parec.
+
+    Measured on the harness: a PortAudio stream (ALSA's pulse plugin) opened on a monitor gets its
+    first block 1.9-2 s later and holds the sink back meanwhile, so a switch would lose or delay
+    two seconds of what plays; a ``parec`` child gets audio within 30 ms.
+    """
+    from dataclasses import replace
+
+    from .pipewire import PipeWireSource, PipeWireTarget, pw_record_path
+
+    first = plan.env.get("PULSE_SOURCE")
+    parec = pw_record_path("parec")
+
+    def open_monitor(name: str) -> CaptureSource:
+        if name == first:
+            return backend.open_source(plan)
+        if parec is None:
+            return backend.open_source(replace(plan, env={"PULSE_SOURCE": name}, description=name))
+        source = PipeWireSource(plan.format, PipeWireTarget(None, False, name, name), exe=parec, tool="parec")
+        source.block_interval = _FOLLOW_READ_EVERY
+        return source
+
+    return open_monitor
 
 
 def default_monitor() -> str | None:
@@ -102,6 +131,7 @@ class FollowDefault:
         self._sink: BlockSink | None = None
         self._watcher: StreamWatcher | None = None
         self._thread: threading.Thread | None = None
+        self._interval: float | None = None  # a pace asked of the source (see block_interval)
         self._dead: str | None = None  # the inner stream died and no other default exists
         self.switches: list[tuple[float, str, str]] = []  # (time.monotonic(), from, to): for logs and tests
 
@@ -151,6 +181,7 @@ class FollowDefault:
 
     @block_interval.setter
     def block_interval(self, seconds: float) -> None:
+        self._interval = seconds  # a later inner source reads at this pace too
         if hasattr(self._inner, "block_interval"):
             self._inner.block_interval = seconds
 
@@ -190,21 +221,28 @@ class FollowDefault:
             log.info("the default output changed from %s to %s: the server moves the recording with it", old, now)
             return
         with self._lock:
-            if self._stopped.is_set() or self._sink is None:
+            sink = self._sink
+            if self._stopped.is_set() or sink is None:
                 return
             t0 = time.monotonic()
+            # Break before make: the old stream stops first, so no block of it lands among the new one's.
+            # (The other order costs more: a new stream's start waits up to 0.5 s for its first audio,
+            # and what arrived meanwhile would have to be dropped.)
             try:
                 self._inner.stop()
             except Exception as exc:  # the old output may be gone already
                 log.debug("stopping the stream on %s: %s", old, exc)
+            stopped = time.monotonic()
             try:
                 inner = self._open(now)
-                inner.start(self._sink)
+                if self._interval is not None and hasattr(inner, "block_interval"):
+                    inner.block_interval = self._interval
+                inner.start(sink)
             except CaptureError as exc:
                 self._dead = f"the default output changed to {now}, which cannot be recorded: {exc}"
                 log.warning("%s", self._dead)
                 return
             self._inner, self.monitor = inner, now
             self.description = inner.description
-            log.info("the default output changed from %s to %s: recording it now (switched in %.0f ms)",
-                     old, now, 1000 * (time.monotonic() - t0))
+            log.info("the default output changed from %s to %s: recording it now (old stream stopped in %.0f ms, "
+                     "new one open in %.0f ms)", old, now, 1000 * (stopped - t0), 1000 * (time.monotonic() - stopped))
