@@ -227,7 +227,7 @@ def tooltip(snap: Snapshot) -> str:
         text = f"trayrip: ready ({key} records)"
     if snap.preroll and snap.state is not State.RECORDING:  # the stream is open while idle: say so
         text += f"; pre-roll listening (last {snap.preroll:g} s, {_megabytes(snap.preroll_bytes)})"
-    return text
+    return text + ("; sleep held until it ends" if getattr(snap, "sleep_held", False) else "")
 
 
 def _megabytes(n: int) -> str:
