@@ -125,6 +125,7 @@ _SCRUB = (
     "PIPEWIRE_RUNTIME_DIR",
     "SESSION_MANAGER",
     "PYSTRAY_BACKEND",
+    "DBUS_SYSTEM_BUS_ADDRESS",
 )
 
 
@@ -696,6 +697,9 @@ class Harness:
             XDG_SESSION_TYPE="x11",
             GDK_BACKEND="x11",
             NO_AT_BRIDGE="1",  # GTK: no accessibility bus on the private bus
+            # The machine's logind must never see a test's sleep inhibitors: no system bus here
+            # (tests/desktop/test_sleep_inhibit.py brings its own logind stand-in).
+            DBUS_SYSTEM_BUS_ADDRESS=f"unix:path={self.dir / 'no-system-bus'}",
         )
         return env
 
