@@ -138,8 +138,9 @@ def test_a_lost_stream_waits_for_the_follow_thread_then_follows_the_new_default(
     src.stop()
 
 
-def test_a_lost_stream_with_no_other_output_fails_with_the_reason(server):
+def test_a_lost_stream_with_no_server_coming_back_fails_with_the_reason(server):
     src, _ = make(server)
+    src.patience = 0.2  # 15 s in real life
     server.inners["speakers.monitor"].dead = "the capture stream from speakers stopped"
     server.fail = True
     assert src.error() is None
@@ -185,3 +186,20 @@ def test_event_kinds():
     assert event_kind(b"Event 'new' on sink-input #12") == "sink-input" and is_stream_event(b"Event 'new' on sink-input #12")
     assert not is_stream_event(b"Event 'remove' on sink #3")
     assert event_kind(b"Event 'new' on client #7") is None
+
+
+@pytest.mark.parametrize("reopen", [True, False], ids=["pulseaudio", "pipewire"])
+def test_a_server_that_comes_back_is_recorded_again_in_the_same_stream(server, reopen):
+    src, got = make(server, reopen=reopen)
+    first = server.inners["speakers.monitor"]
+    first.dead = "the capture stream from speakers stopped (device or sound server lost)"
+    server.fail = True  # restarting
+    assert src.error() is None
+    wait_for(lambda: server.finds >= 3, "a few looks while the server is away")
+    assert src.error() is None and src.switches == []
+    server.fail = False  # back, same default
+    wait_for(lambda: server.inners["speakers.monitor"] is not first, "a new stream on the same monitor")
+    server.inners["speakers.monitor"].push()
+    assert got == [b"speakers.monitor"] and src.error() is None
+    assert server.log == [("start", "speakers.monitor"), ("stop", "speakers.monitor"), ("start", "speakers.monitor")]
+    src.stop()

@@ -43,6 +43,8 @@ T = TypeVar("T")
 # delivers (Arm and stop on silence must notice sound and silence on time).
 _FOLLOW_READ_EVERY = 0.1
 _SETTLE = 0.05  # seconds of quiet after a server/sink event before asking (keeps the switch well under 0.3 s)
+_LOST_POLL = 0.25  # seconds between looks for the server while the stream is lost
+LOST_PATIENCE = 15.0  # seconds a lost stream waits for its server before the recording is filed with the error
 
 
 def once(ask: Callable[[], T]) -> Callable[[], T]:
@@ -64,7 +66,7 @@ def once(ask: Callable[[], T]) -> Callable[[], T]:
 
 
 def monitor_opener(backend, plan) -> Callable[[str], CaptureSource]:
-    """How a PulseAudio recording opens a monitor: ``plan``'s own through PortAudio, any later one through parec.
+    """How a PulseAudio recording opens monitors: the first (``plan``'s) through PortAudio, any later one through parec.
 
     Measured on the harness: a PortAudio stream (ALSA's pulse plugin) opened on a monitor gets its
     first block 1.9-2 s later and holds the sink back meanwhile, so a switch would lose or delay
@@ -74,11 +76,12 @@ def monitor_opener(backend, plan) -> Callable[[str], CaptureSource]:
 
     from .pipewire import PipeWireSource, PipeWireTarget, pw_record_path
 
-    first = plan.env.get("PULSE_SOURCE")
     parec = pw_record_path("parec")
+    opened = []
 
     def open_monitor(name: str) -> CaptureSource:
-        if name == first:
+        if not opened:  # the first stream, as before; later ones (a switch, a server back) by parec
+            opened.append(name)
             return backend.open_source(plan)
         if parec is None:
             return backend.open_source(replace(plan, env={"PULSE_SOURCE": name}, description=name))
@@ -132,6 +135,9 @@ class FollowDefault:
         self._watcher: StreamWatcher | None = None
         self._thread: threading.Thread | None = None
         self._interval: float | None = None  # a pace asked of the source (see block_interval)
+        self._lost: str | None = None  # why the inner stream ended, until another one runs
+        self._lost_since: float | None = None
+        self.patience = LOST_PATIENCE
         self._dead: str | None = None  # the inner stream died and no other default exists
         self.switches: list[tuple[float, str, str]] = []  # (time.monotonic(), from, to): for logs and tests
 
@@ -167,10 +173,11 @@ class FollowDefault:
         if self._dead is not None:
             return self._dead
         err = self._inner.error()
-        if err is None or not self.reopen or self._stopped.is_set():
+        if err is None or self._stopped.is_set():
             return err
-        # The stream ended: maybe its output went away and another is the default now. The follow
-        # thread decides; until it has, the recording waits (the recorder asks again).
+        # The stream ended: maybe its output went away and another is the default now, or the
+        # server is restarting. The follow thread decides; until it has, the recording waits (the
+        # recorder asks again), and the time it waited becomes silence of that length.
         self._wake.set()
         return None
 
@@ -194,7 +201,8 @@ class FollowDefault:
     # -- the follow thread ---------------------------------------------------
     def _run(self) -> None:
         while not self._stopped.is_set():
-            self._wake.wait()
+            # While the stream is lost, ask again every quarter second: a restarting server is back in 1-3 s.
+            self._wake.wait(_LOST_POLL if self._lost_since is not None else None)
             self._wake.clear()
             if self._stopped.is_set():
                 return
@@ -209,17 +217,28 @@ class FollowDefault:
         except CaptureError as exc:
             now, why = None, str(exc)
         else:
-            why = "the sound server has no default output any more"
-        if now is None or now == self.monitor:
-            if self._inner.error() is not None and self.reopen:
-                self._dead = self._inner.error() if now == self.monitor else f"{self._inner.error()} ({why})"
+            why = "the sound server has no default output"
+        lost = self._inner.error() or self._lost
+        if lost is None and (now is None or now == self.monitor):
+            return
+        if lost is not None and self._lost_since is None:
+            self._lost, self._lost_since = lost, time.monotonic()
+            log.info("%s; waiting up to %.0f s for the sound server", lost, self.patience)
+        if lost is not None and now is None:
+            # The server (or every output) is gone: the recording stays open while it may come back.
+            if time.monotonic() - self._lost_since > self.patience:
+                self._dead = f"{lost} ({why})"
+                log.warning("%s", self._dead)
             return
         old = self.monitor
-        self.switches.append((time.monotonic(), old, now))
-        if not self.reopen:
-            self.monitor = now
-            log.info("the default output changed from %s to %s: the server moves the recording with it", old, now)
-            return
+        if lost is None:
+            self.switches.append((time.monotonic(), old, now))
+            if not self.reopen:
+                self.monitor = now
+                log.info("the default output changed from %s to %s: the server moves the recording with it", old, now)
+                return
+        elif self._lost_since is not None:
+            log.info("the sound server is back after %.1f s: recording %s again", time.monotonic() - self._lost_since, now)
         with self._lock:
             sink = self._sink
             if self._stopped.is_set() or sink is None:
@@ -239,10 +258,15 @@ class FollowDefault:
                     inner.block_interval = self._interval
                 inner.start(sink)
             except CaptureError as exc:
+                if self._lost_since is not None and time.monotonic() - self._lost_since <= self.patience:
+                    return  # the server is not quite ready yet: the next look tries again
                 self._dead = f"the default output changed to {now}, which cannot be recorded: {exc}"
                 log.warning("%s", self._dead)
                 return
+            self._lost = self._lost_since = None
             self._inner, self.monitor = inner, now
             self.description = inner.description
-            log.info("the default output changed from %s to %s: recording it now (old stream stopped in %.0f ms, "
-                     "new one open in %.0f ms)", old, now, 1000 * (stopped - t0), 1000 * (time.monotonic() - stopped))
+            if old != now:
+                log.info("the default output changed from %s to %s: recording it now (old stream stopped in "
+                         "%.0f ms, new one open in %.0f ms)", old, now, 1000 * (stopped - t0),
+                         1000 * (time.monotonic() - stopped))
