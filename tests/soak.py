@@ -33,6 +33,7 @@ HOTKEY = xdotool_keys(DEFAULT_HOTKEY)
 OUTCOMES = ("Recording saved", "Silent recording saved", "Nothing recorded", "trayrip: recording problem")
 HEADPHONES = "headphones"
 _NOTIFIED = re.compile(r"notification: (?P<summary>[^:\n]+):")
+_RUNNING = re.compile(r"capture running at")
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,10 @@ class Soak:
         self.proc = subprocess.Popen([sys.executable, "-m", "trayrip"], env=env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=self._err)
         self._headphones: int | None = None
-        self._seen = 0  # notification lines read so far
+        self._log_path: Path | None = None
+        self._log_inode: int | None = None
+        self._log_offset = 0
+        self._text = ""  # read from the log, not yet matched
         self.outcomes: dict[str, int] = {k: 0 for k in OUTCOMES}
         self.cycles = 0
         self.started = 0
@@ -102,16 +106,47 @@ class Soak:
         wait_until(lambda: self._alive() or "pre-roll: audio flowing" in self.log(), self.timeout,
                    "trayrip's pre-roll to flow")
 
-    def _new_outcomes(self) -> int:
-        """Outcomes notified since the last call (trayrip logs every notification it sends)."""
-        text = self.log()
-        found = 0
-        for m in _NOTIFIED.finditer(text, self._seen):
-            if m["summary"] in self.outcomes:
-                self.outcomes[m["summary"]] += 1
-                found += 1
-            self._seen = m.end()
-        return found
+    def _read_new(self) -> str:
+        """The log's text since the last call; the log rotates at 1 MB (trayrip.log -> trayrip.log.1)."""
+        if self._log_path is None:
+            found = sorted(self.home.rglob("trayrip.log"))
+            if not found:
+                return ""
+            self._log_path = found[0]
+        try:
+            st = os.stat(self._log_path)
+        except FileNotFoundError:
+            return ""
+        text = ""
+        if self._log_inode is not None and st.st_ino != self._log_inode:  # rotated: finish the old file first
+            try:
+                with open(self._log_path.with_name(self._log_path.name + ".1"), "rb") as old:
+                    old.seek(self._log_offset)
+                    text = old.read().decode(errors="replace")
+            except FileNotFoundError:
+                pass
+            self._log_offset = 0
+        self._log_inode = st.st_ino
+        with open(self._log_path, "rb") as f:
+            f.seek(self._log_offset)
+            data = f.read()
+        self._log_offset += len(data)
+        return text + data.decode(errors="replace")
+
+    def _wait_for(self, pattern: re.Pattern, what: str) -> re.Match:
+        """Wait until ``pattern`` appears in the log after what was read so far; consume up to it."""
+        def look():
+            self._alive()
+            self._text += self._read_new()
+            m = pattern.search(self._text)
+            if m:
+                self._text = self._text[m.end():]
+            return m
+
+        try:
+            return wait_until(look, self.timeout, what, 0.01)
+        except TimeoutError:
+            raise AssertionError(f"timed out waiting for {what}; log:\n{self.log()[-6000:]}") from None
 
     def _keep_playing(self) -> None:
         if self._player is None or self._player.poll() is not None:
@@ -127,18 +162,15 @@ class Soak:
     def cycle(self) -> None:
         """Start a recording with the hotkey, stop it, wait for its outcome."""
         self._keep_playing()
-        running = self.log().count("capture running at")
         self.h.xdotool("key", HOTKEY)
-        wait_until(lambda: self._alive() or self.log().count("capture running at") > running, self.timeout,
-                   f"recording {self.cycles + 1} to start")
+        self._wait_for(_RUNNING, f"recording {self.cycles + 1} to start")
         self.started += 1
         self.h.xdotool("key", HOTKEY)
-        try:
-            wait_until(lambda: self._alive() or self._new_outcomes(), self.timeout,
-                       f"recording {self.cycles + 1} to be filed or reported")
-        except TimeoutError:
-            raise AssertionError(f"recording {self.cycles + 1} was neither filed nor reported; "
-                                 f"log:\n{self.log()[-6000:]}") from None
+        while True:
+            m = self._wait_for(_NOTIFIED, f"recording {self.cycles + 1} to be filed or reported")
+            if m["summary"] in self.outcomes:
+                self.outcomes[m["summary"]] += 1
+                break
         self.cycles += 1
         if self.cycles % 25 == 0:  # what is filed is not what is measured
             for f in (self.home / "Music" / "playlists").glob("*.wav"):
