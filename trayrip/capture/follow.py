@@ -44,6 +44,7 @@ T = TypeVar("T")
 _FOLLOW_READ_EVERY = 0.1
 _SETTLE = 0.05  # seconds of quiet after a server/sink event before asking (keeps the switch well under 0.3 s)
 _LOST_POLL = 0.25  # seconds between looks for the server while the stream is lost
+_HEALTH_EVERY = 1.0  # seconds between looks at the stream otherwise
 LOST_PATIENCE = 15.0  # seconds a lost stream waits for its server before the recording is filed with the error
 
 
@@ -202,10 +203,14 @@ class FollowDefault:
     def _run(self) -> None:
         while not self._stopped.is_set():
             # While the stream is lost, ask again every quarter second: a restarting server is back in 1-3 s.
-            self._wake.wait(_LOST_POLL if self._lost_since is not None else None)
+            # Otherwise look at the stream once a second (no question to the server): a stream that ended
+            # while nobody asked for its error (a short recording, pre-roll between taps) is noticed soon.
+            woken = self._wake.wait(_LOST_POLL if self._lost_since is not None else _HEALTH_EVERY)
             self._wake.clear()
             if self._stopped.is_set():
                 return
+            if not woken and self._lost_since is None and self._inner.error() is None:
+                continue
             try:
                 self._check()
             except Exception as exc:  # never a silently dead thread: the recording goes on as it is
@@ -237,8 +242,8 @@ class FollowDefault:
                 self.monitor = now
                 log.info("the default output changed from %s to %s: the server moves the recording with it", old, now)
                 return
-        elif self._lost_since is not None:
-            log.info("the sound server is back after %.1f s: recording %s again", time.monotonic() - self._lost_since, now)
+        else:
+            log.info("the sound server is back after %.1f s: recording %s", time.monotonic() - self._lost_since, now)
         with self._lock:
             sink = self._sink
             if self._stopped.is_set() or sink is None:
