@@ -203,3 +203,12 @@ def test_a_server_that_comes_back_is_recorded_again_in_the_same_stream(server, r
     assert got == [b"speakers.monitor"] and src.error() is None
     assert server.log == [("start", "speakers.monitor"), ("stop", "speakers.monitor"), ("start", "speakers.monitor")]
     src.stop()
+
+
+def test_a_stream_that_ends_while_nobody_asks_is_noticed_by_itself(server):
+    """Pre-roll between taps, or a short recording: nobody calls error(), the follow thread looks anyway."""
+    src, _ = make(server)
+    first = server.inners["speakers.monitor"]
+    first.dead = "the capture stream from speakers stopped (device or sound server lost)"
+    wait_for(lambda: server.inners["speakers.monitor"] is not first, "a new stream without anyone asking")
+    src.stop()
