@@ -14,6 +14,12 @@ and Arm must go on recording the new default's monitor, in the same file.
   trayrip's ``pw-record`` child included (tested), so ``reopen=False`` only
   logs the switch.
 
+A stream that ends on its own (the server restarted, every output went away)
+is not an error at once: the recording stays open, the follow thread looks
+for the server every 0.25 s for up to :data:`LOST_PATIENCE` seconds and
+records the default's monitor again (on both servers); the time away becomes
+silence of its length. Only a server that stays away ends the recording.
+
 ``--device NAME`` is pinned to that device and never wrapped.
 
 Threads: a :class:`~trayrip.capture.stream_events.StreamWatcher`
