@@ -225,10 +225,10 @@ class FollowDefault:
     def _check(self) -> None:
         try:
             now = self._find()
-        except CaptureError as exc:
-            now, why = None, str(exc)
+        except CaptureError:
+            now, why = None, f"and the sound server did not come back within {self.patience:.0f} s"
         else:
-            why = "the sound server has no default output"
+            why = "and the sound server has no output to record any more"
         lost = self._inner.error() or self._lost
         if lost is None and (now is None or now == self.monitor):
             return
@@ -238,8 +238,8 @@ class FollowDefault:
         if lost is not None and now is None:
             # The server (or every output) is gone: the recording stays open while it may come back.
             if time.monotonic() - self._lost_since > self.patience:
-                self._dead = f"{lost} ({why})"
-                log.warning("%s", self._dead)
+                self._dead = f"{lost}, {why}"
+                log.info("%s", self._dead)  # the owner of the recording reports it (once)
             return
         old = self.monitor
         if lost is None:
@@ -272,7 +272,7 @@ class FollowDefault:
                 if self._lost_since is not None and time.monotonic() - self._lost_since <= self.patience:
                     return  # the server is not quite ready yet: the next look tries again
                 self._dead = f"the default output changed to {now}, which cannot be recorded: {exc}"
-                log.warning("%s", self._dead)
+                log.info("%s", self._dead)
                 return
             self._lost = self._lost_since = None
             self._inner, self.monitor = inner, now
