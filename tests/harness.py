@@ -127,6 +127,7 @@ _SCRUB = (
     "PIPEWIRE_RUNTIME_DIR",
     "SESSION_MANAGER",
     "PYSTRAY_BACKEND",
+    "DBUS_SYSTEM_BUS_ADDRESS",
 )
 
 
@@ -432,8 +433,13 @@ class Harness:
         return self.run(["xdotool", *args], timeout=timeout).stdout
 
     def play(self, path: str | os.PathLike, wait: bool = True, device: str | None = None,
-             timeout: float = 60) -> subprocess.Popen:
+             timeout: float = 60, latency_msec: int | None = None) -> subprocess.Popen:
         """Play a sound file into the null sink (or `device`) with paplay.
+
+        ``latency_msec`` asks for that much buffering, as media players do
+        (tens of ms); paplay's own default is 2 s, and a null sink renders
+        that far ahead, so a recording stream that joins its monitor later
+        never sees the audio rendered before it joined.
 
         With `wait`, blocks until it finished and raises `HarnessError` if
         paplay failed; else returns the running process (the caller waits or
@@ -443,7 +449,7 @@ class Harness:
         try:
             proc = subprocess.Popen(
                 ["paplay", f"--device={device or self.sink}", "--client-name=trayrip-harness",
-                 os.fspath(path)],
+                 *([f"--latency-msec={latency_msec}"] if latency_msec else []), os.fspath(path)],
                 env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             )
         finally:
@@ -624,6 +630,26 @@ class Harness:
         self.kill_pulse(sig)
         self.start_pulse()
 
+    def add_sink(self, name: str) -> int:
+        """Load one more null sink ``name`` (48 kHz stereo, like the default one); returns its module id.
+
+        Not the default: ``pactl("set-default-sink", name)`` makes it so. A
+        second output ("headphones") for the tests that switch outputs.
+        """
+        out = self.pactl("load-module", "module-null-sink", f"sink_name={name}", f"rate={RATE}",
+                         f"channels={CHANNELS}", f"sink_properties=device.description={name}")
+        module = int(out.strip())
+        wait_until(lambda: f"{name}.monitor" in self.pactl("list", "short", "sources"), 10,
+                   f"the monitor of {name} to appear")
+        return module
+
+    def remove_sink(self, module: int) -> None:
+        """Unload a sink loaded by :meth:`add_sink` (a headset going away)."""
+        self.pactl("unload-module", str(module))
+
+    def default_sink(self) -> str:
+        return self.pactl("get-default-sink").strip()
+
     def stop_dunst(self) -> None:
         """Stop the notification daemon (a bare window-manager desktop has none) and wait until its name is gone."""
         part = self._parts.pop("dunst", None)
@@ -673,6 +699,9 @@ class Harness:
             XDG_SESSION_TYPE="x11",
             GDK_BACKEND="x11",
             NO_AT_BRIDGE="1",  # GTK: no accessibility bus on the private bus
+            # The machine's logind must never see a test's sleep inhibitors: no system bus here
+            # (tests/desktop/test_sleep_inhibit.py brings its own logind stand-in).
+            DBUS_SYSTEM_BUS_ADDRESS=f"unix:path={self.dir / 'no-system-bus'}",
         )
         return env
 

@@ -103,26 +103,38 @@ class RecordingOptions:
 
 def open_default_source(options: RecordingOptions, backend=None) -> CaptureSource:
     """Find the loopback device (or ``options.device``) and prepare a source:
-    native PipeWire when the server is PipeWire, else PortAudio."""
-    from .capture.discovery import plan_capture, plan_pipewire
+    native PipeWire when the server is PipeWire, else PortAudio. Without a
+    device, on Linux, the source follows the default output (``capture/follow.py``)."""
+    from .capture.discovery import is_pipewire, plan_capture, plan_pipewire
+    from .capture.follow import FollowDefault, monitor_opener, once
+    from .capture.pulse import query as default_pulse_query
 
     if options.app:
         return open_app_source(options)
-    native = plan_pipewire(device=options.device, rate=options.rate, bits=options.bits)
+    query = once(default_pulse_query)  # one question to the server per start, however many plans ask
+    native = plan_pipewire(device=options.device, rate=options.rate, bits=options.bits, pulse_query=query)
     if native is not None:
         from .capture.pipewire import PipeWireSource
 
+        if options.device is None and native.target.pulse_source:
+            # WirePlumber moves the stream to a new default by itself: only the switch is logged.
+            return FollowDefault(lambda _monitor: PipeWireSource(native.format, native.target, tool=native.tool),
+                                 native.target.pulse_source, reopen=False)
         return PipeWireSource(native.format, native.target, tool=native.tool)
     from .capture.portaudio import PortAudio
 
     owns = backend is None
     backend = backend or PortAudio()
     try:
-        plan = plan_capture(backend, device=options.device, rate=options.rate, bits=options.bits)
+        plan = plan_capture(backend, device=options.device, rate=options.rate, bits=options.bits, pulse_query=query)
     except BaseException:
         if owns:
             backend.close()
         raise
+    monitor = plan.env.get("PULSE_SOURCE")
+    if options.device is None and monitor:
+        return FollowDefault(monitor_opener(backend, plan), monitor, reopen=not is_pipewire(query()),
+                             on_close=backend.close if owns else None)
     return backend.open_source(plan, owns_backend=owns)
 
 

@@ -63,17 +63,21 @@ def unwrap_variants(value: Any) -> Any:
 
 
 class SessionBus:
-    """One connection to the session bus (``DBUS_SESSION_BUS_ADDRESS``)."""
+    """One connection to the session bus (``DBUS_SESSION_BUS_ADDRESS``).
 
-    def __init__(self, timeout: float = 5.0):
-        if not os.environ.get("DBUS_SESSION_BUS_ADDRESS") and not os.environ.get("XDG_RUNTIME_DIR"):
+    ``bus="SYSTEM"`` connects to the system bus instead (logind), and
+    ``fds=True`` lets replies carry file descriptors (logind's inhibitors).
+    """
+
+    def __init__(self, timeout: float = 5.0, *, bus: str = "SESSION", fds: bool = False):
+        if bus == "SESSION" and not os.environ.get("DBUS_SESSION_BUS_ADDRESS") and not os.environ.get("XDG_RUNTIME_DIR"):
             raise BusError("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
         self.timeout = timeout
         try:
-            self._opened = open_dbus_router(bus="SESSION")
+            self._opened = open_dbus_router(bus=bus, enable_fds=fds)
             self._router = self._opened.__enter__()
         except (OSError, KeyError, ValueError) as exc:
-            raise BusError(f"cannot reach the D-Bus session bus: {exc}") from None
+            raise BusError(f"cannot reach the D-Bus {bus.lower()} bus: {exc}") from None
         self._closed = False
         self._filters: dict[int, list] = {}  # id(queue) -> [(filter handle, rule), ...]
 

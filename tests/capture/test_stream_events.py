@@ -143,3 +143,27 @@ def test_without_pactl_nothing_runs(monkeypatch):
     watcher = StreamWatcher(Calls()).start()
     assert watcher._thread is None
     watcher.stop()
+
+
+def test_outputs_and_the_default_are_watched_when_asked(tmp_path):
+    """``kinds=("sink", "server")`` (following the default output): a new default and a removed output are reported."""
+    go = tmp_path / "go"
+    exe = fake_pactl(tmp_path, f"""
+        def say(*lines):
+            sys.stdout.write("".join(line + "\\n" for line in lines))
+            sys.stdout.flush()
+        say("Event 'new' on sink-input #41", "Event 'new' on client #40")
+        while not os.path.exists({str(go)!r}):
+            time.sleep(0.01)
+        say("Event 'change' on server #4294967295", "Event 'remove' on sink #3")
+        time.sleep(60)
+    """)
+    calls = Calls()
+    watcher = StreamWatcher(calls, settle=0.05, exe=exe, kinds=("sink", "server")).start()
+    try:
+        wait_for(lambda: watcher.children_started == 1, "the child")
+        go.touch()
+        wait_for(lambda: calls.n >= 1, "the report of the new default")
+        assert calls.n == 1  # the stream event before it was not reported
+    finally:
+        watcher.stop()

@@ -16,7 +16,10 @@ from trayrip.api import RecordingFailed
 pytestmark = pytest.mark.both_servers  # PulseAudio and PipeWire
 
 
-def test_sound_server_lost_mid_recording_then_back(harness, harness_environ, tmp_path):
+def test_sound_server_lost_mid_recording_then_back(harness, harness_environ, tmp_path, monkeypatch):
+    # A server that stays away: after the wait for it (15 s; 2 s here) the recording is filed with the error.
+    # (One that comes back is recorded again in the same file: tests/system/test_server_back_system.py.)
+    monkeypatch.setattr("trayrip.capture.follow.LOST_PATIENCE", 2.0)
     tone = at.write_wav(tmp_path / "tone.wav", at.tone(900, 20.0))
     rec = trayrip.Recording(folder=tmp_path / "out", trim=False)
     rec.start()

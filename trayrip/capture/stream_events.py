@@ -1,7 +1,9 @@
 """Noticing when the playing streams change (Linux; the ``trayrip-stream-events`` thread).
 
 A ``pactl subscribe`` child reports every new, changed or removed
-sink-input (PulseAudio and pipewire-pulse alike). A burst of such events (a
+sink-input (PulseAudio and pipewire-pulse alike); with ``kinds=("sink",
+"server")`` it reports outputs coming and going and the default changing
+instead (``capture/follow.py``). A burst of such events (a
 stream opens, gets linked, starts) becomes one ``on_change()`` call once the
 server has been quiet for ``settle`` seconds (at most a second after the
 burst began); ``on_change`` must be O(1) (a queue put). While nothing changes the thread sleeps in a read, so this costs
@@ -25,26 +27,33 @@ from typing import Callable
 
 from .pipewire import spawn_child
 
-__all__ = ["StreamWatcher", "is_stream_event"]
+__all__ = ["StreamWatcher", "event_kind", "is_stream_event"]
 
 log = logging.getLogger(__name__)
 
-_SINK_INPUT_EVENT = re.compile(rb"Event '(?:new|change|remove)' on sink-input #\d+")
+_EVENT = re.compile(rb"Event '(?:new|change|remove)' on (?P<kind>sink-input|source-output|sink|source|server) #\d+")
 _LONG_RUN = 10.0  # a child that ran this long was a working connection: retry soon after it ends
 _MAX_DELAY = 1.0  # seconds from a burst's first event to its report, however long the burst
 
 
 def is_stream_event(line: bytes) -> bool:
     """True for a ``pactl subscribe`` line about a playing stream (sink-input)."""
-    return _SINK_INPUT_EVENT.search(line) is not None
+    return event_kind(line) == "sink-input"
+
+
+def event_kind(line: bytes) -> str | None:
+    """What a ``pactl subscribe`` line is about ("sink-input", "sink", "server", ...), or None."""
+    m = _EVENT.search(line)
+    return m["kind"].decode() if m else None
 
 
 class StreamWatcher:
     """Calls ``on_change()`` after the set of playing streams may have changed."""
 
     def __init__(self, on_change: Callable[[], None], *, settle: float = 0.3, retry: float = 1.0,
-                 retry_max: float = 60.0, exe: str | None = None):
+                 retry_max: float = 60.0, exe: str | None = None, kinds: tuple[str, ...] = ("sink-input",)):
         self._on_change = on_change
+        self.kinds = frozenset(kinds)
         self.settle = settle
         self.retry, self.retry_max = retry, retry_max
         self._exe = exe or shutil.which("pactl")
@@ -138,5 +147,5 @@ class StreamWatcher:
                     return
                 lines = (rest + data).split(b"\n")
                 rest = lines.pop()
-                if since is None and any(is_stream_event(line) for line in lines):
+                if since is None and any(event_kind(line) in self.kinds for line in lines):
                     since = time.monotonic()

@@ -205,6 +205,7 @@ def _run(lock: InstanceLock) -> int:
     controller: Controller | None = None
     autostart: AutostartSwitch | None = None
     stream_watcher = None
+    sleep_guard = None
     try:
         hotkeys = HotkeyManager(lambda: controller.submit(Cmd.TOGGLE))  # the hotkey backend's thread: O(1)
         controller = Controller(
@@ -223,7 +224,13 @@ def _run(lock: InstanceLock) -> int:
         autostart = AutostartSwitch(on_error=lambda m: notifier.notify("trayrip: autostart", m, error=True))
         tray = Tray(controller.submit, opener=opener.open, log_path=log_file, autostart=autostart)  # raises TrayripError without a desktop
         notifier.set_fallback(tray.notify if tray.has_notification else None)
-        controller.subscribe(tray.update)
+        if sys.platform.startswith("linux"):  # logind: sleep waits while a recording runs
+            from .sleep_inhibit import SleepGuard
+
+            sleep_guard = SleepGuard()
+            controller.subscribe(lambda snap: tray.update(sleep_guard.update(snap)))
+        else:
+            controller.subscribe(tray.update)
         controller.on_exit(tray.stop)
 
         problem = hotkeys.bind(loaded.config.hotkey)  # before the controller thread owns rebinding
@@ -263,6 +270,8 @@ def _run(lock: InstanceLock) -> int:
         log.debug("shutting down: controller")
         if controller is not None:
             controller.join(5)
+        if sleep_guard is not None:
+            sleep_guard.close()
         log.debug("shutting down: audio backend, opener, notifier")
         recordings.close()
         if autostart is not None:

@@ -228,6 +228,8 @@ def tooltip(snap: Snapshot) -> str:
         text = f"trayrip: ready ({key} records)"
     if snap.preroll and snap.state is not State.RECORDING:  # the stream is open while idle: say so
         text += f"; pre-roll listening (last {snap.preroll:g} s, {_megabytes(snap.preroll_bytes)})"
+    if getattr(snap, "sleep_held", False):
+        text += "; sleep held until it ends"
     return text + schedule_tooltip(snap.schedules)
 
 
