@@ -5,10 +5,11 @@ import re
 
 import pytest
 from winharness import wait_until
-from wintools import peak_frequency, read, sounding_seconds, write_tone
+from wintools import first_sound_seconds, max_gap_seconds, peak_frequency, read, sounding_seconds, write_tone
 
 TONE_HZ = 1000
 TONE_SECONDS = 1.5
+PAD_BEFORE, PAD_AFTER = 0.1, 0.3  # trayrip's SilenceSettings defaults
 
 
 def _part_growing(folder, min_bytes: int):
@@ -52,9 +53,12 @@ def test_record_files_the_tone_trimmed_into_the_music_known_folder(wine, music, 
     # It printed the Windows path of what it filed.
     assert re.search(r"[A-Za-z]:\\.*playlists\\", out), out
     data, rate = read(filed[0])
-    assert rate == 48000
     assert abs(peak_frequency(data, rate) - TONE_HZ) < 3, "recorded something else than the played tone"
+    assert rate == 48000
     length = len(data) / rate
-    assert abs(length - TONE_SECONDS) < 0.15, f"not trimmed to the tone: {length:.3f} s"
-    assert abs(sounding_seconds(data, rate) - TONE_SECONDS) < 0.1
+    # trimmed to the tone plus trayrip's pads (0.1 s before, 0.3 s after)
+    assert abs(length - (PAD_BEFORE + TONE_SECONDS + PAD_AFTER)) < 0.05, f"not trimmed to the tone: {length:.3f} s"
+    assert abs(first_sound_seconds(data, rate) - PAD_BEFORE) < 0.02
+    assert abs(sounding_seconds(data, rate) - TONE_SECONDS) < 0.03
+    assert max_gap_seconds(data, rate) == 0, "a dropout inside the tone"
     assert abs(float(abs(data).max()) - 0.5) < 0.05, "the level changed on the way"

@@ -46,6 +46,15 @@ def sounding_seconds(data: np.ndarray, rate: int, threshold_db: float = -40) -> 
     return 0.0 if loud.size == 0 else (loud[-1] - loud[0] + 1) * block / rate
 
 
+def first_sound_seconds(data: np.ndarray, rate: int, threshold_db: float = -40) -> float:
+    """Where the first 10 ms block above ``threshold_db`` dBFS starts."""
+    block = rate // 100
+    n = len(data) // block
+    rms = np.sqrt(np.mean(data[: n * block].reshape(n, block, -1) ** 2, axis=(1, 2)))
+    loud = np.flatnonzero(rms > 10 ** (threshold_db / 20))
+    return float("nan") if loud.size == 0 else loud[0] * block / rate
+
+
 def max_gap_seconds(data: np.ndarray, rate: int, threshold_db: float = -40) -> float:
     """The longest run of quiet 10 ms blocks between the first and last loud one (a dropout)."""
     block = rate // 100
