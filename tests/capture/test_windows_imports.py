@@ -21,6 +21,10 @@ WINDOWS_PATH_MODULES = [
     "trayrip.capture.discovery",
     "trayrip.capture.childtarget",
     "trayrip.doctor",
+    "trayrip.capture.routing",
+    "trayrip.desktop.controller",
+    "trayrip.desktop.tray",
+    "trayrip.desktop.app",
 ]
 
 
