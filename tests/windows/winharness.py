@@ -294,3 +294,14 @@ class WineProcess(subprocess.Popen):
                 self.kill()
                 self.wait(5)
         return self.stdout_text(), self.stderr_text()
+
+
+def x_windows(env: dict) -> list[tuple[str, str, int, int, int, int]]:
+    """Top-level X windows: (id, program, width, height, x, y), from ``xwininfo -root -tree``."""
+    import re
+
+    out = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True, text=True, timeout=10).stdout
+    found = []
+    for m in re.finditer(r"^\s+(0x[0-9a-f]+) .*?\(\"([^\"]*)\" \"[^\"]*\"\)\s+(\d+)x(\d+)\+(-?\d+)\+(-?\d+)", out, re.M):
+        found.append((m.group(1), m.group(2), *map(int, m.group(3, 4, 5, 6))))
+    return found
