@@ -30,6 +30,7 @@ ONE_HOME = {
     "pystray": "desktop/tray.py",
     "pynput": "desktop/hotkeys.py",
     "jeepney": "sessionbus.py",
+    "imageio_ffmpeg": "filing/bundled_ffmpeg.py",
 }
 
 

@@ -62,3 +62,16 @@ def test_record_files_the_tone_trimmed_into_the_music_known_folder(wine, music, 
     assert abs(sounding_seconds(data, rate) - TONE_SECONDS) < 0.03
     assert max_gap_seconds(data, rate) == 0, "a dropout inside the tone"
     assert abs(float(abs(data).max()) - 0.5) < 0.05, "the level changed on the way"
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "opus"])
+def test_record_lossy_formats_with_the_bundled_ffmpeg(wine, music, tmp_path, fmt):
+    """No ffmpeg on Windows' PATH: imageio-ffmpeg's ffmpeg.exe encodes (decoded here by libsndfile)."""
+    filed, out, err = record_tone(wine, music, tmp_path, "--format", fmt)
+    assert len(filed) == 1 and filed[0].suffix == f".{fmt}", (filed, err)
+    data, rate = read(filed[0])
+    assert abs(peak_frequency(data, rate) - TONE_HZ) < 3
+    length = len(data) / rate
+    # encoder priming/padding adds a few ms
+    assert abs(length - (PAD_BEFORE + TONE_SECONDS + PAD_AFTER)) < 0.1, f"{length:.3f} s"
+    assert abs(sounding_seconds(data, rate) - TONE_SECONDS) < 0.06
