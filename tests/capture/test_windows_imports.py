@@ -45,3 +45,21 @@ def test_pipewire_still_offers_its_names():
 
     assert pipewire.PipeWireTarget is childtarget.PipeWireTarget
     assert pipewire.pw_record_path is childtarget.pw_record_path
+
+
+def test_app_recording_on_windows_says_why_not_instead_of_an_import_error():
+    code = (
+        "import sys\n"
+        "sys.modules['fcntl'] = None\n"
+        "sys.modules['termios'] = None\n"
+        "from trayrip import api\n"
+        "from trayrip.errors import CaptureError\n"
+        "sys.platform = 'win32'\n"
+        "try:\n"
+        "    api.open_app_source(api.RecordingOptions(app='firefox'))\n"
+        "except CaptureError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "not supported on Windows" in out.stdout

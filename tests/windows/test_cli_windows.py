@@ -79,3 +79,10 @@ def test_doctor_passes_and_names_the_sound_server_when_it_is_gone(wine):
     failing = [line for line in (bad.stdout + bad.stderr).splitlines() if "FAIL" in line.upper()]
     assert failing, bad.stdout
     assert any("loopback" in line.lower() or "output" in line.lower() for line in failing), failing
+
+
+def test_one_application_gives_the_clear_message(wine):
+    """Wine 10's ActivateAudioInterfaceAsync knows no process-loopback path, and trayrip does not use it yet."""
+    out = wine.trayrip("record", "--app", "firefox", "-d", "1")
+    assert out.returncode != 0
+    assert "not supported on Windows" in out.stderr and "Traceback" not in out.stderr, out.stderr
