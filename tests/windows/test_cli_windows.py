@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from winharness import PYTHON_EXE, wait_until
-from wintools import RATE, first_sound_seconds, peak_frequency, read, sounding_seconds, write_tone
+from wintools import RATE, first_sound_seconds, loud_seconds, peak_frequency, read, sounding_seconds, write_tone
 
 RUN_KEY = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run"
 BYTES_PER_SECOND = RATE * 2 * 2  # 48 kHz, stereo, 16 bit
@@ -60,9 +60,10 @@ def test_killed_recording_is_recovered_at_the_next_start_losing_at_most_a_second
     assert len(filed) == 1, (filed, rec.stderr)
     data, rate = read(filed[0])
     assert abs(peak_frequency(data, rate) - 700) < 3
-    kept = sounding_seconds(data, rate)
+    kept = loud_seconds(data, rate)
+    print(f"kill -9 after {played:.2f} s of tone: {kept:.2f} s of it recovered")
     assert kept >= played - 1.0, f"lost {played - kept:.2f} s of {played:.2f} s"
-    assert kept <= played + 0.1
+    assert sounding_seconds(data, rate) <= played + 0.3  # (Wine may put silence where data came late, see the record tests)
     assert first_sound_seconds(data, rate) < 0.2  # trimmed at the start as a normal recording
     assert not list(playlists.glob(".*.part")), "the capture file stayed"
 

@@ -46,6 +46,14 @@ def sounding_seconds(data: np.ndarray, rate: int, threshold_db: float = -40) -> 
     return 0.0 if loud.size == 0 else (loud[-1] - loud[0] + 1) * block / rate
 
 
+def loud_seconds(data: np.ndarray, rate: int, threshold_db: float = -40) -> float:
+    """Seconds of 10 ms blocks above ``threshold_db`` dBFS (the tone's content, gaps not counted)."""
+    block = rate // 100
+    n = len(data) // block
+    rms = np.sqrt(np.mean(data[: n * block].reshape(n, block, -1) ** 2, axis=(1, 2)))
+    return float(np.count_nonzero(rms > 10 ** (threshold_db / 20))) * block / rate
+
+
 def first_sound_seconds(data: np.ndarray, rate: int, threshold_db: float = -40) -> float:
     """Where the first 10 ms block above ``threshold_db`` dBFS starts."""
     block = rate // 100
@@ -53,14 +61,3 @@ def first_sound_seconds(data: np.ndarray, rate: int, threshold_db: float = -40) 
     rms = np.sqrt(np.mean(data[: n * block].reshape(n, block, -1) ** 2, axis=(1, 2)))
     loud = np.flatnonzero(rms > 10 ** (threshold_db / 20))
     return float("nan") if loud.size == 0 else loud[0] * block / rate
-
-
-def max_gap_seconds(data: np.ndarray, rate: int, threshold_db: float = -40) -> float:
-    """The longest run of quiet 10 ms blocks between the first and last loud one (a dropout)."""
-    block = rate // 100
-    n = len(data) // block
-    rms = np.sqrt(np.mean(data[: n * block].reshape(n, block, -1) ** 2, axis=(1, 2)))
-    loud = np.flatnonzero(rms > 10 ** (threshold_db / 20))
-    if loud.size < 2:
-        return 0.0
-    return float(np.max(np.diff(loud)) - 1) * block / rate
