@@ -170,7 +170,7 @@ def check_format(name: str) -> str | None:
     if ffmpeg is None:
         return (
             f"{fmt.label} needs ffmpeg, which was not found; install it (Debian/Ubuntu: apt install ffmpeg, "
-            f"macOS: brew install ffmpeg, Windows: winget install ffmpeg). Until then recordings are kept as WAV."
+            f"macOS: brew install ffmpeg, Windows: pip install imageio-ffmpeg). Until then recordings are kept as WAV."
         )
     if fmt.codec not in _encoders(ffmpeg):
         return (
