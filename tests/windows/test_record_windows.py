@@ -18,7 +18,7 @@ def _part_growing(folder, min_bytes: int):
     return check
 
 
-def record_tone(wine, music, tmp_path, *args: str, seconds: float = 6):
+def record_tone(wine, music, tmp_path, *args: str, seconds: float = 5):
     """Start ``trayrip record -d SECONDS ARGS``, play the test tone once audio flows, return (filed, out, err).
 
     SECONDS leaves room for paplay's start under load: the tone must end before the recording does.
