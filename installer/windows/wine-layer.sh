@@ -1,7 +1,8 @@
 # Recipe of the "wine" layer of installer/debian13-root.sh: runs inside the
 # Debian 13 root as root, with this checkout at /src. It holds what trayrip's
-# Windows tests need and nothing of trayrip itself (the checkout is put on the
-# Windows Python's path at test time, so a code change does not rebuild it):
+# Windows tests need and nothing of trayrip itself (a .pth file puts the
+# checkout, bound at /src when the tests run, on the Windows Python's path, so
+# a code change does not rebuild the layer):
 #   * Wine 10 (WASAPI loopback through winepulse), a private PulseAudio, Xvfb,
 #     xdotool, sox, and a Linux python3 + pytest + numpy + Pillow to drive and
 #     check the tests;

@@ -2,7 +2,8 @@
 
 Owns naming from templates, cutting and claiming a final name
 (:mod:`.finish`), reading sources (:mod:`.sources`), encoders
-(:mod:`.encoders`), tags, splitting into tracks, offline trim/split and the
+(:mod:`.encoders`; on Windows the ffmpeg of the imageio-ffmpeg wheel,
+:mod:`.bundled_ffmpeg`), tags, splitting into tracks, offline trim/split and the
 recovery of files a crash left behind.
 
 Threads: the caller's (CLI, API) or the tray's filer thread; ffmpeg runs as
