@@ -216,6 +216,12 @@ ensure_layer() {
     base="$(ensure_base)"
     key="$(recipe_hash "$(basename "$base")" "$recipe" "$@")"
     dir="$CACHE/$name-$key"
+    # A finished layer is used as is: the lock only orders builders (and a
+    # long-running process that inherited it must not hold up every start).
+    if [[ -e "$dir/.done" ]]; then
+        printf '%s\n' "$dir"
+        return 0
+    fi
     mkdir -p "$dir"
     exec {lock}>"$dir/.lock"
     flock "$lock"

@@ -31,6 +31,7 @@ ONE_HOME = {
     "pystray": "desktop/tray.py",
     "pynput": "desktop/hotkeys.py",
     "jeepney": "sessionbus.py",
+    "imageio_ffmpeg": "filing/bundled_ffmpeg.py",
 }
 
 

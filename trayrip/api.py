@@ -142,13 +142,13 @@ def open_app_source(options: RecordingOptions) -> CaptureSource:
     """A source recording only the applications matching ``options.app`` (Linux)."""
     import sys
 
+    from .capture.routing import AppRoute, AppSource, is_pipewire, unsupported_message
+
+    if not sys.platform.startswith("linux"):  # before the Linux-only imports: the message, not an ImportError
+        raise CaptureError(unsupported_message(sys.platform))
     from .capture.base import AudioFormat
     from .capture.pipewire import PipeWireSource, PipeWireTarget
     from .capture.discovery import app_recorder_tool
-    from .capture.routing import AppRoute, AppSource, is_pipewire, unsupported_message
-
-    if not sys.platform.startswith("linux"):
-        raise CaptureError(unsupported_message(sys.platform))
     if options.device is not None:
         raise CaptureError("give either --app or --device, not both")
     fmt = AudioFormat(int(options.rate or 48000), 2, options.bits // 8)

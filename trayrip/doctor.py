@@ -174,7 +174,7 @@ def check_ffmpeg(ctx: dict) -> Check:
         status = WARN if check_format(fmt) else OK
         return Check("ffmpeg", status, "not found: MP3, Ogg and Opus recordings are kept as WAV"
                      + (f" (your format is {fmt})" if status == WARN else ""),
-                     "apt install ffmpeg (macOS: brew install ffmpeg, Windows: winget install ffmpeg)")
+                     "apt install ffmpeg (macOS: brew install ffmpeg, Windows: pip install imageio-ffmpeg)")
     missing = [name for name in ("mp3", "ogg", "opus") if check_format(name)]
     if missing:
         return Check("ffmpeg", WARN, f"{exe} lacks encoders for {', '.join(missing)}", "install a full ffmpeg build")

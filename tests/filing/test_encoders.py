@@ -210,3 +210,25 @@ def test_a_rate_change_goes_through_ffmpeg(tmp_path):
     got, rate = at.read_audio(tmp_path / "o.flac")
     assert rate == 44100 and sf.info(str(tmp_path / "o.flac")).subtype == "PCM_24"
     assert abs(len(got) - 44100) <= 2 and abs(at.dominant_frequency(got, rate) - 1000) < 1
+
+
+def test_ffmpeg_path_falls_back_to_imageio_ffmpegs_binary(monkeypatch, tmp_path):
+    """Windows has no ffmpeg on PATH: the one in the imageio-ffmpeg wheel is used (README, Windows)."""
+    import sys
+    import types
+
+    from trayrip.filing import encoders
+
+    exe = tmp_path / "ffmpeg-win-x86_64-v7.1.exe"
+    exe.write_bytes(b"")
+    exe.chmod(0o755)
+    monkeypatch.setattr(encoders, "_pydub_converter", lambda: "ffmpeg")
+    monkeypatch.setattr(encoders.shutil, "which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", types.SimpleNamespace(get_ffmpeg_exe=lambda: str(exe)))
+    assert encoders.ffmpeg_path() == str(exe)
+
+    def missing():
+        raise RuntimeError("No ffmpeg exe could be found")
+
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", types.SimpleNamespace(get_ffmpeg_exe=missing))
+    assert encoders.ffmpeg_path() is None

@@ -113,3 +113,21 @@ def test_without_block_removal_the_file_still_parses(tmp_path, monkeypatch):
     data, _ = sf.read(p, dtype="int32", always_2d=True)
     np.testing.assert_array_equal(data, orig[48000 * 5 : 48000 * 9])
     assert layout.data_offset == 80 + 48000 * 5 * 4
+
+
+def test_removable_chunk_without_st_blksize(monkeypatch, tmp_path):
+    """Windows' os.stat_result has no st_blksize (found running under Wine): 4 KiB clusters are assumed."""
+    import types
+
+    from trayrip.wav import edit
+
+    f = tmp_path / "x"
+    f.write_bytes(b"\0" * 200_000)
+    fd = os.open(f, os.O_RDONLY)
+    try:
+        monkeypatch.setattr(edit.os, "fstat", lambda fd: types.SimpleNamespace(st_size=200_000))
+        off, length = edit._removable_chunk(fd, 100, 150_000)
+    finally:
+        monkeypatch.undo()
+        os.close(fd)
+    assert off % 4096 == 0 and length % 4096 == 0 and length > 0

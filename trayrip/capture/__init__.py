@@ -3,7 +3,9 @@
 Owns: :mod:`.base` (``CaptureSource``, ``Block``, ``DeviceInfo``), the
 PortAudio backend (the only PyAudio import), asking the sound server about
 sinks and sources (:mod:`.pulse`), choosing the loopback source per OS
-(:mod:`.discovery`) and a deterministic fake for tests.
+(:mod:`.discovery`; what a recorder child connects to is :mod:`.childtarget`,
+so choosing imports nothing Linux-only on Windows) and a deterministic fake
+for tests.
 
 Threads: driver threads (PortAudio's callback) live here and only copy a
 block and ``put_nowait`` it; everything else runs on the caller's thread.

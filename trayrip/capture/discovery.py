@@ -21,7 +21,7 @@ from typing import Callable, Protocol
 from ..errors import CaptureError
 from . import pulse
 from .base import AudioFormat, DeviceInfo
-from .pipewire import PipeWireTarget, pw_record_path
+from .childtarget import PipeWireTarget, pw_record_path
 
 __all__ = [
     "CapturePlan", "DeviceCatalog", "PipeWirePlan", "plan_capture", "plan_pipewire", "is_pipewire",

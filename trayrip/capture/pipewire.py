@@ -32,10 +32,10 @@ import tempfile
 import termios
 import threading
 import time
-from dataclasses import dataclass
 
 from ..errors import CaptureError
 from .base import AudioFormat, Block, BlockSink
+from .childtarget import TOOLS, PipeWireTarget, pw_record_path
 
 __all__ = ["MARKER", "PipeWireTarget", "PipeWireSource", "record_argv", "pw_record_path", "raw_pcm_args"]
 
@@ -57,29 +57,6 @@ _F_GETPIPE_SZ = 1032
 # The price: a kill -9 loses what is in the pipe, at most this long.
 _READ_EVERY = 0.5
 _PIPE_BYTES = 1 << 20
-
-
-@dataclass(frozen=True)
-class PipeWireTarget:
-    """What one capture stream connects to.
-
-    ``node``: a node name or serial (``None``: no automatic link, someone else
-    links ports to us, as per-application capture does); ``capture_sink``:
-    record that sink's monitor rather than a source.
-    """
-
-    node: str | None
-    capture_sink: bool
-    description: str
-    pulse_source: str | None = None  # the same thing by its Pulse name (for the parec tool)
-
-
-TOOLS = ("pw-record", "parec")
-
-
-def pw_record_path(tool: str = "pw-record") -> str | None:
-    """The recorder program (``pw-record`` or ``parec``), if installed."""
-    return shutil.which(tool)
 
 
 @functools.lru_cache(maxsize=None)

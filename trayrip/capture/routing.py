@@ -34,7 +34,6 @@ import threading
 from dataclasses import dataclass, field
 
 from ..errors import CaptureError
-from .pipewire import spawn_child
 
 __all__ = [
     "SINK_PREFIX", "NoMatchingApp", "AppStream", "AppRoute", "parse_sink_inputs", "parse_pw_ports", "match_streams",
@@ -438,6 +437,8 @@ class AppRoute:
         exe = shutil.which("pactl")
         if exe is None:
             return
+        from .pipewire import spawn_child  # Linux-only (fcntl); this module is imported on every OS
+
         self._follow = spawn_child(  # never outlives us, even when no event comes to break its pipe
             [exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=dict(os.environ, LC_ALL="C", LANG="C"), text=True, start_new_session=True,

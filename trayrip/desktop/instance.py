@@ -4,7 +4,8 @@ The first ``trayrip`` takes an exclusive lock on ``trayrip.lock`` in the
 user's runtime folder (``platformdirs.user_runtime_dir``, i.e.
 ``$XDG_RUNTIME_DIR/trayrip`` on Linux; mode 0700). The kernel drops the lock
 when the process ends, however it ends, so there are no stale locks. It
-also listens on the Unix socket ``trayrip.sock`` beside the lock.
+also listens on the Unix socket ``trayrip.sock`` beside the lock (Windows:
+a loopback port with a secret, :mod:`.instance_endpoint`).
 
 A second ``trayrip`` finds the lock taken, connects to the socket and sends
 ``toggle``: the running app starts or stops recording exactly as if its
@@ -34,13 +35,14 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import TrayripError
+from . import instance_endpoint as endpoint
+from .instance_endpoint import SOCKET_NAME
 
 __all__ = ["runtime_dir", "InstanceLock", "ask_running", "NotRunning", "COMMANDS"]
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "trayrip.lock"
-SOCKET_NAME = "trayrip.sock"
 COMMANDS = ("toggle", "start", "stop", "status", "schedules")
 
 
@@ -109,6 +111,7 @@ class InstanceLock:
         self.socket_path = self.folder / SOCKET_NAME
         self._fd: int | None = None
         self._sock: socket.socket | None = None
+        self._token: str | None = None
         self._thread: threading.Thread | None = None
 
     def acquire(self) -> bool:
@@ -126,16 +129,7 @@ class InstanceLock:
         """Listen for commands from later ``trayrip`` runs; ``handler(command) -> reply`` must be O(1)."""
         if self._fd is None:
             raise RuntimeError("serve() needs the lock")
-        if not hasattr(socket, "AF_UNIX"):  # pragma: no cover - old Windows Pythons
-            log.info("no Unix sockets here: a second trayrip will only say that one is running")
-            return
-        try:
-            self.socket_path.unlink()  # left over from a crash; we hold the lock, so it is ours to remove
-        except FileNotFoundError:
-            pass
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(str(self.socket_path))
-        sock.listen(4)
+        sock, self._token = endpoint.listen(self.folder)
         self._sock = sock
         self._thread = threading.Thread(target=self._accept_loop, args=(sock, handler), name="trayrip-instance", daemon=True)
         self._thread.start()
@@ -155,8 +149,9 @@ class InstanceLock:
                         if not chunk:
                             break
                         data += chunk
-                    command = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
-                    reply = handler(command)
+                    line = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+                    command = endpoint.strip_token(line, self._token)
+                    reply = handler(command) if command is not None else "refused: wrong token"
                     conn.sendall((reply.replace("\n", " ") + "\n").encode())
             except Exception:  # a bad client must not end the listener
                 log.exception("answering another trayrip failed")
@@ -177,10 +172,7 @@ class InstanceLock:
             except OSError:
                 pass
             sock.close()
-            try:
-                self.socket_path.unlink()
-            except OSError:
-                pass
+            endpoint.remove(self.folder)
         if self._thread is not None:
             self._thread.join(2)
             self._thread = None
@@ -191,14 +183,12 @@ class InstanceLock:
 
 def ask_running(command: str = "toggle", folder: Path | None = None, timeout: float = 3.0) -> str:
     """Send ``command`` to the running trayrip; return its reply or raise TrayripError."""
-    path = (Path(folder) if folder is not None else runtime_dir()) / SOCKET_NAME
-    if not hasattr(socket, "AF_UNIX"):  # pragma: no cover
-        raise TrayripError("cannot talk to the running trayrip on this system")
+    where = Path(folder) if folder is not None else runtime_dir()
+    path = where / SOCKET_NAME
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(path))
-            sock.sendall(command.encode() + b"\n")
+        sock, prefix = endpoint.connect(where, timeout)
+        with sock:
+            sock.sendall((prefix + command).encode() + b"\n")
             data = b""
             while b"\n" not in data:
                 chunk = sock.recv(1024)

@@ -35,6 +35,7 @@ from ..errors import FilingError
 from ..wav.copy import copy_wav_range
 from ..wav.format import AudioFormat
 from ..wav.layout import MAX_RIFF
+from .bundled_ffmpeg import bundled_ffmpeg
 from .sources import PcmSource, WavSource
 
 __all__ = [
@@ -129,14 +130,14 @@ def _pydub_converter() -> str:
 
 
 def ffmpeg_path() -> str | None:
-    """Absolute path of a runnable ffmpeg, or None."""
+    """Absolute path of a runnable ffmpeg (pydub's, then PATH's, then imageio-ffmpeg's), or None."""
     try:
         conv = _pydub_converter()
     except ImportError:
         conv = "ffmpeg"
     if os.path.dirname(conv):
         return conv if os.path.isfile(conv) and os.access(conv, os.X_OK) else None
-    return shutil.which(conv)
+    return shutil.which(conv) or bundled_ffmpeg()
 
 
 @functools.lru_cache(maxsize=8)
@@ -169,7 +170,7 @@ def check_format(name: str) -> str | None:
     if ffmpeg is None:
         return (
             f"{fmt.label} needs ffmpeg, which was not found; install it (Debian/Ubuntu: apt install ffmpeg, "
-            f"macOS: brew install ffmpeg, Windows: winget install ffmpeg). Until then recordings are kept as WAV."
+            f"macOS: brew install ffmpeg, Windows: pip install imageio-ffmpeg). Until then recordings are kept as WAV."
         )
     if fmt.codec not in _encoders(ffmpeg):
         return (

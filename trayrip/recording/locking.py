@@ -7,7 +7,9 @@ __all__ = ["try_lock", "unlock"]
 
 # Windows locks are mandatory for the bytes they cover: lock one byte far past
 # the end of the file, so readers (a copy taken mid-recording) are not blocked.
-_WIN_LOCK_OFFSET = 1 << 62
+# 1 TiB: far past any recording (530 hours at 96 kHz/24-bit stereo); 1 << 62
+# was refused by Wine's lock (every try_lock failed, so recovery found nothing).
+_WIN_LOCK_OFFSET = 1 << 40
 
 
 def try_lock(fd: int) -> bool:

@@ -45,7 +45,8 @@ def _removable_chunk(fd: int, junk_offset: int, data_header: int) -> tuple[int, 
     that can become a chunk of their own and be collapsed out; None when the dead part is small."""
     if data_header - junk_offset <= _SMALL_JUNK:
         return None
-    block = max(512, os.fstat(fd).st_blksize)
+    # Windows' stat has no st_blksize; NTFS allocates in 4 KiB clusters by default.
+    block = max(512, getattr(os.fstat(fd), "st_blksize", 4096))
     off = -(-(junk_offset + 8) // block) * block
     end = (data_header - 8) // block * block  # room for the last JUNK header before the data header
     return (off, end - off) if end - off >= block else None

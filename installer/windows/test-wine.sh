@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The Windows suite: trayrip's Windows code in a Windows CPython under Wine 10,
+# inside the Debian 13 root of installer/debian13-root.sh with its "wine" layer
+# (recipe: installer/windows/wine-layer.sh; built once, cached by the recipe).
+# Needs root, like the Debian 13 suite.
+#
+#   installer/windows/test-wine.sh [PYTEST ARGS]   # tests/windows/ (or the tests/windows/ files named)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+t0=$SECONDS
+layer="$(bash installer/debian13-root.sh layer wine installer/windows/wine-layer.sh)"
+printf '==> windows: set-up took %s s (layer %s); running tests/windows under Wine\n' \
+    "$((SECONDS - t0))" "$(basename "$layer")" >&2
+
+# Arguments of other suites' paths (tests/system/...) are not for this one.
+args=() paths=0 ours=0
+for a in "$@"; do
+    case "$a" in
+        -*) args+=("$a") ;;
+        tests/windows*) args+=("/src/$a"); paths=$((paths + 1)); ours=$((ours + 1)) ;;
+        tests/* | *.py | *::*) paths=$((paths + 1)) ;;
+        *) args+=("$a") ;;
+    esac
+done
+if ((paths > 0 && ours == 0)); then
+    printf '==> windows: no tests/windows paths among the arguments; nothing to run\n' >&2
+    exit 0
+fi
+((ours == 0)) && args+=(/src/tests/windows)
+
+exec bash installer/debian13-root.sh run "$layer" --env TRAYRIP_WINDOWS_SUITE=1 --env WINEPREFIX=/opt/wineprefix -- \
+    python3 -m pytest -p no:cacheprovider -c /src/tests/windows/pytest.ini --rootdir /src/tests/windows \
+    --confcutdir /src/tests/windows "${args[@]}"
