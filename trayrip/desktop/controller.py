@@ -34,6 +34,8 @@ from typing import Any, Callable, Protocol
 from ..capture.routing import NoMatchingApp
 from ..config import Config, ConfigError, ConfigStore, updated
 from ..errors import TrayripError
+from . import capture_plan
+from .choices import DeviceChoice, list_apps, list_devices  # noqa: F401 (their old home)
 from .state import Action, Event, Machine, State, step
 
 __all__ = [
@@ -94,14 +96,6 @@ _RECORDER_EVENTS = {Cmd.SOUND: Event.SOUND, Cmd.SILENCE: Event.SILENCE}
 
 
 @dataclass(frozen=True)
-class DeviceChoice:
-    """A device the menu offers: ``value`` goes into the config's ``device``."""
-
-    value: str
-    label: str
-
-
-@dataclass(frozen=True)
 class Snapshot:
     """Everything the tray shows, as of one moment (immutable; any thread may read it)."""
 
@@ -122,6 +116,7 @@ class Snapshot:
     preroll_bytes: int = 0  # the memory it takes
     seq: int = 0
     apps: tuple[str, ...] = ()  # applications playing at the last scan (config ``app`` values)
+    source: str = ""  # what the recording or the pre-roll listens to, in plain words ("" = nothing open)
 
 
 class RecordingLike(Protocol):
@@ -260,7 +255,8 @@ class Controller:
         self._default_folder = default_folder
         self._preroll_factory = preroll_factory or _default_preroll_factory(self._factory)
         self._preroll: Any = None  # the SharedStream kept open while idle (pre-roll), or None
-        self._preroll_key: tuple | None = None  # the settings it was opened with
+        self._preroll_key: tuple | None = None  # the plan's warm key it was opened with
+        self._sources = {"rec": "", "preroll": ""}  # what each listens to, for the tooltip
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._filer = Filer(self.submit, threaded=threaded_filer)
         self._machine = Machine()
@@ -508,18 +504,20 @@ class Controller:
         self._rec_command_time = None
         begun = self._clock()  # the command waited in the queue until now
         try:
-            options = self._config.recording_options()
-            if armed:
-                options = replace(options, wait_for_sound=True)
-            rec = self._new_recording(options)
-            if self._preroll is not None and self._preroll.running and hasattr(rec, "use_source"):
+            self._sync_preroll()  # a warm stream opened on another plan is re-opened first
+            plan = capture_plan.resolve(self._config, armed=armed)
+            rec = self._new_recording(plan.options)
+            if self._preroll is not None and self._preroll.running and plan.serves(self._preroll_key) \
+                    and hasattr(rec, "use_source"):
                 rec.use_source(self._preroll.tap())  # the stream (and its last seconds) goes to the recording
             try:
                 rec.start()
             except NoMatchingApp as exc:  # the chosen application is not playing: record everything
-                rec = self._new_recording(replace(options, app=None))
+                plan = plan.all_audio()
+                rec = self._new_recording(plan.options)
                 rec.start()
-                self._notify("Recording all system audio", f"{options.app} is not playing ({exc.playing})")
+                self._notify("Recording all system audio", f"{self._config.app} is not playing ({exc.playing})")
+            self._sources["rec"] = plan.label
         except (TrayripError, ValueError, OSError) as exc:
             self._error = getattr(exc, "tray_message", None) or str(exc)  # the tray's own fix, not a CLI option
             self._refresh_factory()
@@ -587,21 +585,26 @@ class Controller:
 
     # -- pre-roll ------------------------------------------------------------
     def _sync_preroll(self) -> None:
-        """Open, re-open or close the idle stream to match the settings (not while a recording holds it)."""
-        cfg = self._config
-        key = (cfg.preroll_seconds, cfg.device, cfg.rate, cfg.bits) if cfg.preroll_seconds > 0 else None
+        """Open, re-open or close the idle stream to match the plan of this moment (not while a recording holds it)."""
+        plan = capture_plan.resolve(self._config)
+        key = plan.warm_key
         if self._rec is not None:
             return  # a recording holds the stream; settled when it ends
         if self._preroll is not None and key == self._preroll_key and self._preroll.running:
             return
+        moved = key is not None and self._preroll_key not in (None, key)
         self._close_preroll()
         if key is None:
             return
         try:
             self._preroll = self._preroll_factory(
-                cfg.recording_options(), cfg.preroll_seconds, lambda message: self.submit(Cmd.PREROLL_LOST, message)
+                plan.options, plan.preroll_seconds, lambda message: self.submit(Cmd.PREROLL_LOST, message)
             )
             self._preroll_key = key
+            self._sources["preroll"] = plan.label + (", re-opened for the new settings: its buffer restarted"
+                                                     if moved else "")
+            if moved:
+                log.info("pre-roll re-opened on %s (the settings changed): its buffer restarted", plan.label)
         except (TrayripError, ValueError, OSError) as exc:
             refresh = getattr(self._factory, "refresh", None)
             if refresh is not None:
@@ -821,6 +824,7 @@ class Controller:
             preroll_bytes=self._preroll.memory_bytes if self._preroll is not None else 0,
             seq=self._seq,
             apps=self._apps,
+            source=self._sources["rec"] if self._rec is not None else self._sources["preroll"] if self._preroll else "",
         )
         self.snapshot = snap
         for fn in self._subscribers:
@@ -897,41 +901,3 @@ def _default_preroll_factory(recordings: Any) -> Callable[..., Any]:
         return SharedStream(opener(options), seconds, on_lost).start()
 
     return open_preroll
-
-
-def list_apps() -> list[str]:
-    """Names of the applications playing now, for "Record from" (any thread but the UI's)."""
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return []
-    from ..capture import routing
-
-    names: dict[str, None] = {}
-    for app, binary, _pid in routing.playing_apps(routing.streams()):
-        names.setdefault(app or binary, None)
-    return [n for n in names if n]
-
-
-def list_devices() -> list[DeviceChoice]:
-    """Recordable sources for the Settings > Device menu (any thread but the UI's).
-
-    Linux: the sound server's sources (``pactl``), monitors first -- their
-    names work as ``device`` values. Elsewhere: PortAudio's input devices.
-    """
-    import sys
-
-    if sys.platform.startswith("linux"):
-        from ..capture import pulse
-
-        info = pulse.query()
-        monitors = [s for s in info.sources if s.monitor_of]
-        others = [s for s in info.sources if not s.monitor_of]
-        return [DeviceChoice(s.name, s.description) for s in monitors + others]
-    from ..capture.portaudio import PortAudio
-
-    backend = PortAudio()
-    try:
-        return [DeviceChoice(d.name, d.name) for d in backend.devices()]
-    finally:
-        backend.close()

@@ -52,6 +52,7 @@ from ..errors import TrayripError
 from ..hotkey_syntax import PRESETS, HotkeyError, display_name
 from .icons import state_image
 from .state import State
+from .tooltip_text import TOOLTIP_LIMIT, clock as _clock, short as _short, source_words as _from
 
 __all__ = ["choose_backends", "tooltip", "Tray", "Mailbox"]
 
@@ -193,16 +194,6 @@ def _load_pystray(candidates: list[str]):
 
 
 # -- what is shown -----------------------------------------------------------------
-def _clock(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
-def _short(text: str, limit: int = 80) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _hotkey_label(snap: Snapshot) -> str:
     try:
         return display_name(snap.config.hotkey)
@@ -214,7 +205,7 @@ def tooltip(snap: Snapshot) -> str:
     """Title/tooltip text: state, elapsed time while recording, the hotkey."""
     key = _hotkey_label(snap)
     if snap.state is State.RECORDING:
-        text = f"trayrip: recording {_clock(snap.elapsed)} ({key} stops)"
+        text = f"trayrip: recording {_clock(snap.elapsed)}{_from(snap.source, 'from')} ({key} stops)"
         if snap.pending:
             text += f"; saving {snap.pending} earlier"
     elif snap.state is State.ARMED:
@@ -226,8 +217,8 @@ def tooltip(snap: Snapshot) -> str:
     else:
         text = f"trayrip: ready ({key} records)"
     if snap.preroll and snap.state is not State.RECORDING:  # the stream is open while idle: say so
-        text += f"; pre-roll listening (last {snap.preroll:g} s, {_megabytes(snap.preroll_bytes)})"
-    return text
+        text += f"; pre-roll listening{_from(snap.source, 'to')} (last {snap.preroll:g} s, {_megabytes(snap.preroll_bytes)})"
+    return _short(text, TOOLTIP_LIMIT)
 
 
 def _megabytes(n: int) -> str:
