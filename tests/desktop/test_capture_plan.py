@@ -1,0 +1,107 @@
+"""One capture plan per start: the pre-roll stream follows "Record from" and the device (issue 20, defect 1).
+
+Real Recordings and SharedStreams on fake sources (no display, no server);
+each fake source stands for one thing a stream can listen to and plays its
+own tone level, so the filed file shows which stream the recording took.
+"""
+from __future__ import annotations
+
+import numpy as np
+import soundfile as sf
+
+from test_controller_gates import RATE, Run, signal, wait_position
+from trayrip.api import Recording
+from trayrip.capture.fake import FakeSource
+from trayrip.config import Config, ConfigStore
+from trayrip.desktop import capture_plan
+from trayrip.desktop.controller import Cmd
+from trayrip.desktop.state import State
+from trayrip.desktop.tray import tooltip
+from trayrip.recording.preroll import SharedStream
+
+LEVEL = {None: 0.5, "mpv": 0.125}  # all audio (with the decoy) is loud; the app alone is quiet
+
+
+def test_plan_keys_and_labels():
+    every = capture_plan.resolve(Config(preroll_seconds=10.0))
+    app = capture_plan.resolve(Config(preroll_seconds=10.0, app="mpv"))
+    assert every.label == "all system audio" and app.label == "application 'mpv'"
+    assert capture_plan.resolve(Config(device="x.monitor")).label == "device 'x.monitor'"
+    assert every.serves(every.warm_key) and not app.serves(every.warm_key) and not every.serves(app.warm_key)
+    assert capture_plan.resolve(Config()).warm_key is None  # pre-roll off: nothing warm
+    assert capture_plan.resolve(Config(app="mpv"), armed=True).options.wait_for_sound
+    assert app.all_audio().label == "all system audio"
+    # format and the other filing settings do not bind the stream
+    assert capture_plan.resolve(Config(preroll_seconds=10.0, format="flac")).serves(every.warm_key)
+    assert not capture_plan.resolve(Config(preroll_seconds=10.0, bits=24)).serves(every.warm_key)
+
+
+class Sources:
+    """The pre-roll factory: one fake stream per plan, its level telling which source it is."""
+
+    def __init__(self):
+        self.opened: list[tuple[str | None, float]] = []
+        self.fakes: list[FakeSource] = []
+
+    def __call__(self, options, seconds, on_lost):
+        src = FakeSource(signal((120.0, LEVEL[options.app])), RATE, speed=4.0, blocksize=960)
+        self.opened.append((options.app, seconds))
+        self.fakes.append(src)
+        return SharedStream(src, seconds, on_lost).start()
+
+
+def record_once(r: Run, src: FakeSource) -> np.ndarray:
+    at = src.delivered / RATE
+    r.c.submit(Cmd.TOGGLE)
+    r.wait(lambda s: s.state is State.RECORDING, "recording")
+    wait_position(src, at + 1.0)
+    r.c.submit(Cmd.TOGGLE)
+    before = set(r.c.snapshot.recent)
+    r.wait(lambda s: s.state is State.IDLE and set(s.recent) - before, "filed")
+    [path] = set(r.c.snapshot.recent) - before
+    data, _ = sf.read(path)
+    return data
+
+
+def peak(data: np.ndarray) -> float:
+    return float(np.max(np.abs(data)))
+
+
+def test_record_from_chosen_while_preroll_runs_reopens_the_stream_on_the_app_and_back(tmp_path):
+    sources = Sources()
+    with Run(tmp_path, Config(preroll_seconds=10.0), recording_factory=Recording, preroll_factory=sources) as r:
+        r.wait(lambda s: s.preroll == 10.0, "pre-roll listening")
+        wait_position(sources.fakes[0], 1.0)
+        r.c.submit(Cmd.SET, ("app", "mpv"))  # Settings > Record from > mpv
+        r.wait(lambda s: s.config.app == "mpv" and "re-opened" in s.source, "pre-roll re-opened on the app")
+        assert sources.opened == [(None, 10.0), ("mpv", 10.0)]
+        snap = r.c.snapshot
+        assert "pre-roll listening to application 'mpv', re-opened for the new settings: its buffer restarted" \
+            in tooltip(snap)
+        wait_position(sources.fakes[1], 0.5)
+        data = record_once(r, sources.fakes[1])
+        assert abs(peak(data) - LEVEL["mpv"]) < 0.01, "the file holds all audio, not the chosen application"
+        assert any(s.state is State.RECORDING and s.source == "application 'mpv'" for s in r.snaps)
+
+        r.c.submit(Cmd.SET, ("app", ""))  # ... and back to "All system audio"
+        r.wait(lambda s: s.config.app == "" and s.source.startswith("all system audio, re-opened"), "re-opened")
+        assert sources.opened[-1] == (None, 10.0)
+        wait_position(sources.fakes[-1], 0.5)
+        data = record_once(r, sources.fakes[-1])
+        assert abs(peak(data) - LEVEL[None]) < 0.01, "the file holds the application only, not all audio"
+
+
+def test_reload_config_file_reopens_the_preroll_stream_on_the_new_plan(tmp_path):
+    sources = Sources()
+    store = ConfigStore(tmp_path / "config.toml")
+    store.path.write_text("preroll_seconds = 10.0\n")
+    with Run(tmp_path, store.load().config, recording_factory=Recording, preroll_factory=sources,
+             store=store) as r:
+        r.wait(lambda s: s.preroll == 10.0, "pre-roll listening")
+        store.path.write_text(f"preroll_seconds = 10.0\napp = 'mpv'\nfolder = '{r.folder}'\n")
+        r.c.submit(Cmd.RELOAD_CONFIG)
+        r.wait(lambda s: s.config.app == "mpv" and s.preroll == 10.0 and "mpv" in s.source, "reloaded")
+        assert sources.opened == [(None, 10.0), ("mpv", 10.0)]
+        wait_position(sources.fakes[1], 0.5)
+        data = record_once(r, sources.fakes[1])
+        assert abs(peak(data) - LEVEL["mpv"]) < 0.01
