@@ -430,6 +430,7 @@ def record(
     on_progress: Callable[[RecorderStatus], None] | None = None,
     progress_interval: float = 0.25,
     source: CaptureSource | None = None,
+    on_start: Callable[[Recording], None] | None = None,
     **options,
 ) -> Path:
     """Record what the computer plays for ``duration`` seconds (or until ``stop`` is set).
@@ -438,7 +439,8 @@ def record(
     device, rate, bits, trim, silence, format, template, title, split,
     min_track, tracks, app, keep_partial, track_template, remote_art, wait_for_sound,
     stop_on_silence). With ``wait_for_sound`` the duration counts from the lead-in before
-    the sound. Returns the filed path (for a split recording, its folder); raises
+    the sound. ``on_start(recording)`` is called once the capture runs (its ``description``
+    says what it records), never before an error. Returns the filed path (for a split recording, its folder); raises
     CaptureError if nothing was heard.
     """
     if duration is None and stop is None:
@@ -450,6 +452,8 @@ def record(
     ended = threading.Event()
     rec.on_event = lambda kind: ended.set() if kind == "silence" else None
     rec.start(max_seconds=duration)
+    if on_start is not None:
+        on_start(rec)
     stop = stop or threading.Event()
     # A loopback source may deliver nothing while nothing plays: the length is then reached by the clock.
     deadline = None

@@ -348,6 +348,17 @@ def _recover_before_recording(folder: Path | None) -> None:
         log.warning("looking for unfinished recordings failed: %s", exc)
 
 
+def _recording_line(description: str, args) -> str:
+    """The first line of `trayrip record`, written once the capture runs: what it records, for how long."""
+    until = f"for {args.duration:g} s" if args.duration else "until Ctrl+C"
+    if args.stop_on_silence:
+        until += f" or {args.stop_on_silence:g} s of silence"
+    what = description if args.app else f"what the computer plays ({description})" if description else \
+        "what the computer plays"
+    when = f"Waiting for sound from {what}, then recording" if args.wait_for_sound else f"Recording {what}"
+    return f"{when} {until}..."
+
+
 def _cmd_record(args) -> int:
     from .api import RecordingFailed, record
     from .recording.silence import SilenceSettings
@@ -369,12 +380,12 @@ def _cmd_record(args) -> int:
             signal.signal(sig, on_signal)
     _recover_before_recording(args.output.parent if args.output else args.folder)
     progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
-    if not args.quiet:
-        until = f"for {args.duration:g} s" if args.duration else "until Ctrl+C"
-        if args.stop_on_silence:
-            until += f" or {args.stop_on_silence:g} s of silence"
-        when = "Waiting for sound, then recording" if args.wait_for_sound else "Recording"
-        sys.stderr.write(f"{when} what the computer plays {until}...\n")
+
+    def started(rec) -> None:  # once the capture runs: the first line says what is recorded, and only then
+        if not args.quiet:
+            sys.stderr.write(_recording_line(rec.description, args) + "\n")
+            sys.stderr.flush()
+
     try:
         path = record(
             args.duration,
@@ -399,6 +410,7 @@ def _cmd_record(args) -> int:
             remote_art=args.remote_art,
             wait_for_sound=args.wait_for_sound,
             stop_on_silence=args.stop_on_silence or 0.0,
+            on_start=started,
         )
     except RecordingFailed as exc:
         progress.end()

@@ -107,6 +107,7 @@ def test_no_matching_app_exits_1_and_lists_what_plays(harness, user_env, tmp_pat
     done = trayrip(user_env, "record", "--app", "no-such-player", "--folder", str(tmp_path / "out"))
     assert done.returncode == 1
     assert "no-such-player" in done.stderr and "ToneAlpha" in done.stderr and "ToneBeta" in done.stderr
+    assert "Recording" not in done.stderr, "a cheerful line before the error"  # issue 20, defect 7
     assert "Traceback" not in done.stderr
     assert server_state(harness)["modules"] == before["modules"]
 
