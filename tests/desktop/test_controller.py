@@ -492,7 +492,7 @@ def test_reload_picks_up_hand_edits_and_reports_problems(tmp_path):
     store.path.write_text("format = [\n")
     snap = h.send(Cmd.RELOAD_CONFIG)
     assert snap.config.format == "mp3" and snap.config.hotkey == "<ctrl>+<alt>+r"  # what worked is kept
-    assert "not valid TOML" in snap.config_problem and "keeping the settings in effect" in snap.config_problem
+    assert "line 1 is not valid TOML" in snap.config_problem and "keeping 'mp3'" in snap.config_problem
     assert h.notes.items[-1][0] == "trayrip: problem in the config file"
     assert store.path.read_text() == "format = [\n"
 

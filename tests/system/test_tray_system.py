@@ -253,7 +253,7 @@ def test_tray_hotkey_menu_second_instance_and_quit(harness, user_env, tmp_home, 
     # A corrupt config file: a clear message, defaults used, the file left alone.
     config = tmp_home / ".config" / "trayrip" / "config.toml"
     config.parent.mkdir(parents=True)
-    broken = b'hotkey = "<ctrl>+<alt>+q"\nformat = [flac\n'
+    broken = b'hotkey = "<ctrl>+<alt>+q\nformat = [flac\n'  # both lines broken: the defaults
     config.write_bytes(broken)
     mark = len(harness.notifications())
     app = App(harness, user_env, tmp_home, tmp_path)
@@ -262,7 +262,7 @@ def test_tray_hotkey_menu_second_instance_and_quit(harness, user_env, tmp_home, 
         app.wait_docked()
         app.wait_icon(is_idle, "the idle icon")
         note = harness.wait_notification(summary="problem in the config file", since=mark, timeout=10)
-        assert "not valid TOML" in note["body"] and "defaults" in note["body"]
+        assert "line 1 is not valid TOML" in note["body"] and "default" in note["body"]
         assert "tray backend: gtk" in app.log()  # trayer is an XEmbed-only tray
 
         # 1. the hotkey starts a recording; the icon turns into the record disc
