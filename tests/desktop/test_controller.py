@@ -596,6 +596,12 @@ def test_single_instance_lock_and_toggle_message(tmp_path):
         assert ask_running("start", tmp_path / "run") == "already recording"
         assert ask_running("stop", tmp_path / "run") == "asked it to stop recording"
         assert h.send().state is State.IDLE
+        # launched again (the applications menu): a notification, nothing started (issue 20, defect 10)
+        assert "nothing was started" in ask_running("launched", tmp_path / "run")
+        assert h.send().state is State.IDLE
+        summary, body, _ = h.notes.items[-1]
+        assert summary == "trayrip is already running"
+        assert "Nothing was started" in body and "trayrip toggle" in body and "Ctrl+Alt+Shift+R" in body
     finally:
         first.close()
     assert second.acquire()  # released

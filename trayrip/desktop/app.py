@@ -1,7 +1,7 @@
 """The tray app's composition root: ``trayrip`` / ``trayrip tray`` (main thread).
 
-Start-up order: single-instance lock (a second ``trayrip`` toggles recording
-in the running one and exits, see :mod:`trayrip.desktop.instance`), settings,
+Start-up order: single-instance lock (a second ``trayrip`` tells the running
+one, which says it runs, and exits, see :mod:`trayrip.desktop.instance`), settings,
 notifier, tray icon (fails early without a desktop), controller, global
 hotkey, then the tray loop on the main thread until Quit. Quit -- from the
 menu, SIGTERM/SIGINT/SIGHUP, or the tray loop ending -- finishes the
@@ -31,7 +31,7 @@ from .controller import Cmd, Controller, WarmRecordings, list_apps, list_devices
 from ..errors import TrayripError
 from .autostart import AutostartSwitch
 from .hotkeys import HotkeyManager
-from .instance import InstanceLock, ask_running
+from .instance import LAUNCHED, InstanceLock, ask_running, launched_again_text
 from ..logsetup import log_file
 from .notify import Notifier
 from .state import State
@@ -110,7 +110,7 @@ def _second_instance(lock: InstanceLock) -> int:
     pid = lock.running_pid()
     who = f"trayrip is already running (pid {pid})" if pid else "trayrip is already running"
     try:
-        reply = ask_running("toggle", lock.folder)
+        reply = ask_running(LAUNCHED, lock.folder)  # says so and starts nothing; `trayrip toggle` toggles
     except TrayripError as exc:
         sys.stderr.write(f"{who}, but it did not answer: {exc}\n")
         return 1
@@ -142,6 +142,9 @@ def _instance_handler(controller: Controller, notify: Callable[..., None]) -> Ca
             return "asked it to stop recording"
         if command == "status":
             return controller.state.value
+        if command == LAUNCHED:  # launched again (e.g. from the applications menu): a surprise recording is worse
+            notify("trayrip is already running", launched_again_text(controller.snapshot))
+            return "nothing was started (`trayrip toggle` starts or stops recording)"
         return f"unknown command {command!r}"
 
     return handle
