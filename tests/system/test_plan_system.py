@@ -71,3 +71,35 @@ def test_preroll_follows_record_from_switched_while_the_tray_runs(harness, user_
     assert at.band_level_db(data, ALPHA, rate) > -20 and at.band_level_db(data, DECOY, rate) > -20, \
         "all system audio was chosen again, but the file holds one application"
     assert "pre-roll re-opened on application 'ToneAlpha' (the settings changed)" in log
+
+
+def test_after_the_sound_server_comes_back_preroll_resumes_and_the_icon_is_idle(harness, user_env, tmp_home,
+                                                                                tmp_path):
+    """Issue 20, defect 5: the server dies mid-recording with pre-roll on, then returns by itself."""
+    from test_tray_system import is_idle, is_recording
+
+    config = tmp_home / ".config" / "trayrip" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("preroll_seconds = 10\n")
+    app = App(harness, user_env, tmp_home, tmp_path)
+    try:
+        app.wait_docked()
+        app.wait_log(r"pre-roll: audio flowing")
+        toggle(user_env)
+        app.wait_icon(is_recording, "recording")
+        mark = len(harness.notifications())
+        harness.kill_pulse()
+        app.wait_icon(lambda img: not is_idle(img) and not is_recording(img), "the error icon", timeout=20)
+        harness.start_pulse()
+        back = harness.wait_notification(summary="the sound server is back", since=mark, timeout=30)
+        assert "pre-roll is listening again" in back["body"]
+        app.wait_icon(is_idle, "the idle icon once the server is back", timeout=10)
+        app.wait_log(r"pre-roll: keeping the last 10 s", count=2)
+        notes = harness.notifications(since=mark)
+        told = [n for n in notes if "problem" in n["summary"] or "pre-roll" in n["summary"]]
+        assert len(told) <= 1, [n["summary"] for n in notes]  # the loss is told once...
+        assert all("seq:" not in n["body"] and "remote error" not in n["body"] for n in notes), notes  # plainly
+        assert sum("sound server is back" in n["summary"] for n in notes) == 1  # ... and the return once
+        assert "Traceback" not in app.log()
+    finally:
+        app.stop()

@@ -35,6 +35,7 @@ from ..capture.routing import NoMatchingApp
 from ..config import Config, ConfigError, ConfigStore, updated
 from ..errors import TrayripError
 from . import capture_plan
+from .server_loss import ServerLoss, plain_words
 from .choices import DeviceChoice, list_apps, list_devices  # noqa: F401 (their old home)
 from .state import Action, Event, Machine, State, step
 
@@ -257,6 +258,7 @@ class Controller:
         self._preroll: Any = None  # the SharedStream kept open while idle (pre-roll), or None
         self._preroll_key: tuple | None = None  # the plan's warm key it was opened with
         self._sources = {"rec": "", "preroll": ""}  # what each listens to, for the tooltip
+        self._loss = ServerLoss()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._filer = Filer(self.submit, threaded=threaded_filer)
         self._machine = Machine()
@@ -387,7 +389,7 @@ class Controller:
         if rec is None:
             return
         if rec.wait_done(0) or rec.failed:
-            self._error = rec.failed or "the capture stopped by itself"
+            self._error = self._loss.lose(rec.failed or "the capture stopped by itself")
             self._event(Event.STREAM_LOST)
             return
         self._publish(rec.status())
@@ -432,8 +434,9 @@ class Controller:
             else:
                 self._devices, self._devices_note = tuple(payload), None
             self._publish()
-        elif cmd is Cmd.REFRESH_APPS:
+        elif cmd is Cmd.REFRESH_APPS:  # also what the stream watcher says when the server is back
             self._refresh_apps()
+            self._server_back()
         elif cmd is Cmd.APPS:
             scan, found = payload
             if scan < self._apps_scan_seen:  # scans run side by side: an older one must not win
@@ -610,7 +613,8 @@ class Controller:
             if refresh is not None:
                 refresh()  # a device list fixed at start-up may be why
             log.warning("pre-roll is off: %s", exc)
-            self._notify("trayrip: pre-roll is off", str(exc), error=True)
+            if not self._loss.lost:  # the loss was told already; its return will be
+                self._notify("trayrip: pre-roll is off", str(exc), error=True)
 
     def _close_preroll(self) -> None:
         stream, self._preroll, self._preroll_key = self._preroll, None, None
@@ -623,7 +627,22 @@ class Controller:
             return
         self._close_preroll()
         self._refresh_factory()
-        self._notify("trayrip: pre-roll stopped", str(message), error=True)
+        told = self._loss.lost
+        message = self._loss.lose(str(message))
+        if not told and self._rec is None:  # a recording's own loss is told by the recording
+            self._notify("trayrip: pre-roll stopped", message, error=True)
+        self._publish()
+
+    def _server_back(self) -> None:
+        """After a lost server: once a re-opened pre-roll (or the watcher) shows it back, leave the error, say so."""
+        if not self._loss.lost or self._rec is not None:
+            return
+        self._sync_preroll()
+        if self._config.preroll_seconds > 0 and self._preroll is None:
+            return  # not back yet
+        self._notify(*self._loss.back(self._preroll is not None))
+        if self._machine.state is State.ERROR:
+            self._event(Event.DISMISS)
         self._publish()
 
     def _save_preroll(self) -> Event | None:
@@ -653,7 +672,7 @@ class Controller:
         else:
             body = f"{len(paths)} tracks ({length}) in {paths[0].parent}: " + ", ".join(p.name for p in paths[:5])
         if note:
-            body += f"\n{note}"
+            body += f"\n{plain_words(note)}"
         silent = getattr(filed, "silent", None)
         if silent:
             self._notify("Silent recording saved", f"{body}\nIt is {silent}: was anything playing, or is the output muted?")
