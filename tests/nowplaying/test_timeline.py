@@ -130,3 +130,17 @@ def test_the_last_track_ends_with_the_recording_when_the_stop_comes_before_its_l
     events = [ev("state", 0.0, A), ev("track", 3.0, B), ev("status", 5.78, B, "Stopped")]
     last = plan(audio, events).tracks[-1]
     assert last.ranges[-1][1] == audio.shape[0], "the file must not lose the last 0.22 s at full level"
+
+
+@pytest.mark.parametrize("position", [0.6, 1.0])
+def test_the_players_position_puts_the_change_before_the_signal(position):
+    """Issue 20, item 6: a track reported ``position`` s in at the signal began ``position`` s before it.
+
+    Two equally strong changes lie either side of the signal, ``position`` s away; only the sign decides.
+    """
+    signal_at = 6.0
+    audio = np.concatenate([tone(440, signal_at - position), tone(660, 2 * position), tone(880, 4)])
+    events = [ev("state", 0.0, A), ev("track", signal_at, B, position=position)]
+    a, b = plan(audio, events).tracks
+    assert b.ranges[0][0] / RATE == pytest.approx(signal_at - position, abs=0.05)
+    assert a.ranges[-1][1] == b.ranges[0][0]
