@@ -105,3 +105,28 @@ def test_reload_config_file_reopens_the_preroll_stream_on_the_new_plan(tmp_path)
         wait_position(sources.fakes[1], 0.5)
         data = record_once(r, sources.fakes[1])
         assert abs(peak(data) - LEVEL["mpv"]) < 0.01
+
+
+def test_disarming_with_preroll_files_nothing_and_the_preroll_goes_on(tmp_path):
+    """Issue 20, item 6: Arm takes the warm stream (quiet audio below the threshold); disarming files
+    nothing -- no file, no hidden capture file, no notification -- and gives the stream back."""
+    quiet = signal((120.0, 0.001))  # -60 dBFS: below the -50 dBFS threshold, not digital silence
+
+    def preroll_factory(options, seconds, on_lost):
+        return SharedStream(FakeSource(quiet, RATE, speed=4.0, blocksize=960), seconds, on_lost).start()
+
+    with Run(tmp_path, Config(preroll_seconds=5.0), recording_factory=Recording, preroll_factory=preroll_factory) as r:
+        r.wait(lambda s: s.preroll == 5.0, "pre-roll listening")
+        stream = r.c._preroll
+        wait_position(stream.source, 2.0)
+        r.c.submit(Cmd.ARM)
+        r.wait(lambda s: s.state is State.ARMED, "armed")
+        assert stream.tapped
+        wait_position(stream.source, 4.0)
+        armed = r.c.snapshot.seq
+        r.c.submit(Cmd.ARM)
+        r.wait(lambda s: s.state is State.IDLE and s.seq > armed, "disarmed")
+        assert r.c._preroll is stream and not stream.tapped and stream.running  # the same stream goes on
+        assert r.c.snapshot.pending == 0
+    assert not r.folder.exists() or not list(r.folder.iterdir())
+    assert r.notes == [], r.notes
