@@ -130,3 +130,33 @@ def test_disarming_with_preroll_files_nothing_and_the_preroll_goes_on(tmp_path):
         assert r.c.snapshot.pending == 0
     assert not r.folder.exists() or not list(r.folder.iterdir())
     assert r.notes == [], r.notes
+
+
+def test_stop_on_silence_counts_from_the_recordings_start_not_from_the_preroll(tmp_path):
+    """Issue 20, item 6: 3.5 s of silence held in the pre-roll buffer must not end a recording whose
+    stop-on-silence is 2 s the moment it starts: its 2 s count from the press."""
+    import threading
+
+    src = FakeSource(signal((0.5, 0.5), (60.0, 0.0)), RATE, speed=4.0, blocksize=960)
+    stream = SharedStream(src, 10.0).start()
+    try:
+        wait_position(src, 4.0)  # the ring: 0.5 s of tone, then 3.5 s of silence
+        rec = Recording(folder=tmp_path, stop_on_silence=2.0, source=stream.tap())
+        reached = threading.Event()
+        seen = {}
+
+        def on_event(kind):
+            if kind == "silence":
+                seen["at"] = src.delivered
+                reached.set()
+
+        rec.on_event = on_event
+        rec.start()
+        assert reached.wait(30), "stop on silence never came"
+        preroll = len(rec._source.preroll) // 4
+        assert preroll >= round(3.9 * RATE)
+        assert seen["at"] - preroll >= round(2.0 * RATE) - 960, "stopped on the pre-roll's silence"
+        assert rec._recorder.silence_at == preroll  # counted from the press
+        rec.stop_capture()
+    finally:
+        stream.close()
