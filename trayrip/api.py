@@ -258,6 +258,11 @@ class Recording:
             callback(kind)
 
     @property
+    def now_playing(self) -> str:
+        """With ``tracks``: the player's current track in words, else "" (any thread)."""
+        return self._follower.now_playing if self._follower is not None else ""
+
+    @property
     def waiting(self) -> bool:
         """Armed and still waiting for sound (nothing written yet)."""
         return self._recorder is not None and not self._recorder.triggered.is_set()

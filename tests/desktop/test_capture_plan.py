@@ -129,7 +129,7 @@ def test_disarming_with_preroll_files_nothing_and_the_preroll_goes_on(tmp_path):
         assert r.c._preroll is stream and not stream.tapped and stream.running  # the same stream goes on
         assert r.c.snapshot.pending == 0
     assert not r.folder.exists() or not list(r.folder.iterdir())
-    assert r.notes == [], r.notes
+    assert r.notes == ["Armed: waiting for sound"], r.notes  # and nothing about a file
 
 
 def test_stop_on_silence_counts_from_the_recordings_start_not_from_the_preroll(tmp_path):
@@ -160,3 +160,34 @@ def test_stop_on_silence_counts_from_the_recordings_start_not_from_the_preroll(t
         rec.stop_capture()
     finally:
         stream.close()
+
+
+def test_the_start_notification_and_tooltip_name_the_source_and_the_current_track(tmp_path):
+    """Issue 20, item 4."""
+    from trayrip.nowplaying.metadata import PlayerEvent, TrackInfo
+    from trayrip.playertracks import TrackFollower
+
+    class Playing(Recording):
+        now_playing = "02 Bob — Second Wind"
+
+    def factory(options):
+        return Playing(options, source=FakeSource(signal((60.0, 0.2)), RATE, speed=4.0, blocksize=960))
+
+    bodies = []
+    with Run(tmp_path, Config(), recording_factory=factory) as r:
+        r.c._notify = lambda summary, body="", **k: bodies.append((summary, body))
+        r.c.submit(Cmd.TOGGLE)
+        r.wait(lambda s: s.state is State.RECORDING and "Second Wind" in s.source, "the track in the tooltip")
+        snap = r.c.snapshot
+        assert snap.source == "all system audio — 02 Bob — Second Wind"
+        assert "recording 0:0" in tooltip(snap) and "from all system audio — 02 Bob — Second Wind" in tooltip(snap)
+        r.c.submit(Cmd.TOGGLE)
+        r.wait(lambda s: s.state is State.IDLE and s.recent, "filed")
+    assert bodies[0] == ("Recording started", "from fake source")
+
+    follower = TrackFollower()
+    assert follower.now_playing == ""
+    follower.watcher.latest = PlayerEvent("track", 1.0, "p", "Playing", TrackInfo("/2", "Second Wind", "Bob", track=2))
+    assert follower.now_playing == "02 Bob — Second Wind"
+    follower.watcher.latest = PlayerEvent("track", 1.0, "p", "Playing", TrackInfo("/x", "Jingle"))
+    assert follower.now_playing == "Jingle"

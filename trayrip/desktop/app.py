@@ -127,13 +127,11 @@ def _instance_handler(controller: Controller, notify: Callable[..., None]) -> Ca
             controller.submit(Cmd.TOGGLE)
             if recording:
                 return "asked it to stop recording"
-            notify("Recording started", "started by the trayrip command")
-            return "asked it to start recording"
+            return "asked it to start recording"  # the controller says what it records, once it does
         if command == "start":
             if recording:
                 return "already recording"
             controller.submit(Cmd.START)
-            notify("Recording started", "started by the trayrip command")
             return "asked it to start recording"
         if command == "stop":
             if not recording:

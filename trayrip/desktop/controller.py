@@ -257,7 +257,7 @@ class Controller:
         self._preroll_factory = preroll_factory or _default_preroll_factory(self._factory)
         self._preroll: Any = None  # the SharedStream kept open while idle (pre-roll), or None
         self._preroll_key: tuple | None = None  # the plan's warm key it was opened with
-        self._sources = {"rec": "", "preroll": ""}  # what each listens to, for the tooltip
+        self._sources = {"rec": "", "preroll": "", "plan": ""}  # what each listens to, for the tooltip
         self._loss = ServerLoss()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._filer = Filer(self.submit, threaded=threaded_filer)
@@ -392,6 +392,7 @@ class Controller:
             self._error = self._loss.lose(rec.failed or "the capture stopped by itself")
             self._event(Event.STREAM_LOST)
             return
+        self._sources["rec"] = " — ".join(filter(None, (self._sources["plan"], getattr(rec, "now_playing", ""))))
         self._publish(rec.status())
 
     def _handle(self, cmd: Cmd, payload: Any, submitted: float) -> None:
@@ -515,12 +516,15 @@ class Controller:
                 rec.use_source(self._preroll.tap())  # the stream (and its last seconds) goes to the recording
             try:
                 rec.start()
+                note = ("Armed: waiting for sound" if armed else "Recording started",
+                        f"from {getattr(rec, 'description', '') or plan.label}")
             except NoMatchingApp as exc:  # the chosen application is not playing: record everything
                 plan = plan.all_audio()
                 rec = self._new_recording(plan.options)
                 rec.start()
-                self._notify("Recording all system audio", f"{self._config.app} is not playing ({exc.playing})")
-            self._sources["rec"] = plan.label
+                note = ("Recording all system audio", f"{self._config.app} is not playing ({exc.playing})")
+            self._sources["rec"] = self._sources["plan"] = plan.label
+            self._notify(*note)
         except (TrayripError, ValueError, OSError) as exc:
             self._error = getattr(exc, "tray_message", None) or str(exc)  # the tray's own fix, not a CLI option
             self._refresh_factory()
