@@ -140,7 +140,7 @@ def open_app_source(options: RecordingOptions) -> CaptureSource:
                   else PipeWireTarget(None, False, label, monitor))
         return PipeWireSource(fmt, target, tool=tool, node_name="trayrip-app-capture")
 
-    return AppSource(route, make_source)
+    return AppSource(route, make_source, wait=options.wait_for_sound)  # Arm waits for the application
 
 
 class Recording:

@@ -462,18 +462,36 @@ class AppSource:
     """A CaptureSource recording one application: the route plus a source on its monitor.
 
     ``make_source(monitor)`` builds the inner source (not started) for the
-    private sink's monitor.
+    private sink's monitor. With ``wait`` (Arm: wait for sound) an application
+    that is not playing yet is waited for -- a ``pactl subscribe`` child read
+    by ``trayrip-app-wait``; each new or changed stream is a new try -- instead
+    of failing; nothing is delivered until it plays.
     """
 
-    def __init__(self, route: AppRoute, make_source):
+    def __init__(self, route: AppRoute, make_source, wait: bool = False):
         self.route = route
         self._inner = make_source(route.monitor)
         self.format = self._inner.format
         self.description = f"application {route.name!r}"
         self.can_wait = False
+        self.wait = wait
+        self._lock = threading.Lock()  # the waiting thread's start against stop()
+        self._stopped = False
+        self._error: str | None = None
+        self._waiter: subprocess.Popen | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self, sink) -> None:
-        self.route.start()
+        try:
+            self.route.start()
+        except NoMatchingApp:
+            if not self.wait:
+                raise
+            self._wait_for_app(sink)
+            return
+        self._start_inner(sink)
+
+    def _start_inner(self, sink) -> None:
         self.description = self.route.description
         try:
             self._inner.start(sink)
@@ -481,14 +499,64 @@ class AppSource:
             self.route.stop()
             raise
 
+    def _wait_for_app(self, sink) -> None:
+        exe = shutil.which("pactl")
+        if exe is None:
+            raise CaptureError("pactl was not found: install it (pulseaudio-utils / pipewire-bin)")
+        self._waiter = spawn_child(
+            [exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=dict(os.environ, LC_ALL="C", LANG="C"), text=True, start_new_session=True,
+        )
+        self._thread = threading.Thread(target=self._waiting, args=(self._waiter, sink), name="trayrip-app-wait",
+                                        daemon=True)
+        self._thread.start()
+        log.info("waiting for %s to play", self.description)
+
+    def _waiting(self, proc: subprocess.Popen, sink) -> None:
+        """App-wait thread: every stream event is a try to route the application; the first that works starts."""
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "sink-input" not in line:
+                continue
+            with self._lock:
+                if self._stopped:
+                    return
+                try:
+                    self.route.start()
+                except NoMatchingApp:
+                    continue
+                except CaptureError as exc:
+                    self._error = str(exc)
+                    return
+                try:
+                    self._start_inner(sink)
+                except CaptureError as exc:
+                    self._error = str(exc)
+                    return
+            log.info("%s plays: recording it", self.description)
+            break
+        proc.terminate()
+
     def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and waiter.poll() is None:
+            waiter.terminate()
+            try:
+                waiter.wait(1.0)
+            except subprocess.TimeoutExpired:
+                waiter.kill()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(2.0)
         try:
             self._inner.stop()
         finally:
             self.route.stop()
 
     def error(self) -> str | None:
-        return self._inner.error()
+        return self._error or self._inner.error()
 
     @property
     def block_interval(self) -> float | None:
