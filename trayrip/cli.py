@@ -261,6 +261,8 @@ _CONTROL_HELP = {
     "toggle": "start or stop recording in the running tray app (bind this to a desktop shortcut)",
     "start": "start recording in the running tray app (nothing if it already records)",
     "stop": "stop the running tray app's recording and file it (nothing if it is not recording)",
+    "arm": "arm the running tray app: record when sound starts (again: stop waiting)",
+    "reload": "make the running tray app re-read its config file (as Settings > Reload config file)",
 }
 
 

@@ -140,6 +140,9 @@ def _instance_handler(controller: Controller, notify: Callable[..., None]) -> Ca
             return "asked it to stop recording"
         if command == "status":
             return controller.state.value
+        if command in ("arm", "reload"):
+            controller.submit(Cmd.ARM if command == "arm" else Cmd.RELOAD_CONFIG)
+            return f"asked it to {'arm (or stop waiting)' if command == 'arm' else 'reload its config file'}"
         if command == LAUNCHED:  # launched again (e.g. from the applications menu): a surprise recording is worse
             notify("trayrip is already running", launched_again_text(controller.snapshot))
             return "nothing was started (`trayrip toggle` starts or stops recording)"

@@ -607,7 +607,7 @@ class Controller:
             self._preroll = self._preroll_factory(
                 plan.options, plan.preroll_seconds, lambda message: self.submit(Cmd.PREROLL_LOST, message)
             )
-            self._preroll_key = key
+            self._preroll_key, self._sources["off"] = key, ""
             self._sources["preroll"] = plan.label + (", re-opened for the new settings: its buffer restarted"
                                                      if moved else "")
             if moved:
@@ -617,8 +617,9 @@ class Controller:
             if refresh is not None:
                 refresh()  # a device list fixed at start-up may be why
             log.warning("pre-roll is off: %s", exc)
-            if not self._loss.lost:  # the loss was told already; its return will be
+            if not self._loss.lost and self._sources.get("off") != str(exc):  # told once; a lost server's return is
                 self._notify("trayrip: pre-roll is off", str(exc), error=True)
+            self._sources["off"] = str(exc)
 
     def _close_preroll(self) -> None:
         stream, self._preroll, self._preroll_key = self._preroll, None, None
@@ -638,10 +639,12 @@ class Controller:
         self._publish()
 
     def _server_back(self) -> None:
-        """After a lost server: once a re-opened pre-roll (or the watcher) shows it back, leave the error, say so."""
+        """Streams changed: a pre-roll that could not open (server lost, application not playing) tries again;
+        after a lost server, once it answers, leave the error and say so."""
+        if self._rec is None and self._preroll is None and self._config.preroll_seconds > 0:
+            self._sync_preroll()
         if not self._loss.lost or self._rec is not None:
             return
-        self._sync_preroll()
         if self._config.preroll_seconds > 0 and self._preroll is None:
             return  # not back yet
         self._notify(*self._loss.back(self._preroll is not None))

@@ -17,7 +17,7 @@ command of a desktop keyboard shortcut -- the way to get a hotkey where no
 global-shortcut portal exists on Wayland.
 
 The protocol is one line each way: the command (``toggle``, ``start``,
-``stop``, ``status`` or ``launched``), then the app's one-line reply.
+``stop``, ``status``, ``arm``, ``reload`` or ``launched``), then the app's one-line reply.
 
 Threads: :meth:`InstanceLock.serve` runs ``trayrip-instance``, which blocks
 in ``accept()`` (no polling) and hands each request to a handler that must
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = "trayrip.lock"
 SOCKET_NAME = "trayrip.sock"
-COMMANDS = ("toggle", "start", "stop", "status")
+COMMANDS = ("toggle", "start", "stop", "status", "arm", "reload")
 LAUNCHED = "launched"  # sent by a second plain ``trayrip``
 
 
