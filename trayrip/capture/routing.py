@@ -151,9 +151,15 @@ def describe_playing(found: list[AppStream]) -> str:
     return "playing now: " + ", ".join(f"{a} ({b or '?'}, pid {p or '?'})" for a, b, p in apps)
 
 
+_SERVER_KIND: dict[tuple, bool] = {}  # (PULSE_SERVER, XDG_RUNTIME_DIR) -> PipeWire?
+
+
 def is_pipewire() -> bool:
-    info = _run(["pactl", "info"])
-    return "pipewire" in info.lower()
+    """Whether the session's server is PipeWire (pipewire-pulse); asked once per server (a start saves a pactl)."""
+    key = (os.environ.get("PULSE_SERVER"), os.environ.get("XDG_RUNTIME_DIR"))
+    if key not in _SERVER_KIND:
+        _SERVER_KIND[key] = "pipewire" in _run(["pactl", "info"]).lower()
+    return _SERVER_KIND[key]
 
 
 # ---------------------------------------------------------------- PipeWire ports
@@ -287,6 +293,15 @@ def cleanup_leftovers() -> int:
         return 0
 
 
+def _cleanup_once() -> None:
+    """:func:`cleanup_leftovers` before this process's first route on a server (the tray and the CLI also
+    clean up as they start): a start saves its pactl calls."""
+    key = ("cleaned", os.environ.get("PULSE_SERVER"), os.environ.get("XDG_RUNTIME_DIR"))
+    if key not in _SERVER_KIND:
+        cleanup_leftovers()
+        _SERVER_KIND[key] = True
+
+
 # ---------------------------------------------------------------- the route
 
 
@@ -316,7 +331,19 @@ class AppRoute:
 
     # -- controller thread -------------------------------------------------
     def start(self) -> None:
-        cleanup_leftovers()
+        self.prepare()
+        self.connect()
+
+    def prepare(self) -> None:
+        """Find the application's streams and make the private sink (nothing is routed yet).
+
+        Raises NoMatchingApp listing what plays. A recorder started on the sink
+        between :meth:`prepare` and :meth:`connect` is running before the
+        streams arrive (PulseAudio otherwise runs a new null sink with the
+        long latency of the moved streams: its monitor's first audio came
+        ~0.5 s late).
+        """
+        _cleanup_once()
         if self.pipewire is None:
             self.pipewire = is_pipewire()
         found = streams()
@@ -326,11 +353,20 @@ class AppRoute:
         apps = playing_apps(self.matched)
         self.description = "application " + ", ".join(f"{a} (pid {p or '?'})" for a, _, p in apps)
         try:
+            # PulseAudio: a new null sink renders 2 s blocks until a client asks for less, so a recorder's first
+            # audio came 0.5-2 s late; without rewinds it runs at its clients' latency at once (measured: 50 ms).
             self._modules.append(int(_run([
                 "pactl", "load-module", "module-null-sink", f"sink_name={self.sink}", f"rate={self.rate}",
-                f"channels={self.channels}",
+                f"channels={self.channels}", *([] if self.pipewire else ["norewinds=1"]),
                 f"sink_properties='device.description=trayrip-{os.getpid()} priority.session=0'",
             ]).strip()))
+        except BaseException:
+            self.stop()
+            raise
+
+    def connect(self) -> None:
+        """Route the streams found by :meth:`prepare` into the private sink, and follow new ones."""
+        try:
             with self._lock:
                 for s in self.matched:
                     self._route(s)
@@ -483,7 +519,7 @@ class AppSource:
 
     def start(self, sink) -> None:
         try:
-            self.route.start()
+            self.route.prepare()
         except NoMatchingApp:
             if not self.wait:
                 raise
@@ -492,11 +528,17 @@ class AppSource:
         self._start_inner(sink)
 
     def _start_inner(self, sink) -> None:
+        """The recorder on the private sink first, then the streams into it (see AppRoute.prepare)."""
         self.description = self.route.description
         try:
             self._inner.start(sink)
         except BaseException:
             self.route.stop()
+            raise
+        try:
+            self.route.connect()
+        except BaseException:
+            self._inner.stop()
             raise
 
     def _wait_for_app(self, sink) -> None:
@@ -522,7 +564,7 @@ class AppSource:
                 if self._stopped:
                     return
                 try:
-                    self.route.start()
+                    self.route.prepare()
                 except NoMatchingApp:
                     continue
                 except CaptureError as exc:
