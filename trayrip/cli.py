@@ -573,7 +573,8 @@ def _cmd_apps(args) -> int:
     if not apps:
         print("no application is playing", file=sys.stderr)
         return 0
-    width = max(len(a) for a, _, _ in apps)
+    width = max(len(a) for a, _, _ in apps + [("application", "", None)])
+    print(f"{'application':<{width}}  binary  pid")
     for app, binary, pid in apps:
         print(f"{app:<{width}}  {binary or '-'}  {pid if pid is not None else '-'}")
     return 0

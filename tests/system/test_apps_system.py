@@ -73,6 +73,7 @@ def test_record_one_app_while_the_user_hears_both(harness, user_env, tmp_path, t
     listed = trayrip(user_env, "apps")
     assert listed.returncode == 0, listed.stderr
     assert "ToneAlpha" in listed.stdout and "ToneBeta" in listed.stdout
+    assert listed.stdout.splitlines()[0].split() == ["application", "binary", "pid"]  # a header (defect 11)
     assert all(str(p.pid) in listed.stdout for p in players)  # the process ids
 
     folder = tmp_path / "out"

@@ -164,7 +164,8 @@ def _recover_leftovers(config, notify: Callable[..., None]) -> None:
         cleanup_leftovers()  # what a killed one-application recording left in the sound server
     folders = [default_folder()] + ([Path(config.folder).expanduser()] if config.folder else [])
     try:
-        reports = recover_all(folders, SilenceSettings(threshold_db=config.threshold_db), trim=config.trim)
+        reports = recover_all(folders, SilenceSettings(threshold_db=config.threshold_db), trim=config.trim,
+                              format=config.format)
     except Exception:  # never a silently dead thread
         log.exception("looking for unfinished recordings failed")
         return
