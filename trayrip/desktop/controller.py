@@ -257,7 +257,7 @@ class Controller:
         self._preroll_factory = preroll_factory or _default_preroll_factory(self._factory)
         self._preroll: Any = None  # the SharedStream kept open while idle (pre-roll), or None
         self._preroll_key: tuple | None = None  # the plan's warm key it was opened with
-        self._sources = {"rec": "", "preroll": "", "plan": ""}  # what each listens to, for the tooltip
+        self._sources = {"rec": "", "preroll": "", "plan": "", "off": ""}  # tooltip words; "off": last pre-roll problem
         self._loss = ServerLoss()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._filer = Filer(self.submit, threaded=threaded_filer)
@@ -614,10 +614,10 @@ class Controller:
                 log.info("pre-roll re-opened on %s (the settings changed): its buffer restarted", plan.label)
         except (TrayripError, ValueError, OSError) as exc:
             refresh = getattr(self._factory, "refresh", None)
-            if refresh is not None:
+            if refresh is not None and not isinstance(exc, NoMatchingApp):
                 refresh()  # a device list fixed at start-up may be why
             log.warning("pre-roll is off: %s", exc)
-            if not self._loss.lost and self._sources.get("off") != str(exc):  # told once; a lost server's return is
+            if not self._loss.lost and self._sources["off"] != str(exc):  # told once; a lost server's return is
                 self._notify("trayrip: pre-roll is off", str(exc), error=True)
             self._sources["off"] = str(exc)
 
@@ -662,7 +662,7 @@ class Controller:
             reason = "pre-roll is off (Settings > Pre-roll)" if stream is None else "the pre-roll buffer is empty"
             self._last_outcome = ("discarded", reason)
             return Event.DISCARDED
-        options = replace(self._config.recording_options(), split=False)
+        options = replace(capture_plan.resolve(self._config).options, split=False)
         job = SavedAudio(data, stream.format, options, description=stream.description, when=self._wall())
         log.info("saving the last %.1f s (pre-roll)", len(data) / stream.format.bytes_per_frame / stream.format.rate)
         self._filer.submit(job)
