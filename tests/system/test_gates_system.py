@@ -159,7 +159,7 @@ def toggle(how: str, harness, env: dict, expect: str) -> None:
     assert run.returncode == 0 and expect in run.stderr, run.stderr
 
 
-@pytest.mark.parametrize("how", ["second instance", "hotkey"])
+@pytest.mark.parametrize("how", ["trayrip toggle", "hotkey"])
 def test_preroll_tray_recording_started_3_s_late_begins_at_the_onset(how, harness, user_env, tmp_home, tmp_path):
     config = tmp_home / ".config" / "trayrip" / "config.toml"
     config.parent.mkdir(parents=True)
