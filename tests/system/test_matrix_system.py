@@ -16,6 +16,9 @@ onset (the pad before the first tone), the tracks (two with split), and a
 filed recording with no stop command when stop on silence is on. Rows are
 ordered so that, on each server, a pre-roll row on one source is followed by
 a pre-roll row on the other: the settings change under a warm stream.
+Then, on each server, a kill -9 of the tray while it records one
+application with pre-roll into FLAC: the next start undoes the routing and
+files the recording, as FLAC.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ import soundfile as sf
 import audio_tools as at
 from harness import wait_until
 from pairwise import pairwise, uncovered_pairs
-from test_apps_system import play_as, streams_of
+from test_apps_system import play_as, server_state, streams_of
 from test_tray_system import HOTKEY, App
 
 pytestmark = pytest.mark.both_servers
@@ -189,6 +192,43 @@ class Matrix:
         return new
 
 
+def kill_9_and_start_again(matrix: Matrix) -> Path:
+    """One event across the modes: kill -9 of the tray while it records one application (pre-roll on, FLAC);
+    the next start undoes the routing and files what was captured, in the user's format."""
+    h, app = matrix.h, matrix.app
+    row = {"format": "flac", "source": "app", "preroll": True, "stop_on_silence": False, "split": False,
+           "tracks": False}
+    long_alpha = at.write_wav(matrix.tmp / "alpha-long.wav", np.concatenate([at.tone(ALPHA1, 20.0)]))
+    player = play_as(h, "ToneAlpha", long_alpha)
+    try:
+        wait_until(lambda: streams_of(h, "ToneAlpha"), 10, "the player")
+        before = server_state(h)["modules"]
+        reloads = matrix.count(r"notification: trayrip: settings reloaded")
+        running = matrix.count(r"capture running at")
+        matrix.config.write_text(config_text(row))
+        trayrip(matrix.env, "reload")
+        app.wait_log(r"notification: trayrip: settings reloaded", count=reloads + 1)
+        trayrip(matrix.env, "toggle")
+        app.wait_log(r"capture running at", count=running + 1)
+        with h.record() as clock:  # 1.5 s of the sink's clock into the file
+            clock.wait_frames(1)
+            clock.wait_frames(clock.frames_received + int(1.5 * at.RATE), timeout=15)
+        killed = app.proc.pid
+
+        def routed_by_the_killed_one() -> list:
+            return [m for m in server_state(h)["modules"] if f"trayrip_app_{killed}_" in str(m)]
+
+        assert routed_by_the_killed_one() and server_state(h)["modules"] != before  # the route is in place
+        app.proc.kill()
+        app.proc.wait(10)
+        matrix.restart()  # the new tray routes the application again for its own pre-roll: only its own modules
+        wait_until(lambda: not routed_by_the_killed_one(), 30, "the killed tray's routing undone")
+        return wait_until(lambda: next(iter(p for p in audio_files(matrix.home) if "(recovered)" in p.name), None),
+                          30, "the recovered recording")
+    finally:
+        player.terminate()
+
+
 def check(row: dict, files: list[Path], tmp: Path) -> None:
     assert files and all(p.suffix == f".{row['format']}" for p in files), files
     decoded = [decode(p, tmp) for p in files]
@@ -230,6 +270,12 @@ def test_combination_matrix(harness, user_env, tmp_home, tmp_path):
                 print(f"\nFAILED {row_id(row)}: {exc}")
                 matrix.restart()  # the next row starts from a fresh app
             print(f"\nmatrix row ({harness.server}) {row_id(row)}: {time.monotonic() - t0:.1f} s")
+        t0 = time.monotonic()
+        recovered = kill_9_and_start_again(matrix)
+        print(f"\nmatrix kill -9 ({harness.server}): {time.monotonic() - t0:.1f} s")
+        assert recovered.suffix == ".flac", recovered
+        data, rate = at.read_audio(recovered)
+        assert len(data) / rate >= 1.0 and abs(at.dominant_frequency(data, rate) - ALPHA1) < 5
         assert "Traceback" not in matrix.app.log()
     finally:
         matrix.app.stop()
