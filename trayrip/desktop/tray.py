@@ -50,6 +50,7 @@ from ..config import FORMATS, THRESHOLD_PRESETS
 from .controller import Cmd, Snapshot
 from ..errors import TrayripError
 from ..hotkey_syntax import PRESETS, HotkeyError, display_name
+from .folder_dialog import FolderDialog
 from .icons import state_image
 from .state import State
 from .tooltip_text import TOOLTIP_LIMIT, clock as _clock, short as _short, source_words as _from
@@ -306,6 +307,7 @@ class Tray:
         self.has_menu = bool(base.HAS_MENU)
         self.has_notification = bool(getattr(base, "HAS_NOTIFICATION", False))
         self._gtk = self.backend in ("gtk", "appindicator")
+        self._folder_dialog = FolderDialog(lambda folder: self._submit(Cmd.SET, ("folder", folder)))
         cls = _with_extras(base, self.backend, self._signal, on_activate=self._cmd(Cmd.TOGGLE))
         self._snap = Snapshot()
         self._menu_key: tuple | None = None
@@ -557,24 +559,7 @@ class Tray:
             self._submit(Cmd.EDIT_CONFIG)
             return
         try:
-            from gi.repository import Gtk
-
-            dialog = Gtk.FileChooserDialog(title="trayrip: folder for recordings", action=Gtk.FileChooserAction.SELECT_FOLDER)
-            dialog.add_buttons("_Cancel", Gtk.ResponseType.CANCEL, "_Use this folder", Gtk.ResponseType.ACCEPT)
-            start = self._snap.folder or Path.home()
-            while not start.is_dir() and start != start.parent:  # the nearest folder that exists
-                start = start.parent
-            dialog.set_current_folder(str(start))
-
-            def on_response(d, response) -> None:
-                try:
-                    if response == Gtk.ResponseType.ACCEPT and d.get_filename():
-                        self._submit(Cmd.SET, ("folder", d.get_filename()))
-                finally:
-                    d.destroy()
-
-            dialog.connect("response", on_response)
-            dialog.show()
+            self._folder_dialog.open(self._snap.folder)
         except Exception:
             log.exception("the folder chooser failed; opening the config file instead")
             self._submit(Cmd.EDIT_CONFIG)
