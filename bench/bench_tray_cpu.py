@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_tray_cpu.py                 # 60 s idle + 60 s recording, 50 presses
     .venv/bin/python bench/bench_tray_cpu.py --latency-only --presses 100
     .venv/bin/python bench/bench_tray_cpu.py --seconds 20 --presses 5
+    .venv/bin/python bench/bench_tray_cpu.py --latency-only --presses 20 --mode app --server pipewire
 
 Starts the harness desktop (Xvfb + trayer + dunst + PulseAudio null sink,
 tests/harness.py), then the real ``python -m trayrip`` with HOME in a
@@ -21,6 +22,12 @@ over "an icon in the tray".
    ``xdotool key`` to the "capture running at <time>" line trayrip logs (the
    stream is open), plus trayrip's own figure from its hotkey callback and
    where that went (queue, folder, choosing the source, opening the stream).
+
+``--mode`` says what the presses record (issue 20, defect 8): ``all`` (all
+system audio, the default), ``app`` (one application: a paplay client named
+"BenchApp" plays meanwhile, the config says ``app = 'BenchApp'``) or
+``preroll`` (all audio with a 10 s pre-roll kept warm). ``--server`` picks the
+harness's sound server (pulseaudio or pipewire).
 
 Goals (issue 3): idle <= 0.2 % of a core, recording <= 2 %, latency <= 100 ms.
 """
@@ -150,12 +157,18 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work folder (recordings, logs)")
     parser.add_argument("--schedules", type=int, default=0, metavar="N",
                         help="set N repeating schedules first (none due in the windows): idle must stay at zero")
+    parser.add_argument("--mode", choices=("all", "app", "preroll"), default="all",
+                        help="what the presses record: all audio, one application, or all audio with pre-roll")
+    parser.add_argument("--server", choices=("pulseaudio", "pipewire"), default="pulseaudio")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="trayrip-bench-"))
     home = work / "home"
     home.mkdir()
-    h = Harness().start()
+    config = home / ".config" / "trayrip" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text({"all": "", "app": "app = 'BenchApp'\n", "preroll": "preroll_seconds = 10\n"}[args.mode])
+    h = Harness(server=args.server).start()
     procs: list[subprocess.Popen] = []
     try:
         env = {k: v for k, v in h.env.items() if not k.startswith("XDG_") or k in ("XDG_RUNTIME_DIR", "XDG_SESSION_TYPE")}
@@ -201,6 +214,13 @@ def main() -> int:
             h.xdotool("key", xdotool_keys(DEFAULT_HOTKEY))
             player.wait(args.seconds + 30)
 
+        if args.mode == "app":  # the application plays through every press (quietly: it is only routed)
+            app_tone = work / "app.wav"
+            at.write_wav(app_tone, at.tone(500, args.presses * 3.0 + 30, amplitude=0.05))
+            procs.append(subprocess.Popen(
+                ["paplay", f"--device={h.sink}", "--property=application.name=BenchApp", str(app_tone)],
+                env=h.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            time.sleep(2)
         latencies = []
         for _ in range(args.presses):
             time.sleep(1.0)
@@ -231,7 +251,7 @@ def main() -> int:
         e2e = [a for a, _, _ in latencies]
         app = [b for _, b, _ in latencies]
         print()
-        print(f"hotkey -> capture running, {len(latencies)} presses (goal <= 100 ms):")
+        print(f"hotkey -> capture running, {len(latencies)} presses, mode {args.mode}, {args.server} (goal <= 100 ms):")
         print(f"  xdotool key -> stream open          {spread(e2e)}")
         print(f"  hotkey callback -> stream open      {spread(app)}")
         names = sorted({k for _, _, ph in latencies for k in ph})

@@ -77,3 +77,28 @@ def test_global_options_without_a_command_mean_the_tray(monkeypatch, tmp_home):
     seen = {}
     monkeypatch.setattr("trayrip.cli._cmd_tray", lambda args: seen.update(verbose=args.verbose) or 0)
     assert main(["-v"]) == 0 and seen["verbose"] == 1
+
+
+def test_record_says_nothing_cheerful_before_an_error(tmp_path):
+    """Issue 20, defect 7: the first line tells the truth; an error comes alone."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    done = run_cli("record", "-d", "5", "--folder", str(blocker / "sub"))
+    assert done.returncode == 1 and "cannot create the folder" in done.stderr
+    assert "Recording" not in done.stderr and "..." not in done.stderr, done.stderr
+    done = run_cli("record", "-d", "1", "--folder", str(tmp_path),
+                   env_extra={"PULSE_SERVER": f"unix:{tmp_path}/nothing-here", "HOME": str(tmp_path)})
+    assert done.returncode == 1 and "Recording" not in done.stderr, done.stderr
+
+
+def test_record_first_line_names_the_source():
+    from argparse import Namespace
+
+    from trayrip.cli import _recording_line
+
+    args = Namespace(duration=5.0, stop_on_silence=0.0, app="mpv", wait_for_sound=False)
+    assert _recording_line("application mpv (pid 42)", args) == "Recording application mpv (pid 42) for 5 s..."
+    args = Namespace(duration=None, stop_on_silence=2.0, app=None, wait_for_sound=True)
+    assert _recording_line("Monitor of Speakers", args) == (
+        "Waiting for sound from what the computer plays (Monitor of Speakers), then recording until Ctrl+C "
+        "or 2 s of silence...")

@@ -123,17 +123,33 @@ def test_save_is_atomic_and_leaves_no_temp_files(store):
     assert sorted(p.name for p in store.path.parent.iterdir()) == ["config.toml"]
 
 
-def test_invalid_toml_gives_defaults_and_keeps_the_file(store):
+def test_invalid_toml_keeps_the_valid_lines_names_the_broken_one_and_keeps_the_file(store):
+    """Issue 20, defect 9: one typo (a missing quote) used to reset every setting."""
     store.path.parent.mkdir(parents=True)
-    original = b'format = "flac"\nhotkey = <ctrl>+r\n'
+    original = b'format = "flac"\n# a comment\nhotkey = <ctrl>+r\nstop_on_silence = 5.0\nfolder = "~/Rec\n'
     store.path.write_bytes(original)
     result = store.load()
-    assert result.config == Config()
-    assert len(result.problems) == 1
-    assert "not valid TOML" in result.problems[0] and str(store.path) in result.problems[0]
-    assert "kept" in result.problems[0]
+    assert result.config == Config(format="flac", stop_on_silence=5.0)
+    assert len(result.problems) == 2
+    hotkey, folder = result.problems
+    assert f"{store.path} line 3 is not valid TOML" in hotkey and "'hotkey = <ctrl>+r'" in hotkey
+    assert "using the default '<ctrl>+<alt>+<shift>+r'" in hotkey and "kept" in hotkey
+    assert "line 5" in folder and "folder" in folder
     assert store.path.read_bytes() == original
     assert store.unclean
+    # on "Reload config file" a broken line keeps the setting in effect
+    again = store.load(previous=Config(hotkey="<ctrl>+<shift>+<f12>", format="mp3"))
+    assert again.config == Config(hotkey="<ctrl>+<shift>+<f12>", format="flac", stop_on_silence=5.0)
+    assert "keeping '<ctrl>+<shift>+<f12>'" in again.problems[0]
+
+
+def test_an_unknown_key_gets_a_suggestion(store):
+    store.path.parent.mkdir(parents=True)
+    store.path.write_text("treshold_db = -40\nstop_on_silnce = 2\ncolour = 3\n")
+    problems = store.load().problems
+    assert "unknown setting 'treshold_db' (ignored); did you mean threshold_db?" in problems[0]
+    assert problems[1].endswith("did you mean stop_on_silence?")
+    assert "did you mean" not in problems[2]
 
 
 def test_saving_over_a_broken_file_keeps_it_aside_first(store):

@@ -163,7 +163,7 @@ def open_app_source(options: RecordingOptions) -> CaptureSource:
                   else PipeWireTarget(None, False, label, monitor))
         return PipeWireSource(fmt, target, tool=tool, node_name="trayrip-app-capture")
 
-    return AppSource(route, make_source)
+    return AppSource(route, make_source, wait=options.wait_for_sound)  # Arm waits for the application
 
 
 class Recording:
@@ -280,6 +280,11 @@ class Recording:
         callback = self.on_event
         if callback is not None:
             callback(kind)
+
+    @property
+    def now_playing(self) -> str:
+        """With ``tracks``: the player's current track in words, else "" (any thread)."""
+        return self._follower.now_playing if self._follower is not None else ""
 
     @property
     def waiting(self) -> bool:
@@ -466,6 +471,7 @@ def record(
     on_progress: Callable[[RecorderStatus], None] | None = None,
     progress_interval: float = 0.25,
     source: CaptureSource | None = None,
+    on_start: Callable[[Recording], None] | None = None,
     **options,
 ) -> Path:
     """Record what the computer plays for ``duration`` seconds (or until ``stop`` is set).
@@ -474,7 +480,8 @@ def record(
     device, rate, bits, trim, silence, format, template, title, split,
     min_track, tracks, app, keep_partial, track_template, remote_art, wait_for_sound,
     stop_on_silence). With ``wait_for_sound`` the duration counts from the lead-in before
-    the sound. Returns the filed path (for a split recording, its folder); raises
+    the sound. ``on_start(recording)`` is called once the capture runs (its ``description``
+    says what it records), never before an error. Returns the filed path (for a split recording, its folder); raises
     CaptureError if nothing was heard.
     """
     if duration is None and stop is None:
@@ -486,6 +493,8 @@ def record(
     ended = threading.Event()
     rec.on_event = lambda kind: ended.set() if kind == "silence" else None
     rec.start(max_seconds=duration)
+    if on_start is not None:
+        on_start(rec)
     stop = stop or threading.Event()
     # A loopback source may deliver nothing while nothing plays: the length is then reached by the clock.
     deadline = None

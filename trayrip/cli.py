@@ -279,6 +279,8 @@ _CONTROL_HELP = {
     "toggle": "start or stop recording in the running tray app (bind this to a desktop shortcut)",
     "start": "start recording in the running tray app (nothing if it already records)",
     "stop": "stop the running tray app's recording and file it (nothing if it is not recording)",
+    "arm": "arm the running tray app: record when sound starts (again: stop waiting)",
+    "reload": "make the running tray app re-read its config file (as Settings > Reload config file)",
 }
 
 
@@ -477,6 +479,17 @@ def _recover_before_recording(folder: Path | None) -> None:
         log.warning("looking for unfinished recordings failed: %s", exc)
 
 
+def _recording_line(description: str, args) -> str:
+    """The first line of `trayrip record`, written once the capture runs: what it records, for how long."""
+    until = f"for {args.duration:g} s" if args.duration else "until Ctrl+C"
+    if args.stop_on_silence:
+        until += f" or {args.stop_on_silence:g} s of silence"
+    what = description if args.app else f"what the computer plays ({description})" if description else \
+        "what the computer plays"
+    when = f"Waiting for sound from {what}, then recording" if args.wait_for_sound else f"Recording {what}"
+    return f"{when} {until}..."
+
+
 def _cmd_record(args) -> int:
     from .api import RecordingFailed, record
     from .recording.silence import SilenceSettings
@@ -498,12 +511,12 @@ def _cmd_record(args) -> int:
             signal.signal(sig, on_signal)
     _recover_before_recording(args.output.parent if args.output else args.folder)
     progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
-    if not args.quiet:
-        until = f"for {args.duration:g} s" if args.duration else "until Ctrl+C"
-        if args.stop_on_silence:
-            until += f" or {args.stop_on_silence:g} s of silence"
-        when = "Waiting for sound, then recording" if args.wait_for_sound else "Recording"
-        sys.stderr.write(f"{when} what the computer plays {until}...\n")
+
+    def started(rec) -> None:  # once the capture runs: the first line says what is recorded, and only then
+        if not args.quiet:
+            sys.stderr.write(_recording_line(rec.description, args) + "\n")
+            sys.stderr.flush()
+
     try:
         path = record(
             args.duration,
@@ -533,6 +546,7 @@ def _cmd_record(args) -> int:
             normalize=args.normalize,
             skip_ads=args.skip_ads,
             duplicates=args.duplicates,
+            on_start=started,
         )
     except RecordingFailed as exc:
         progress.end()
@@ -694,7 +708,8 @@ def _cmd_apps(args) -> int:
     if not apps:
         print("no application is playing", file=sys.stderr)
         return 0
-    width = max(len(a) for a, _, _ in apps)
+    width = max(len(a) for a, _, _ in apps + [("application", "", None)])
+    print(f"{'application':<{width}}  binary  pid")
     for app, binary, pid in apps:
         print(f"{app:<{width}}  {binary or '-'}  {pid if pid is not None else '-'}")
     return 0

@@ -5,8 +5,10 @@ computed when asked (never at import). Every key is optional; a missing file
 means all defaults.
 
 A file with problems is never written over. Loading reports each problem
-naming the key (bad keys fall back to their defaults; a file that is not
-valid TOML gives all defaults) and marks the file *unclean*. The first save
+naming the key (bad keys fall back to their defaults; in a file that is
+not valid TOML each broken line is named and skipped, the other lines still
+count; an unknown key gets a "did you mean" for a close known one) and marks
+the file *unclean*. The first save
 after that -- a setting changed from the tray menu -- first renames the
 user's file to ``config.toml.broken-YYYYmmdd-HHMMSS`` (a free name) and says
 so; the new file then holds the settings in effect. Editing the file by hand
@@ -19,9 +21,11 @@ world-write bit always cleared.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import logging
 import math
 import os
+import re
 import secrets
 import string
 import sys
@@ -221,6 +225,48 @@ def validate_value(key: str, value: Any) -> Any:
     raise AssertionError(key)  # pragma: no cover
 
 
+def _did_you_mean(key: str) -> str:
+    """"; did you mean threshold_db?" for a key close to a known one ("" when none is)."""
+    close = difflib.get_close_matches(str(key).lower(), list(_COMMENTS), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = text.strip()
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+_KEY_OF_LINE = re.compile(r"\s*([A-Za-z0-9_-]+)\s*=")
+
+
+def _salvage(text: str, error: Exception) -> tuple[dict[str, Any], list[tuple[int, str, str, str | None]]]:
+    """The settings of a file that is not valid TOML, read line by line (every line here is ``key = value``).
+
+    Returns the values of the lines that parse and (line number, line, why,
+    the key it seems to set) for each line that does not.
+    """
+    data: dict[str, Any] = {}
+    broken: list[tuple[int, str, str, str | None]] = []
+    for number, line in enumerate(text.split("\n"), 1):  # TOML's newlines only (not str.splitlines' many)
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        m = _KEY_OF_LINE.match(line)
+        try:
+            found = tomllib.loads(line)
+        except tomllib.TOMLDecodeError as exc:
+            broken.append((number, line, re.sub(r"\s*\(at [^)]*\)$", "", str(exc)), m.group(1) if m else None))
+            continue
+        again = [k for k in found if k in data]
+        if again:  # TOML allows a key once: the first line counts
+            broken.append((number, line, f"{again[0]} is set a second time", None))
+            continue
+        data.update(found)
+    if not broken:
+        lineno = getattr(error, "lineno", 0)
+        broken.append((lineno, "", re.sub(r"\s*\(at [^)]*\)$", "", str(error)), None))
+    return data, broken
+
+
 def _toml_string(text: str) -> str:
     out = ['"']
     for ch in text:
@@ -322,15 +368,20 @@ class ConfigStore:
             self.unclean = True
             return LoadResult(fallback, (f"{self.path} is not UTF-8 text ({exc.reason}); {kept}",), True)
         except tomllib.TOMLDecodeError as exc:
-            self.unclean = True
-            return LoadResult(
-                fallback,
-                (f"{self.path} is not valid TOML ({exc}); {kept}. Your file is kept as it is",),
-                True,
-            )
+            data, broken = _salvage(text, exc)
+        else:
+            broken = []
         values: dict[str, Any] = {}
         problems: list[str] = []
         defaults = Config()
+        for number, line, why, key in broken:  # one bad line costs that line only
+            if key in _COMMENTS:
+                values[key] = getattr(fallback, key)
+                keeping = f"keeping {values[key]!r}" if previous is not None else f"using the default {values[key]!r}"
+            else:
+                keeping = "the line is ignored"
+            problems.append(f"{self.path} line {number} is not valid TOML ({why}): {_short(line)}; {keeping}. "
+                            "Your file is kept as it is")
         for key, value in data.items():
             try:
                 values[key] = validate_value(key, value)
@@ -341,9 +392,10 @@ class ConfigStore:
                 elif key in _COMMENTS:
                     problems.append(f"{self.path.name}: {exc}; using the default {getattr(defaults, key)!r}")
                 else:
-                    problems.append(f"{self.path.name}: unknown setting {key!r} (ignored)")
+                    problems.append(f"{self.path.name}: unknown setting {key!r} (ignored){_did_you_mean(key)}")
         self.unclean = bool(problems)
-        return LoadResult(replace(defaults, **values), tuple(problems), True)
+        # A broken file may hide a setting it meant to keep: what it does not say stays as it is.
+        return LoadResult(replace(fallback if broken else defaults, **values), tuple(problems), True)
 
     def changed_on_disk(self) -> bool:
         """True if the file was created, edited or removed since the last load/save."""

@@ -182,7 +182,7 @@ def display_name(hotkey: str | Hotkey, platform: str = sys.platform) -> str:
     parts = [_DISPLAY_MODS.get(m, cmd) for m in hk.modifiers]
     key = hk.key
     if len(key) == 1:
-        parts.append(key.upper())
+        parts.append(key.upper() if len(key.upper()) == 1 else key)  # "ß".upper() is "SS": another key
     elif key.startswith("vk"):
         parts.append(f"<{key[2:]}>")
     else:

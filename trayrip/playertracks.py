@@ -109,6 +109,16 @@ class TrackFollower:
     def start(self) -> None:
         self.watcher.start()
 
+    @property
+    def now_playing(self) -> str:
+        """The player's current track in words ("02 Bob — Second Wind"), "" when none (any thread)."""
+        event = self.watcher.latest
+        info = event.track if event is not None else None
+        if info is None or not info.known:
+            return ""
+        number = f"{info.track:02} " if info.track else ""
+        return f"{number}{info.artist} — {info.title}" if info.artist else f"{number}{info.title}"
+
     def stop(self) -> None:
         self.watcher.stop()
 

@@ -6,6 +6,7 @@ import queue
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -343,3 +344,56 @@ def test_a_child_started_from_a_short_lived_thread_outlives_the_thread_but_not_t
         assert _state(int(pid)) in ("gone", "Z")
     finally:
         parent.kill()
+
+
+def test_a_read_that_ends_mid_frame_keeps_the_rest_for_the_next_block(tmp_path):
+    """Issue 20, item 6: each piece the child writes ends mid-frame and is read before the next comes."""
+    go = tmp_path / "go"
+    exe = fake_child(tmp_path, f"""
+        data = (bytes(range(256)) * 16)[:4004]
+        for k, i in enumerate(range(0, len(data), 333)):
+            while not os.path.exists("{go}-%d" % k):
+                time.sleep(0.005)
+            os.write(1, data[i:i + 333])
+        time.sleep(30)
+    """)
+    src = PipeWireSource(AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "fake"), exe=exe)
+    src.block_interval = 0.01
+    q, sink = collect()
+    src.start(sink)
+    got = b""
+    for k in range(13):  # 12 pieces of 333 bytes and one of 8
+        (tmp_path / f"go-{k}").touch()
+        while len(got) < min(4004, (k + 1) * 333) // 4 * 4:
+            block = q.get(timeout=10)
+            assert len(block.data) % 4 == 0 and block.frames == len(block.data) // 4, "a torn frame was handed on"
+            got += block.data
+    src.stop()
+    assert got == (bytes(range(256)) * 16)[:4004]
+
+
+def test_stop_waits_for_the_reader_to_deliver_up_to_the_childs_eof(tmp_path):
+    """Issue 20, item 6: on SIGTERM the child still writes for a while; all of it is delivered before stop returns."""
+    exe = fake_child(tmp_path, """
+        import signal
+        def bye(*_):
+            for _ in range(4):
+                time.sleep(0.1)
+                os.write(1, b"\\x02\\x00" * 2 * 100)
+            os._exit(0)
+        signal.signal(signal.SIGTERM, bye)
+        os.write(1, b"\\x01\\x00" * 2 * 100)
+        while True:
+            time.sleep(1)
+    """)
+    src = PipeWireSource(AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "m"), exe=exe)
+    calls = []
+
+    def busy_sink(block):  # a consumer that takes a while, so the reader is behind when the child exits
+        calls.append(block)
+        threading.Event().wait(0.25)
+        return True
+
+    src.start(busy_sink)
+    src.stop()
+    assert b"".join(b.data for b in calls) == b"\x01\x00" * 200 + b"\x02\x00" * 800

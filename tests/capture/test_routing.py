@@ -135,6 +135,14 @@ class FakeServer:
         raise AssertionError(f"unexpected call {argv}")
 
 
+@pytest.fixture(autouse=True)
+def fresh_server_kind():
+    """Each fake server is asked what it is (trayrip remembers it per session server)."""
+    routing._SERVER_KIND.clear()
+    yield
+    routing._SERVER_KIND.clear()
+
+
 @pytest.fixture
 def no_follow(monkeypatch):
     monkeypatch.setattr(AppRoute, "_start_following", lambda self: None)

@@ -492,7 +492,7 @@ def test_reload_picks_up_hand_edits_and_reports_problems(tmp_path):
     store.path.write_text("format = [\n")
     snap = h.send(Cmd.RELOAD_CONFIG)
     assert snap.config.format == "mp3" and snap.config.hotkey == "<ctrl>+<alt>+r"  # what worked is kept
-    assert "not valid TOML" in snap.config_problem and "keeping the settings in effect" in snap.config_problem
+    assert "line 1 is not valid TOML" in snap.config_problem and "keeping 'mp3'" in snap.config_problem
     assert h.notes.items[-1][0] == "trayrip: problem in the config file"
     assert store.path.read_text() == "format = [\n"
 
@@ -596,6 +596,12 @@ def test_single_instance_lock_and_toggle_message(tmp_path):
         assert ask_running("start", tmp_path / "run") == "already recording"
         assert ask_running("stop", tmp_path / "run") == "asked it to stop recording"
         assert h.send().state is State.IDLE
+        # launched again (the applications menu): a notification, nothing started (issue 20, defect 10)
+        assert "nothing was started" in ask_running("launched", tmp_path / "run")
+        assert h.send().state is State.IDLE
+        summary, body, _ = h.notes.items[-1]
+        assert summary == "trayrip is already running"
+        assert "Nothing was started" in body and "trayrip toggle" in body and "Ctrl+Alt+Shift+R" in body
     finally:
         first.close()
     assert second.acquire()  # released

@@ -88,6 +88,7 @@ def test_default_and_presets_are_valid_and_distinct():
         ("<ctrl>+<shift>+<f12>", "Ctrl+Shift+F12", "Ctrl+Shift+F12", "ctrl+shift+F12"),
         ("<ctrl>+<page_up>", "Ctrl+PageUp", "Ctrl+PageUp", "ctrl+Prior"),
         ("<pause>", "Pause", "Pause", "Pause"),
+        ("<ctrl>+ß", "Ctrl+ß", "Ctrl+ß", "ctrl+ß"),  # not "Ctrl+SS" (issue 20, defect 6)
     ],
 )
 def test_display_and_xdotool_names(text, linux, mac, xdotool):

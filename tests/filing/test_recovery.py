@@ -142,3 +142,14 @@ def test_capture_file_is_locked_until_filed(tmp_path):
     assert out.stdout.strip() == "0" and result.part.exists()
     filed = rec.finish()
     assert filed.path.exists() and not result.part.exists()
+
+
+def test_a_leftover_is_filed_in_the_users_format(tmp_path):
+    """Issue 20, defect 11: a recovered recording is FLAC when the user records FLAC (it stayed WAV)."""
+    part = crashed_capture(tmp_path)
+    [report] = recover_all([tmp_path], format="flac")
+    assert report.filed is not None and report.filed.path.suffix == ".flac", report
+    assert report.filed.path.name.endswith(" (recovered).flac")
+    data, rate = sf.read(report.filed.path)
+    assert rate == RATE and abs(len(data) / RATE - 2.4) <= 0.02  # the tone + pads, trimmed
+    assert not part.exists() and not list(tmp_path.glob(".trayrip-*"))

@@ -178,3 +178,35 @@ def test_player_tags_and_cover_in_every_format(tmp_path, name):
     else:
         pic = Picture(base64.b64decode(f["metadata_block_picture"][0]))
     assert (pic.data, pic.mime, pic.type) == (PLAYER_TAGS.cover, "image/png", 3)
+
+
+def riff_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
+    """(id, declared size, offset of the body) of each top-level chunk; they must tile the file exactly."""
+    import struct
+
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    assert struct.unpack("<I", data[4:8])[0] == len(data) - 8
+    out, pos = [], 12
+    while pos < len(data):
+        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        out.append((cid, size, pos + 8))
+        pos += 8 + size + (size & 1)
+    assert pos == len(data), "the chunks do not end where the file ends"
+    return out
+
+
+@pytest.mark.parametrize("title", ["Song", "Song Ä1"])
+def test_the_wav_id3_chunk_size_is_the_tags_length_exactly(tmp_path, title):
+    """Issue 20, item 6: readers that walk the chunks trust the size; a wrong one hides or corrupts what follows."""
+    from trayrip.filing.tags import Tags, write_tags
+
+    path = tmp_path / "t.wav"
+    sf.write(str(path), np.zeros((4800, 2), np.int16), 48000, subtype="PCM_16")
+    write_tags(path, "wav", Tags(title=title, artist="Ann", cover=b"\x89PNG fake", cover_mime="image/png"))
+    data = path.read_bytes()
+    [(_, size, body)] = [c for c in riff_chunks(data) if c[0] == b"id3 "]
+    tag = data[body:body + size]
+    assert tag[:3] == b"ID3"
+    synchsafe = tag[6:10]
+    length = 10 + (synchsafe[0] << 21 | synchsafe[1] << 14 | synchsafe[2] << 7 | synchsafe[3])
+    assert size == length, f"the id3 chunk says {size} bytes, the tag is {length}"

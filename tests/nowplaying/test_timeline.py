@@ -103,3 +103,44 @@ def test_playing_the_same_track_again_makes_a_new_track():
     assert first.ranges[-1][1] == again.ranges[0][0] == 5 * RATE  # cut where the player said it started again
     seek_early = PlayerEvent("seeked", 1.0, "org.mpris.MediaPlayer2.x", "Playing", A, 0.2, 1.0)
     assert len(plan(audio, [ev("state", 0.0, A), seek_early]).tracks) == 1  # early in the track: no new file
+
+
+def fade(freq, seconds, fade_for):
+    x = tone(freq, seconds)
+    x[-round(fade_for * RATE):] *= np.linspace(1.0, 0.0, round(fade_for * RATE), dtype=np.float32)[:, None]
+    return x
+
+
+@pytest.mark.parametrize("early", [0.0, 0.22, 0.6])
+def test_the_last_track_keeps_its_end_and_tail_pad_when_the_player_stops(early):
+    """Issue 20, defect 4: the player's "Stopped" may come before its last audio (or mid-fade)."""
+    audio = np.concatenate([tone(440, 3), fade(660, 3, 1.0), quiet(2)])
+    events = [ev("state", 0.0, A), ev("track", 3.0, B), ev("status", 6.0 - early, B, "Stopped")]
+    result = plan(audio, events)
+    first, last = result.tracks
+    assert abs(first.ranges[-1][1] / RATE - 3.0) <= 0.15  # the first track's end came from the change
+    end = last.ranges[-1][1] / RATE
+    # the sound (with its fade, to where it falls below -50 dBFS) and the 0.3 s pad after it
+    sound_end = 6.0 - 1.0 * 10 ** (-50 / 20)
+    assert sound_end + 0.3 - 0.03 <= end <= sound_end + 0.3 + 0.02, end
+
+
+def test_the_last_track_ends_with_the_recording_when_the_stop_comes_before_its_last_audio():
+    audio = np.concatenate([tone(440, 3), tone(660, 3)])  # the recording ends while the sound still plays
+    events = [ev("state", 0.0, A), ev("track", 3.0, B), ev("status", 5.78, B, "Stopped")]
+    last = plan(audio, events).tracks[-1]
+    assert last.ranges[-1][1] == audio.shape[0], "the file must not lose the last 0.22 s at full level"
+
+
+@pytest.mark.parametrize("position", [0.6, 1.0])
+def test_the_players_position_puts_the_change_before_the_signal(position):
+    """Issue 20, item 6: a track reported ``position`` s in at the signal began ``position`` s before it.
+
+    Two equally strong changes lie either side of the signal, ``position`` s away; only the sign decides.
+    """
+    signal_at = 6.0
+    audio = np.concatenate([tone(440, signal_at - position), tone(660, 2 * position), tone(880, 4)])
+    events = [ev("state", 0.0, A), ev("track", signal_at, B, position=position)]
+    a, b = plan(audio, events).tracks
+    assert b.ranges[0][0] / RATE == pytest.approx(signal_at - position, abs=0.05)
+    assert a.ranges[-1][1] == b.ranges[0][0]

@@ -141,3 +141,15 @@ def test_app_follows_only_the_named_player(private_bus, tmp_path):
             mine.stop()
     finally:
         stop(mpv)
+
+
+def test_a_year_only_date_from_the_player_stays_a_year():
+    """Issue 20, defect 11: mpv-mpris sends a year-only tag as 2024-01-01T00:00:00."""
+    from trayrip.nowplaying.metadata import track_from_metadata
+
+    def date(value):
+        return track_from_metadata({"xesam:title": "x", "xesam:contentCreated": value}).date
+
+    assert date("2024-01-01T00:00:00") == "2024" and date("2024-01-01T00:00:00Z") == "2024"
+    assert date("2024-05-01T00:00:00") == "2024-05-01" and date("2024-01-01T20:15:00") == "2024-01-01"
+    assert date("2024") == "2024" and date("2024-05") == "2024-05"

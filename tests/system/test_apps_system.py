@@ -73,6 +73,7 @@ def test_record_one_app_while_the_user_hears_both(harness, user_env, tmp_path, t
     listed = trayrip(user_env, "apps")
     assert listed.returncode == 0, listed.stderr
     assert "ToneAlpha" in listed.stdout and "ToneBeta" in listed.stdout
+    assert listed.stdout.splitlines()[0].split() == ["application", "binary", "pid"]  # a header (defect 11)
     assert all(str(p.pid) in listed.stdout for p in players)  # the process ids
 
     folder = tmp_path / "out"
@@ -107,6 +108,7 @@ def test_no_matching_app_exits_1_and_lists_what_plays(harness, user_env, tmp_pat
     done = trayrip(user_env, "record", "--app", "no-such-player", "--folder", str(tmp_path / "out"))
     assert done.returncode == 1
     assert "no-such-player" in done.stderr and "ToneAlpha" in done.stderr and "ToneBeta" in done.stderr
+    assert "Recording" not in done.stderr, "a cheerful line before the error"  # issue 20, defect 7
     assert "Traceback" not in done.stderr
     assert server_state(harness)["modules"] == before["modules"]
 
@@ -168,3 +170,33 @@ def test_tray_start_undoes_a_killed_app_recording_and_its_list_follows_what_play
             p.terminate()
         if app is not None:
             app.stop()
+
+
+def test_arm_for_one_application_waits_for_it_to_play(harness, user_env, tmp_path):
+    """Issue 20, item 5: armed with an application that is not playing yet, trayrip waits for it (it does not
+    fall back to all audio); the decoy playing meanwhile is not recorded."""
+    decoy = play_as(harness, "ToneBeta", at.write_wav(tmp_path / "beta.wav", at.tone(BETA, 30.0)))
+    alpha = None
+    try:
+        wait_until(lambda: streams_of(harness, "ToneBeta"), 10, "the decoy's stream")
+        folder = tmp_path / "out"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "trayrip", "record", "--app", "ToneAlpha", "--wait-for-sound", "-d", "2",
+             "--no-trim", "--folder", str(folder)],
+            env=user_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # armed: nothing matches yet, and nothing is routed or filed while it waits
+        wait_until(lambda: proc.poll() is not None or list(folder.glob(".trayrip-*.wav.part")), 20, "the armed capture")
+        assert proc.poll() is None, proc.communicate()
+        assert not [m for m in harness.pactl_json("list", "modules") if "trayrip_app_" in str(m.get("argument"))]
+        alpha = play_as(harness, "ToneAlpha", at.write_wav(tmp_path / "alpha.wav", at.tone(ALPHA, 10.0)))
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert "Waiting for sound from application 'ToneAlpha'" in err.splitlines()[0], err
+    finally:
+        decoy.terminate()
+        if alpha is not None:
+            alpha.terminate()
+    data, rate = at.read_audio(out.strip().splitlines()[-1])
+    assert len(data) / rate >= 1.9
+    assert at.band_level_db(data, ALPHA, rate) > -20
+    assert at.band_level_db(data, BETA, rate) < at.band_level_db(data, ALPHA, rate) - 30, "the decoy was recorded"

@@ -150,15 +150,16 @@ def test_armed_records_the_burst_whole_and_stops_on_silence(harness, user_env, t
 
 
 def toggle(how: str, harness, env: dict, expect: str) -> None:
-    """Start/stop the running tray app: a second ``trayrip``, or the global hotkey."""
+    """Start/stop the running tray app: ``trayrip toggle``, or the global hotkey."""
     if how == "hotkey":
         harness.xdotool("key", HOTKEY)
         return
-    run = subprocess.run([sys.executable, "-m", "trayrip"], env=env, capture_output=True, text=True, timeout=30)
+    run = subprocess.run([sys.executable, "-m", "trayrip", "toggle"], env=env, capture_output=True, text=True,
+                         timeout=30)
     assert run.returncode == 0 and expect in run.stderr, run.stderr
 
 
-@pytest.mark.parametrize("how", ["second instance", "hotkey"])
+@pytest.mark.parametrize("how", ["trayrip toggle", "hotkey"])
 def test_preroll_tray_recording_started_3_s_late_begins_at_the_onset(how, harness, user_env, tmp_home, tmp_path):
     config = tmp_home / ".config" / "trayrip" / "config.toml"
     config.parent.mkdir(parents=True)

@@ -253,7 +253,7 @@ def test_tray_hotkey_menu_second_instance_and_quit(harness, user_env, tmp_home, 
     # A corrupt config file: a clear message, defaults used, the file left alone.
     config = tmp_home / ".config" / "trayrip" / "config.toml"
     config.parent.mkdir(parents=True)
-    broken = b'hotkey = "<ctrl>+<alt>+q"\nformat = [flac\n'
+    broken = b'hotkey = "<ctrl>+<alt>+q\nformat = [flac\n'  # both lines broken: the defaults
     config.write_bytes(broken)
     mark = len(harness.notifications())
     app = App(harness, user_env, tmp_home, tmp_path)
@@ -262,7 +262,7 @@ def test_tray_hotkey_menu_second_instance_and_quit(harness, user_env, tmp_home, 
         app.wait_docked()
         app.wait_icon(is_idle, "the idle icon")
         note = harness.wait_notification(summary="problem in the config file", since=mark, timeout=10)
-        assert "not valid TOML" in note["body"] and "defaults" in note["body"]
+        assert "line 1 is not valid TOML" in note["body"] and "default" in note["body"]
         assert "tray backend: gtk" in app.log()  # trayer is an XEmbed-only tray
 
         # 1. the hotkey starts a recording; the icon turns into the record disc
@@ -294,15 +294,23 @@ def test_tray_hotkey_menu_second_instance_and_quit(harness, user_env, tmp_home, 
         second = [p for p in wait_recordings(app, 2) if p != first][0]
         assert_recording_of(second, 1320, 1.0)
 
-        # 5. a second `trayrip` does not start another tray: it toggles this one
+        # 5. a second `trayrip` (launched from the menu) starts neither a tray nor a recording: it says that
+        # trayrip runs (issue 20, defect 10); `trayrip toggle` starts and stops
+        mark = len(harness.notifications())
         again = subprocess.run([sys.executable, "-m", "trayrip"], env=user_env, capture_output=True, text=True,
                                timeout=30)
         assert again.returncode == 0, again.stderr
-        assert "already running" in again.stderr and "start recording" in again.stderr
-        app.wait_icon(is_recording, "recording started by a second trayrip")
+        assert "already running" in again.stderr and "nothing was started" in again.stderr
+        note = harness.wait_notification(summary="trayrip is already running", since=mark, timeout=10)
+        assert "trayrip toggle" in note["body"]
+        assert app.log().count("capture running at") == 2 and is_idle(app.icon_image())
+        again = subprocess.run([sys.executable, "-m", "trayrip", "toggle"], env=user_env, capture_output=True,
+                               text=True, timeout=30)
+        assert again.returncode == 0 and "start recording" in again.stderr, again.stderr
+        app.wait_icon(is_recording, "recording started by trayrip toggle")
         harness.play(tone_file(tmp_path, 660, 1.0))
-        again = subprocess.run([sys.executable, "-m", "trayrip"], env=user_env, capture_output=True, text=True,
-                               timeout=30)
+        again = subprocess.run([sys.executable, "-m", "trayrip", "toggle"], env=user_env, capture_output=True,
+                               text=True, timeout=30)
         assert again.returncode == 0 and "stop recording" in again.stderr, again.stderr
         third = [p for p in wait_recordings(app, 3) if p not in (first, second)][0]
         assert_recording_of(third, 660, 1.0)

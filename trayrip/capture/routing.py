@@ -157,9 +157,15 @@ def describe_playing(found: list[AppStream]) -> str:
     return "playing now: " + ", ".join(f"{a} ({b or '?'}, pid {p or '?'})" for a, b, p in apps)
 
 
+_SERVER_KIND: dict[tuple, bool] = {}  # (PULSE_SERVER, XDG_RUNTIME_DIR) -> PipeWire?
+
+
 def is_pipewire() -> bool:
-    info = _run(["pactl", "info"])
-    return "pipewire" in info.lower()
+    """Whether the session's server is PipeWire (pipewire-pulse); asked once per server (a start saves a pactl)."""
+    key = (os.environ.get("PULSE_SERVER"), os.environ.get("XDG_RUNTIME_DIR"))
+    if key not in _SERVER_KIND:
+        _SERVER_KIND[key] = "pipewire" in _run(["pactl", "info"]).lower()
+    return _SERVER_KIND[key]
 
 
 # ---------------------------------------------------------------- PipeWire ports
@@ -296,6 +302,15 @@ def cleanup_leftovers() -> int:
         return 0
 
 
+def _cleanup_once() -> None:
+    """:func:`cleanup_leftovers` before this process's first route on a server (the tray and the CLI also
+    clean up as they start): a start saves its pactl calls."""
+    key = ("cleaned", os.environ.get("PULSE_SERVER"), os.environ.get("XDG_RUNTIME_DIR"))
+    if key not in _SERVER_KIND:
+        cleanup_leftovers()
+        _SERVER_KIND[key] = True
+
+
 # ---------------------------------------------------------------- the route
 
 
@@ -327,7 +342,19 @@ class AppRoute:
 
     # -- controller thread -------------------------------------------------
     def start(self) -> None:
-        cleanup_leftovers()
+        self.prepare()
+        self.connect()
+
+    def prepare(self) -> None:
+        """Find the application's streams and make the private sink (nothing is routed yet).
+
+        Raises NoMatchingApp listing what plays. A recorder started on the sink
+        between :meth:`prepare` and :meth:`connect` is running before the
+        streams arrive (PulseAudio otherwise runs a new null sink with the
+        long latency of the moved streams: its monitor's first audio came
+        ~0.5 s late).
+        """
+        _cleanup_once()
         if self.pipewire is None:
             self.pipewire = is_pipewire()
         found = streams()
@@ -344,11 +371,20 @@ class AppRoute:
             origin = names.get(self.matched[0].sink or -1, "")
             back = f" trayrip.return_to={origin}" if re.fullmatch(r"[\w.:-]+", origin) else ""
         try:
+            # PulseAudio: a new null sink renders 2 s blocks until a client asks for less, so a recorder's first
+            # audio came 0.5-2 s late; without rewinds it runs at its clients' latency at once (measured: 50 ms).
             self._modules.append(int(_run([
                 "pactl", "load-module", "module-null-sink", f"sink_name={self.sink}", f"rate={self.rate}",
-                f"channels={self.channels}",
+                f"channels={self.channels}", *([] if self.pipewire else ["norewinds=1"]),
                 f"sink_properties='device.description=trayrip-{os.getpid()} priority.session=0{back}'",
             ]).strip()))
+        except BaseException:
+            self.stop()
+            raise
+
+    def connect(self) -> None:
+        """Route the streams found by :meth:`prepare` into the private sink, and follow new ones."""
+        try:
             with self._lock:
                 for s in self.matched:
                     self._route(s)
@@ -482,33 +518,107 @@ class AppSource:
     """A CaptureSource recording one application: the route plus a source on its monitor.
 
     ``make_source(monitor)`` builds the inner source (not started) for the
-    private sink's monitor.
+    private sink's monitor. With ``wait`` (Arm: wait for sound) an application
+    that is not playing yet is waited for -- a ``pactl subscribe`` child read
+    by ``trayrip-app-wait``; each new or changed stream is a new try -- instead
+    of failing; nothing is delivered until it plays.
     """
 
-    def __init__(self, route: AppRoute, make_source):
+    def __init__(self, route: AppRoute, make_source, wait: bool = False):
         self.route = route
         self._inner = make_source(route.monitor)
         self.format = self._inner.format
         self.description = f"application {route.name!r}"
         self.can_wait = False
+        self.wait = wait
+        self._lock = threading.Lock()  # the waiting thread's start against stop()
+        self._stopped = False
+        self._error: str | None = None
+        self._waiter: subprocess.Popen | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self, sink) -> None:
-        self.route.start()
+        try:
+            self.route.prepare()
+        except NoMatchingApp:
+            if not self.wait:
+                raise
+            self._wait_for_app(sink)
+            return
+        self._start_inner(sink)
+
+    def _start_inner(self, sink) -> None:
+        """The recorder on the private sink first, then the streams into it (see AppRoute.prepare)."""
         self.description = self.route.description
         try:
             self._inner.start(sink)
         except BaseException:
             self.route.stop()
             raise
+        try:
+            self.route.connect()
+        except BaseException:
+            self._inner.stop()
+            raise
+
+    def _wait_for_app(self, sink) -> None:
+        exe = shutil.which("pactl")
+        if exe is None:
+            raise CaptureError("pactl was not found: install it (pulseaudio-utils / pipewire-bin)")
+        self._waiter = spawn_child(
+            [exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=dict(os.environ, LC_ALL="C", LANG="C"), text=True, start_new_session=True,
+        )
+        self._thread = threading.Thread(target=self._waiting, args=(self._waiter, sink), name="trayrip-app-wait",
+                                        daemon=True)
+        self._thread.start()
+        log.info("waiting for %s to play", self.description)
+
+    def _waiting(self, proc: subprocess.Popen, sink) -> None:
+        """App-wait thread: every stream event is a try to route the application; the first that works starts."""
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "sink-input" not in line:
+                continue
+            with self._lock:
+                if self._stopped:
+                    return
+                try:
+                    self.route.prepare()
+                except NoMatchingApp:
+                    continue
+                except CaptureError as exc:
+                    self._error = str(exc)
+                    return
+                try:
+                    self._start_inner(sink)
+                except CaptureError as exc:
+                    self._error = str(exc)
+                    return
+            log.info("%s plays: recording it", self.description)
+            break
+        proc.terminate()
 
     def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and waiter.poll() is None:
+            waiter.terminate()
+            try:
+                waiter.wait(1.0)
+            except subprocess.TimeoutExpired:
+                waiter.kill()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(2.0)
         try:
             self._inner.stop()
         finally:
             self.route.stop()
 
     def error(self) -> str | None:
-        return self._inner.error()
+        return self._error or self._inner.error()
 
     @property
     def block_interval(self) -> float | None:

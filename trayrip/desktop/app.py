@@ -1,7 +1,7 @@
 """The tray app's composition root: ``trayrip`` / ``trayrip tray`` (main thread).
 
-Start-up order: single-instance lock (a second ``trayrip`` toggles recording
-in the running one and exits, see :mod:`trayrip.desktop.instance`), settings,
+Start-up order: single-instance lock (a second ``trayrip`` tells the running
+one, which says it runs, and exits, see :mod:`trayrip.desktop.instance`), settings,
 notifier, tray icon (fails early without a desktop), controller, global
 hotkey, then the tray loop on the main thread until Quit. Quit -- from the
 menu, SIGTERM/SIGINT/SIGHUP, or the tray loop ending -- finishes the
@@ -31,7 +31,7 @@ from .controller import Cmd, Controller, WarmRecordings, list_apps, list_devices
 from ..errors import TrayripError
 from .autostart import AutostartSwitch
 from .hotkeys import HotkeyManager
-from .instance import InstanceLock, ask_running
+from .instance import LAUNCHED, InstanceLock, ask_running, launched_again_text
 from ..logsetup import log_file
 from .notify import Notifier
 from .schedule_runner import ScheduleRunner
@@ -113,7 +113,7 @@ def _second_instance(lock: InstanceLock) -> int:
     pid = lock.running_pid()
     who = f"trayrip is already running (pid {pid})" if pid else "trayrip is already running"
     try:
-        reply = ask_running("toggle", lock.folder)
+        reply = ask_running(LAUNCHED, lock.folder)  # says so and starts nothing; `trayrip toggle` toggles
     except TrayripError as exc:
         sys.stderr.write(f"{who}, but it did not answer: {exc}\n")
         return 1
@@ -130,13 +130,11 @@ def _instance_handler(controller: Controller, notify: Callable[..., None]) -> Ca
             controller.submit(Cmd.TOGGLE)
             if recording:
                 return "asked it to stop recording"
-            notify("Recording started", "started by the trayrip command")
-            return "asked it to start recording"
+            return "asked it to start recording"  # the controller says what it records, once it does
         if command == "start":
             if recording:
                 return "already recording"
             controller.submit(Cmd.START)
-            notify("Recording started", "started by the trayrip command")
             return "asked it to start recording"
         if command == "stop":
             if not recording:
@@ -148,6 +146,12 @@ def _instance_handler(controller: Controller, notify: Callable[..., None]) -> Ca
         if command == "schedules":  # `trayrip schedule` changed the file, or an OS timer fired
             controller.submit(Cmd.SCHEDULES)
             return "the running trayrip checks its schedules now"
+        if command in ("arm", "reload"):
+            controller.submit(Cmd.ARM if command == "arm" else Cmd.RELOAD_CONFIG)
+            return f"asked it to {'arm (or stop waiting)' if command == 'arm' else 'reload its config file'}"
+        if command == LAUNCHED:  # launched again (e.g. from the applications menu): a surprise recording is worse
+            notify("trayrip is already running", launched_again_text(controller.snapshot))
+            return "nothing was started (`trayrip toggle` starts or stops recording)"
         return f"unknown command {command!r}"
 
     return handle
@@ -166,7 +170,8 @@ def _recover_leftovers(config, notify: Callable[..., None]) -> None:
         cleanup_leftovers()  # what a killed one-application recording left in the sound server
     folders = [default_folder()] + ([Path(config.folder).expanduser()] if config.folder else [])
     try:
-        reports = recover_all(folders, SilenceSettings(threshold_db=config.threshold_db), trim=config.trim)
+        reports = recover_all(folders, SilenceSettings(threshold_db=config.threshold_db), trim=config.trim,
+                              format=config.format)
     except Exception:  # never a silently dead thread
         log.exception("looking for unfinished recordings failed")
         return

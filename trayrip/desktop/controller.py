@@ -34,8 +34,11 @@ from typing import Any, Callable, Protocol
 from ..capture.routing import NoMatchingApp
 from ..config import Config, ConfigError, ConfigStore, updated
 from ..errors import TrayripError
+from . import capture_plan
+from .choices import DeviceChoice, list_apps, list_devices  # noqa: F401 (their old home)
 from .saved_text import saved_body
 from .schedule_runner import ScheduleRunner
+from .server_loss import ServerLoss, plain_words
 from .state import Action, Event, Machine, State, step
 
 __all__ = ["Cmd", "DeviceChoice", "Snapshot", "Controller", "Filer", "WarmRecordings", "list_devices", "list_apps", "AUDIO_SUFFIXES"]
@@ -87,14 +90,6 @@ _RECORDER_EVENTS = {Cmd.SOUND: Event.SOUND, Cmd.SILENCE: Event.SILENCE}
 
 
 @dataclass(frozen=True)
-class DeviceChoice:
-    """A device the menu offers: ``value`` goes into the config's ``device``."""
-
-    value: str
-    label: str
-
-
-@dataclass(frozen=True)
 class Snapshot:
     """Everything the tray shows, as of one moment (immutable; any thread may read it)."""
 
@@ -116,6 +111,7 @@ class Snapshot:
     seq: int = 0
     apps: tuple[str, ...] = ()  # applications playing at the last scan (config ``app`` values)
     schedules: Any = None  # the schedule runner's ScheduleView (next runs, the active one)
+    source: str = ""  # what the recording or the pre-roll listens to, in plain words ("" = nothing open)
 
 
 class RecordingLike(Protocol):
@@ -255,8 +251,10 @@ class Controller:
         self._default_folder = default_folder
         self._preroll_factory = preroll_factory or _default_preroll_factory(self._factory)
         self._preroll: Any = None  # the SharedStream kept open while idle (pre-roll), or None
-        self._preroll_key: tuple | None = None  # the settings it was opened with
+        self._preroll_key: tuple | None = None  # the plan's warm key it was opened with
         self._schedules = schedules or ScheduleRunner()
+        self._sources = {"rec": "", "preroll": "", "plan": "", "off": ""}  # tooltip words; "off": last pre-roll problem
+        self._loss = ServerLoss()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._filer = Filer(self.submit, threaded=threaded_filer)
         self._machine = Machine()
@@ -387,9 +385,10 @@ class Controller:
         if rec is None:
             return
         if rec.wait_done(0) or rec.failed:
-            self._error = rec.failed or "the capture stopped by itself"
+            self._error = self._loss.lose(rec.failed or "the capture stopped by itself")
             self._event(Event.STREAM_LOST)
             return
+        self._sources["rec"] = " — ".join(filter(None, (self._sources["plan"], getattr(rec, "now_playing", ""))))
         self._publish(rec.status())
 
     def _handle(self, cmd: Cmd, payload: Any, submitted: float) -> None:
@@ -432,8 +431,9 @@ class Controller:
             else:
                 self._devices, self._devices_note = tuple(payload), None
             self._publish()
-        elif cmd is Cmd.REFRESH_APPS:
+        elif cmd is Cmd.REFRESH_APPS:  # also what the stream watcher says when the server is back
             self._refresh_apps()
+            self._server_back()
         elif cmd is Cmd.APPS:
             scan, found = payload
             if scan < self._apps_scan_seen:  # scans run side by side: an older one must not win
@@ -507,18 +507,23 @@ class Controller:
         self._rec_command_time = None
         begun = self._clock()  # the command waited in the queue until now
         try:
-            options = self._schedules.take_options() or self._config.recording_options()
-            if armed:
-                options = replace(options, wait_for_sound=True)
-            rec = self._new_recording(options)
-            if self._preroll is not None and self._preroll.running and hasattr(rec, "use_source"):
+            self._sync_preroll()  # a warm stream opened on another plan is re-opened first
+            plan = capture_plan.resolve(self._config, armed=armed, options=self._schedules.take_options())
+            rec = self._new_recording(plan.options)
+            if self._preroll is not None and self._preroll.running and plan.serves(self._preroll_key) \
+                    and hasattr(rec, "use_source"):
                 rec.use_source(self._preroll.tap())  # the stream (and its last seconds) goes to the recording
             try:
                 rec.start()
+                note = ("Armed: waiting for sound" if armed else "Recording started",
+                        f"from {getattr(rec, 'description', '') or plan.label}")
             except NoMatchingApp as exc:  # the chosen application is not playing: record everything
-                rec = self._new_recording(replace(options, app=None))
+                plan = plan.all_audio()
+                rec = self._new_recording(plan.options)
                 rec.start()
-                self._notify("Recording all system audio", f"{options.app} is not playing ({exc.playing})")
+                note = ("Recording all system audio", f"{self._config.app} is not playing ({exc.playing})")
+            self._sources["rec"] = self._sources["plan"] = plan.label
+            self._notify(*note)
         except (TrayripError, ValueError, OSError) as exc:
             self._error = getattr(exc, "tray_message", None) or str(exc)  # the tray's own fix, not a CLI option
             self._refresh_factory()
@@ -587,27 +592,34 @@ class Controller:
 
     # -- pre-roll ------------------------------------------------------------
     def _sync_preroll(self) -> None:
-        """Open, re-open or close the idle stream to match the settings (not while a recording holds it)."""
-        cfg = self._config
-        key = (cfg.preroll_seconds, cfg.device, cfg.rate, cfg.bits) if cfg.preroll_seconds > 0 else None
+        """Open, re-open or close the idle stream to match the plan of this moment (not while a recording holds it)."""
+        plan = capture_plan.resolve(self._config)
+        key = plan.warm_key
         if self._rec is not None:
             return  # a recording holds the stream; settled when it ends
         if self._preroll is not None and key == self._preroll_key and self._preroll.running:
             return
+        moved = key is not None and self._preroll_key not in (None, key)
         self._close_preroll()
         if key is None:
             return
         try:
             self._preroll = self._preroll_factory(
-                cfg.recording_options(), cfg.preroll_seconds, lambda message: self.submit(Cmd.PREROLL_LOST, message)
+                plan.options, plan.preroll_seconds, lambda message: self.submit(Cmd.PREROLL_LOST, message)
             )
-            self._preroll_key = key
+            self._preroll_key, self._sources["off"] = key, ""
+            self._sources["preroll"] = plan.label + (", re-opened for the new settings: its buffer restarted"
+                                                     if moved else "")
+            if moved:
+                log.info("pre-roll re-opened on %s (the settings changed): its buffer restarted", plan.label)
         except (TrayripError, ValueError, OSError) as exc:
             refresh = getattr(self._factory, "refresh", None)
-            if refresh is not None:
+            if refresh is not None and not isinstance(exc, NoMatchingApp):
                 refresh()  # a device list fixed at start-up may be why
             log.warning("pre-roll is off: %s", exc)
-            self._notify("trayrip: pre-roll is off", str(exc), error=True)
+            if not self._loss.lost and self._sources["off"] != str(exc):  # told once; a lost server's return is
+                self._notify("trayrip: pre-roll is off", str(exc), error=True)
+            self._sources["off"] = str(exc)
 
     def _close_preroll(self) -> None:
         stream, self._preroll, self._preroll_key = self._preroll, None, None
@@ -620,7 +632,24 @@ class Controller:
             return
         self._close_preroll()
         self._refresh_factory()
-        self._notify("trayrip: pre-roll stopped", str(message), error=True)
+        told = self._loss.lost
+        message = self._loss.lose(str(message))
+        if not told and self._rec is None:  # a recording's own loss is told by the recording
+            self._notify("trayrip: pre-roll stopped", message, error=True)
+        self._publish()
+
+    def _server_back(self) -> None:
+        """Streams changed: a pre-roll that could not open (server lost, application not playing) tries again;
+        after a lost server, once it answers, leave the error and say so."""
+        if self._rec is None and self._preroll is None and self._config.preroll_seconds > 0:
+            self._sync_preroll()
+        if not self._loss.lost or self._rec is not None:
+            return
+        if self._config.preroll_seconds > 0 and self._preroll is None:
+            return  # not back yet
+        self._notify(*self._loss.back(self._preroll is not None))
+        if self._machine.state is State.ERROR:
+            self._event(Event.DISMISS)
         self._publish()
 
     def _save_preroll(self) -> Event | None:
@@ -633,7 +662,7 @@ class Controller:
             reason = "pre-roll is off (Settings > Pre-roll)" if stream is None else "the pre-roll buffer is empty"
             self._last_outcome = ("discarded", reason)
             return Event.DISCARDED
-        options = replace(self._config.recording_options(), split=False)
+        options = replace(capture_plan.resolve(self._config).options, split=False)
         job = SavedAudio(data, stream.format, options, description=stream.description, when=self._wall())
         log.info("saving the last %.1f s (pre-roll)", len(data) / stream.format.bytes_per_frame / stream.format.rate)
         self._filer.submit(job)
@@ -647,7 +676,7 @@ class Controller:
         length = _duration_text(getattr(filed, "duration", 0.0))
         body = saved_body(filed, paths, length)
         if note:
-            body += f"\n{note}"
+            body += f"\n{plain_words(note)}"
         silent = getattr(filed, "silent", None)
         if silent:
             self._notify("Silent recording saved", f"{body}\nIt is {silent}: was anything playing, or is the output muted?")
@@ -819,6 +848,7 @@ class Controller:
             seq=self._seq,
             apps=self._apps,
             schedules=self._schedules.view,
+            source=self._sources["rec"] if self._rec is not None else self._sources["preroll"] if self._preroll else "",
         )
         self.snapshot = snap
         for fn in self._subscribers:
@@ -895,41 +925,3 @@ def _default_preroll_factory(recordings: Any) -> Callable[..., Any]:
         return SharedStream(opener(options), seconds, on_lost).start()
 
     return open_preroll
-
-
-def list_apps() -> list[str]:
-    """Names of the applications playing now, for "Record from" (any thread but the UI's)."""
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return []
-    from ..capture import routing
-
-    names: dict[str, None] = {}
-    for app, binary, _pid in routing.playing_apps(routing.streams()):
-        names.setdefault(app or binary, None)
-    return [n for n in names if n]
-
-
-def list_devices() -> list[DeviceChoice]:
-    """Recordable sources for the Settings > Device menu (any thread but the UI's).
-
-    Linux: the sound server's sources (``pactl``), monitors first -- their
-    names work as ``device`` values. Elsewhere: PortAudio's input devices.
-    """
-    import sys
-
-    if sys.platform.startswith("linux"):
-        from ..capture import pulse
-
-        info = pulse.query()
-        monitors = [s for s in info.sources if s.monitor_of]
-        others = [s for s in info.sources if not s.monitor_of]
-        return [DeviceChoice(s.name, s.description) for s in monitors + others]
-    from ..capture.portaudio import PortAudio
-
-    backend = PortAudio()
-    try:
-        return [DeviceChoice(d.name, d.name) for d in backend.devices()]
-    finally:
-        backend.close()

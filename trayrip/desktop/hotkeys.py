@@ -102,6 +102,8 @@ class PynputBackend:
             keyboard.HotKey.parse(hotkey.canonical)
         except ValueError as exc:
             raise HotkeyError(f"pynput does not know the hotkey {hotkey.canonical!r} here: {exc}") from None
+        if len(hotkey.key) == 1 and self._platform.startswith("linux"):
+            self._check_keymap(keyboard, hotkey)
 
         def fire() -> None:  # pynput's thread: O(1), never raises
             try:
@@ -121,6 +123,22 @@ class PynputBackend:
             self._problem = MACOS_PERMISSION_MESSAGE.format(hotkey=display_name(hotkey, "darwin"))
         elif not listener.is_alive():
             self._problem = "the hotkey listener stopped at once (see the log)"
+
+    @staticmethod
+    def _check_keymap(keyboard, hotkey: Hotkey) -> None:
+        """X11: refuse a character no key of the layout types (ß on a US layout): it would never fire."""
+        try:
+            mapping = keyboard.Controller().keyboard_mapping  # keysym -> key code, from the X server
+        except Exception as exc:  # not the X11 backend, or no mapping: nothing to check against
+            log.debug("keyboard mapping unavailable: %s", exc)
+            return
+        code = ord(hotkey.key)
+        keysym = code if code < 0x100 else code | 0x01000000  # X11's keysym for a Unicode character
+        if mapping and keysym not in mapping:
+            raise HotkeyError(
+                f"hotkey {display_name(hotkey)}: no key of this keyboard layout types {hotkey.key!r}, so it "
+                f"would never fire; choose a key on the keyboard, e.g. <ctrl>+<alt>+<shift>+r"
+            )
 
     def unbind(self, wait: float = 0.5) -> None:
         listener, self._listener = self._listener, None
@@ -196,9 +214,9 @@ class HotkeyManager:
             return None
         try:
             self._backend.bind(hotkey, self._callback)
-        except HotkeyError as exc:
-            self.problem = str(exc)
-            log.warning("%s", exc)
+        except HotkeyError as exc:  # the backend refused it before unbinding: the previous binding stays
+            self.problem = str(exc) + (f"; keeping {display_name(self.hotkey, self._platform)}" if self.hotkey else "")
+            log.warning("%s", self.problem)
             return self.problem
         except Exception as exc:  # a backend failing in an unforeseen way must not kill the app
             log.exception("binding the hotkey %s failed", hotkey.canonical)

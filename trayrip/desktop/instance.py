@@ -1,4 +1,4 @@
-"""One tray app per user session; a second ``trayrip`` toggles recording in the first.
+"""One tray app per user session; a second ``trayrip`` says that the first runs and starts nothing.
 
 The first ``trayrip`` takes an exclusive lock on ``trayrip.lock`` in the
 user's runtime folder (``platformdirs.user_runtime_dir``, i.e.
@@ -7,9 +7,10 @@ when the process ends, however it ends, so there are no stale locks. It
 also listens on the Unix socket ``trayrip.sock`` beside the lock (Windows:
 a loopback port with a secret, :mod:`.instance_endpoint`).
 
-A second ``trayrip`` finds the lock taken, connects to the socket and sends
-``toggle``: the running app starts or stops recording exactly as if its
-hotkey had been pressed, and the second process prints what it asked for and
+A second ``trayrip`` (launched again from the applications menu, say) finds
+the lock taken, connects to the socket and sends ``launched``: the running
+app shows a notification that it runs and how to record, and starts nothing
+(a recording nobody asked for is a surprise); the second process says so and
 exits with status 0 (1 if the running app did not answer). ``trayrip toggle``,
 ``trayrip start`` and ``trayrip stop`` send one command and never start a tray
 (status 1 and "trayrip is not running" when none runs). Either works as the
@@ -17,7 +18,7 @@ command of a desktop keyboard shortcut -- the way to get a hotkey where no
 global-shortcut portal exists on Wayland.
 
 The protocol is one line each way: the command (``toggle``, ``start``,
-``stop`` or ``status``), then the app's one-line reply.
+``stop``, ``status``, ``arm``, ``reload`` or ``launched``), then the app's one-line reply.
 
 Threads: :meth:`InstanceLock.serve` runs ``trayrip-instance``, which blocks
 in ``accept()`` (no polling) and hands each request to a handler that must
@@ -38,12 +39,25 @@ from ..errors import TrayripError
 from . import instance_endpoint as endpoint
 from .instance_endpoint import SOCKET_NAME
 
-__all__ = ["runtime_dir", "InstanceLock", "ask_running", "NotRunning", "COMMANDS"]
+__all__ = ["runtime_dir", "InstanceLock", "ask_running", "launched_again_text", "NotRunning", "COMMANDS", "LAUNCHED"]
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "trayrip.lock"
-COMMANDS = ("toggle", "start", "stop", "status", "schedules")
+COMMANDS = ("toggle", "start", "stop", "status", "schedules", "arm", "reload")
+LAUNCHED = "launched"  # sent by a second plain ``trayrip``
+
+
+def launched_again_text(snapshot) -> str:
+    """The notification's body when trayrip is launched again: its state and how to record."""
+    from ..hotkey_syntax import HotkeyError, display_name
+
+    try:
+        key = display_name(snapshot.config.hotkey)
+    except HotkeyError:
+        key = snapshot.config.hotkey
+    state = "It is recording now." if snapshot.state.value == "recording" else "Nothing was started."
+    return f"{state} Press {key}, use the tray icon, or run `trayrip toggle` to start or stop recording."
 
 
 class NotRunning(TrayripError):

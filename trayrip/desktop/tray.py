@@ -50,9 +50,11 @@ from ..config import FORMATS, THRESHOLD_PRESETS
 from .controller import Cmd, Snapshot
 from ..errors import TrayripError
 from ..hotkey_syntax import PRESETS, HotkeyError, display_name
+from .folder_dialog import FolderDialog
 from .icons import state_image
 from .schedule_menu import schedule_items, schedule_tooltip
 from .state import State
+from .tooltip_text import TOOLTIP_LIMIT, clock as _clock, short as _short, source_words as _from
 
 __all__ = ["choose_backends", "tooltip", "Tray", "Mailbox"]
 
@@ -194,16 +196,6 @@ def _load_pystray(candidates: list[str]):
 
 
 # -- what is shown -----------------------------------------------------------------
-def _clock(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
-def _short(text: str, limit: int = 80) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _hotkey_label(snap: Snapshot) -> str:
     try:
         return display_name(snap.config.hotkey)
@@ -215,7 +207,7 @@ def tooltip(snap: Snapshot) -> str:
     """Title/tooltip text: state, elapsed time while recording, the hotkey."""
     key = _hotkey_label(snap)
     if snap.state is State.RECORDING:
-        text = f"trayrip: recording {_clock(snap.elapsed)} ({key} stops)"
+        text = f"trayrip: recording {_clock(snap.elapsed)}{_from(snap.source, 'from')} ({key} stops)"
         if snap.pending:
             text += f"; saving {snap.pending} earlier"
     elif snap.state is State.ARMED:
@@ -227,10 +219,10 @@ def tooltip(snap: Snapshot) -> str:
     else:
         text = f"trayrip: ready ({key} records)"
     if snap.preroll and snap.state is not State.RECORDING:  # the stream is open while idle: say so
-        text += f"; pre-roll listening (last {snap.preroll:g} s, {_megabytes(snap.preroll_bytes)})"
+        text += f"; pre-roll listening{_from(snap.source, 'to')} (last {snap.preroll:g} s, {_megabytes(snap.preroll_bytes)})"
     if getattr(snap, "sleep_held", False):
         text += "; sleep held until it ends"
-    return text + schedule_tooltip(snap.schedules)
+    return _short(text + schedule_tooltip(snap.schedules), TOOLTIP_LIMIT)
 
 
 def _megabytes(n: int) -> str:
@@ -316,6 +308,7 @@ class Tray:
         self.has_menu = bool(base.HAS_MENU)
         self.has_notification = bool(getattr(base, "HAS_NOTIFICATION", False))
         self._gtk = self.backend in ("gtk", "appindicator")
+        self._folder_dialog = FolderDialog(lambda folder: self._submit(Cmd.SET, ("folder", folder)))
         cls = _with_extras(base, self.backend, self._signal, on_activate=self._cmd(Cmd.TOGGLE))
         self._snap = Snapshot()
         self._menu_key: tuple | None = None
@@ -568,24 +561,7 @@ class Tray:
             self._submit(Cmd.EDIT_CONFIG)
             return
         try:
-            from gi.repository import Gtk
-
-            dialog = Gtk.FileChooserDialog(title="trayrip: folder for recordings", action=Gtk.FileChooserAction.SELECT_FOLDER)
-            dialog.add_buttons("_Cancel", Gtk.ResponseType.CANCEL, "_Use this folder", Gtk.ResponseType.ACCEPT)
-            start = self._snap.folder or Path.home()
-            while not start.is_dir() and start != start.parent:  # the nearest folder that exists
-                start = start.parent
-            dialog.set_current_folder(str(start))
-
-            def on_response(d, response) -> None:
-                try:
-                    if response == Gtk.ResponseType.ACCEPT and d.get_filename():
-                        self._submit(Cmd.SET, ("folder", d.get_filename()))
-                finally:
-                    d.destroy()
-
-            dialog.connect("response", on_response)
-            dialog.show()
+            self._folder_dialog.open(self._snap.folder)
         except Exception:
             log.exception("the folder chooser failed; opening the config file instead")
             self._submit(Cmd.EDIT_CONFIG)

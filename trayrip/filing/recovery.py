@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import FilingError
-from .finish import PART_PREFIX, PART_SUFFIX, FiledRecording, finish_wav, timestamp_stem
-from .naming import clock_duration
+from .finish import PART_PREFIX, PART_SUFFIX, FiledRecording, FilingPlan, file_recording, finish_wav, timestamp_stem
+from .naming import DEFAULT_TEMPLATE, clock_duration
 from ..recording.locking import try_lock
 from ..recording.loudness import LoudnessMeter
 from ..recording.silence import SilenceSettings, SilenceTracker
@@ -72,19 +72,23 @@ def find_leftovers(folders: Iterable[Path]) -> list[Path]:
     return found
 
 
-def _stem_for(part: Path) -> str:
+def _when(part: Path) -> dt.datetime:
     m = _STAMP.match(part.name)
-    when = None
     if m:
         try:
-            when = dt.datetime.strptime(m.group(1), "%Y%m%d-%H%M%S")
+            return dt.datetime.strptime(m.group(1), "%Y%m%d-%H%M%S")
         except ValueError:
-            when = None
-    return f"{timestamp_stem(when or dt.datetime.fromtimestamp(part.stat().st_mtime))} (recovered)"
+            pass
+    return dt.datetime.fromtimestamp(part.stat().st_mtime)
 
 
-def recover_file(part: Path, silence: SilenceSettings | None = None, trim: bool = True) -> RecoveryReport:
-    """Repair, trim and file one leftover capture file."""
+def _stem_for(part: Path) -> str:
+    return f"{timestamp_stem(_when(part))} (recovered)"
+
+
+def recover_file(part: Path, silence: SilenceSettings | None = None, trim: bool = True,
+                 format: str = "wav") -> RecoveryReport:
+    """Repair, trim and file one leftover capture file (in ``format``, as the user's recordings are)."""
     try:
         fd = os.open(part, os.O_RDWR | getattr(os, "O_BINARY", 0))
     except OSError as exc:
@@ -122,13 +126,20 @@ def recover_file(part: Path, silence: SilenceSettings | None = None, trim: bool 
             os.close(fd)
             fd = -1
         try:
-            filed = finish_wav(part, keep, folder=part.parent, stem=_stem_for(part))
+            if format == "wav":
+                filed = finish_wav(part, keep, folder=part.parent, stem=_stem_for(part))
+            else:
+                plan = FilingPlan(format=format, template=DEFAULT_TEMPLATE + " (recovered)", trim=trim,
+                                  silence=silence or SilenceSettings())
+                filed = file_recording(part, keep=keep, plan=plan, folder=part.parent, when=_when(part),
+                                       loudness=meter.result())
         except (FilingError, OSError, ValueError) as exc:
             return RecoveryReport(part, problem=f"could not be filed: {exc}")
     finally:
         if fd >= 0:
             os.close(fd)
-    _tag_loudness(filed.path, meter)
+    if format == "wav":  # other formats were tagged as they were encoded
+        _tag_loudness(filed.path, meter)
     log.info("recovered an unfinished recording: %s (%s)", filed.path, clock_duration(filed.duration))
     return RecoveryReport(part, filed=filed)
 
@@ -146,6 +157,7 @@ def _tag_loudness(path: Path, meter: LoudnessMeter) -> None:
             log.warning("%s", exc)
 
 
-def recover_all(folders: Iterable[Path], silence: SilenceSettings | None = None, trim: bool = True) -> list[RecoveryReport]:
+def recover_all(folders: Iterable[Path], silence: SilenceSettings | None = None, trim: bool = True,
+                format: str = "wav") -> list[RecoveryReport]:
     """Recover every leftover in ``folders``."""
-    return [recover_file(p, silence, trim) for p in find_leftovers(folders)]
+    return [recover_file(p, silence, trim, format) for p in find_leftovers(folders)]

@@ -71,8 +71,14 @@ def _int(value: Any) -> int | None:
 
 
 def _date(value: Any) -> str:
-    """``xesam:contentCreated`` is ISO 8601 (``2024-05-01T00:00:00``); keep the date part."""
+    """``xesam:contentCreated`` is ISO 8601 (``2024-05-01T00:00:00``); keep the date part.
+
+    Players turn a tag of just a year into midnight on 1 January (mpv-mpris:
+    ``2024-01-01T00:00:00``): that is the year alone, as the source said.
+    """
     text = _text(value).strip()
+    if re.fullmatch(r"\d{4}-01-01T00:00(?::00)?(?:\.0+)?(?:Z|[+-]00:?00)?", text):
+        return text[:4]
     m = re.match(r"(\d{4}(?:-\d{2}(?:-\d{2})?)?)", text)
     return m.group(1) if m else ""
 

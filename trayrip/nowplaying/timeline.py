@@ -161,7 +161,30 @@ class _Planner:
         elif self.open is None:
             self.info = track
 
+    def _keep_last_tail(self) -> None:
+        """The last track, ended by the player stopping or leaving, keeps the rest of its sound and its pad.
+
+        The player's signal may come before its last audio reached the capture
+        (the file would end at full level) or in the middle of a fade; nothing
+        follows the last track, so its end is where its sound ends, plus the pad.
+        """
+        track = self.tracks[-1] if self.tracks else None
+        if track is None or not track.ranges or track.cuts[-1:] not in (["pause"], ["gone"]) or self.open is not None:
+            return
+        start, end = track.ranges[-1]
+        limit = self.span[1]
+        lo = max(start, end - round((self.s.pad_after + self.s.window) * self.rate))
+        if limit <= end:
+            return
+        runs = silent_runs(self.read(lo, limit - lo), self.rate, self.s.threshold_db, self.s.window,
+                           self.s.min_silence)
+        sound_end = lo + runs[0][0] if runs else limit
+        new_end = min(limit, sound_end + round(self.s.pad_after * self.rate))
+        if new_end > end:
+            track.ranges[-1] = (start, new_end)
+
     def finish(self) -> list[PlannedTrack]:
+        self._keep_last_tail()
         self._close(self.span[1], "end")
         out = []
         for t in self.tracks:

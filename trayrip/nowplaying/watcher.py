@@ -52,6 +52,7 @@ class PlayerWatcher:
         clock: Callable[[], float] = time.monotonic,
     ):
         self.out = out
+        self.latest: PlayerEvent | None = None
         self.app = (app or "").lower() or None
         self._bus_factory = bus_factory
         self._clock = clock
@@ -88,6 +89,7 @@ class PlayerWatcher:
             pos, at = position if position else (None, None)
             event = PlayerEvent(kind, arrival, player.name, player.status, player.track, pos, at)
         log.debug("player event %s", event)
+        self.latest = event  # one reference: what plays now, for a display on another thread
         self.out.put(event)
 
     def _run(self) -> None:

@@ -110,6 +110,7 @@ class SharedStream:
         self._sink: BlockSink = self._to_ring
         self._tapped = False
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a hand-over or close cuts the ring thread's gathering pause short
         self._thread: threading.Thread | None = None
         self.dropped_frames = 0
         self._flowing = False
@@ -152,6 +153,7 @@ class SharedStream:
     def close(self) -> None:
         """Stop the stream and the ring thread (idempotent)."""
         self._stop.set()
+        self._wake.set()
         try:
             self.source.stop()
         except Exception as exc:
@@ -201,6 +203,7 @@ class SharedStream:
             return bytearray()
         reply: queue.Queue = queue.Queue(maxsize=1)
         self._queue.put(("snapshot", clear, reply))
+        self._wake.set()  # a recording waits for this: no 0.2 s gathering pause before the answer
         try:
             return reply.get(timeout=_HANDOVER_TIMEOUT)
         except queue.Empty:
@@ -233,7 +236,8 @@ class SharedStream:
                         break
                 if item is None:
                     return
-                self._stop.wait(_DRAIN_WAIT)  # let a few blocks gather; close() cuts this short
+                self._wake.wait(_DRAIN_WAIT)  # let a few blocks gather; a request or close() cuts this short
+                self._wake.clear()
         except Exception:  # never a silently dead thread
             log.exception("the pre-roll thread failed")
             if self._on_lost is not None:
