@@ -41,7 +41,17 @@ from .schedule_runner import ScheduleRunner
 from .server_loss import ServerLoss, plain_words
 from .state import Action, Event, Machine, State, step
 
-__all__ = ["Cmd", "DeviceChoice", "Snapshot", "Controller", "Filer", "WarmRecordings", "list_devices", "list_apps", "AUDIO_SUFFIXES"]
+__all__ = [
+    "Cmd",
+    "DeviceChoice",
+    "Snapshot",
+    "Controller",
+    "Filer",
+    "WarmRecordings",
+    "list_devices",
+    "list_apps",
+    "AUDIO_SUFFIXES",
+]
 
 log = logging.getLogger(__name__)
 
