@@ -35,21 +35,8 @@ _TESTS = str(Path(__file__).resolve().parent)
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 
-from harness import SERVERS, Harness, HarnessError  # noqa: E402
+from harness import SERVERS, XDG_VARS, Harness, HarnessError  # noqa: E402
 
-# Variables that would send config/data/music somewhere other than HOME.
-XDG_VARS = (
-    "XDG_CONFIG_HOME",
-    "XDG_DATA_HOME",
-    "XDG_CACHE_HOME",
-    "XDG_STATE_HOME",
-    "XDG_MUSIC_DIR",
-    "XDG_DESKTOP_DIR",
-    "XDG_DOCUMENTS_DIR",
-    "XDG_DOWNLOAD_DIR",
-    "XDG_PICTURES_DIR",
-    "XDG_VIDEOS_DIR",
-)
 
 
 def pytest_collection_modifyitems(config, items):

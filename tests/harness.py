@@ -70,6 +70,20 @@ import numpy as np
 
 from trayrip.capture.pipewire import raw_pcm_args
 
+# Variables that would send config/data/music somewhere other than HOME.
+XDG_VARS = (
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_STATE_HOME",
+    "XDG_MUSIC_DIR",
+    "XDG_DESKTOP_DIR",
+    "XDG_DOCUMENTS_DIR",
+    "XDG_DOWNLOAD_DIR",
+    "XDG_PICTURES_DIR",
+    "XDG_VIDEOS_DIR",
+)
+
 SINK = "trayrip_test_sink"
 MONITOR = SINK + ".monitor"
 DECOY_SOURCE = "trayrip_decoy"

@@ -77,7 +77,7 @@ def test_install_upgrade_and_uninstall_from_a_clean_home(tmp_path, harness):
     helped = subprocess.run(["trayrip", "--help"], env=login_env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert helped.returncode == 0 and "toggle" in helped.stdout and "autostart" in helped.stdout, helped.stderr
     # and on this desktop (the harness's sound server, X server and tray) the installed doctor finds it all working
-    from conftest import XDG_VARS
+    from harness import XDG_VARS
 
     desk_env = {k: v for k, v in harness.env.items() if k not in XDG_VARS}
     desk_env.update(HOME=str(home), PATH=login_env["PATH"], LC_ALL="C.UTF-8")

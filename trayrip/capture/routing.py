@@ -565,6 +565,8 @@ class AppSource:
         exe = shutil.which("pactl")
         if exe is None:
             raise CaptureError("pactl was not found: install it (pulseaudio-utils / pipewire-bin)")
+        from .pipewire import spawn_child  # Linux-only, as above
+
         self._waiter = spawn_child(
             [exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=dict(os.environ, LC_ALL="C", LANG="C"), text=True, start_new_session=True,
