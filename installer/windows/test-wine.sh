@@ -30,6 +30,18 @@ if ((paths > 0 && ours == 0)); then
 fi
 ((ours == 0)) && args+=(/src/tests/windows)
 
-exec bash installer/debian13-root.sh run "$layer" --env TRAYRIP_WINDOWS_SUITE=1 --env WINEPREFIX=/opt/wineprefix -- \
+# The installer tests get the setup programs (installer/windows/build.sh, cached).
+setup=()
+if ((ours == 0)) || [[ " $* " == *" tests/windows/test_installer"* ]]; then
+    setups="$(mktemp -d "${TMPDIR:-/var/tmp}/trayrip-setups.XXXXXX")"
+    trap 'rm -rf "$setups"' EXIT
+    version="$(sed -n 's/^version *= *"\([^"]*\)".*/\1/p' pyproject.toml | head -n 1)"
+    bash installer/windows/build.sh --out "$setups" >/dev/null
+    bash installer/windows/build.sh --out "$setups" --version "$version.1" >/dev/null
+    setup=(--bind "$setups:/opt/trayrip-setups" --env "TRAYRIP_SETUP=/opt/trayrip-setups/trayrip-setup-$version.exe"
+        --env "TRAYRIP_SETUP_NEWER=/opt/trayrip-setups/trayrip-setup-$version.1.exe")
+fi
+
+bash installer/debian13-root.sh run "$layer" --env TRAYRIP_WINDOWS_SUITE=1 --env WINEPREFIX=/opt/wineprefix "${setup[@]}" -- \
     python3 -m pytest -p no:cacheprovider -c /src/tests/windows/pytest.ini --rootdir /src/tests/windows \
     --confcutdir /src/tests/windows "${args[@]}"
