@@ -14,7 +14,9 @@
 # the PyInstaller folder keyed by the layer and every file that goes into it
 # (trayrip/, icons/, the spec, launch.py, pyproject.toml, this script), the setup
 # program by that key, trayrip.iss and the version. A warm run copies a file.
-# Beside each PyInstaller folder: files.txt, the sorted list of what it holds.
+# Beside each PyInstaller folder: files.txt, the sorted list of what it holds,
+# and dist/trayrip-modules.txt, the Python modules inside the programs; both
+# are copied beside the setup program.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -96,7 +98,7 @@ if [[ ! -e "$app/.done" ]]; then
         wineserver -w
     ' >"$app/build.log" 2>&1 || die "PyInstaller failed; its log: $app/build.log
 $(tail -n 20 "$app/build.log")"
-    [[ -f "$app/dist/trayrip/trayrip.exe" && -f "$app/dist/trayrip/trayrip-cli.exe" ]] ||
+    [[ -f "$app/dist/trayrip/trayrip.exe" && -f "$app/dist/trayrip/trayrip-cli.exe" && -s "$app/dist/trayrip-modules.txt" ]] ||
         die "PyInstaller made no trayrip.exe/trayrip-cli.exe; its log: $app/build.log"
     (cd "$app/dist/trayrip" && find . -type f -printf '%P\n' | LC_ALL=C sort) >"$app/files.txt"
     touch "$app/.done"
@@ -129,5 +131,6 @@ mkdir -p "$out"
 cp "$setup/$name" "$out/$name.tmp"
 mv -f "$out/$name.tmp" "$out/$name"
 cp "$app/files.txt" "$out/trayrip-files.txt"
+cp "$app/dist/trayrip-modules.txt" "$out/trayrip-modules.txt"
 say "$out/$name ($(du -h "$out/$name" | cut -f1); bundle $(du -sh "$app/dist/trayrip" | cut -f1) in $(wc -l <"$app/files.txt") files) in $((SECONDS - t0)) s"
 printf '%s\n' "$out/$name"

@@ -30,9 +30,12 @@ if ((paths > 0 && ours == 0)); then
 fi
 ((ours == 0)) && args+=(/src/tests/windows)
 
-# The installer tests get the setup programs (installer/windows/build.sh, cached).
+# The installer tests get the setup programs (installer/windows/build.sh, cached)
+# and run in the winbuild layer: the setup programs are 32-bit, and only that
+# layer (on top of the wine layer) has 32-bit Wine.
 setup=()
 if ((ours == 0)) || [[ " $* " == *" tests/windows/test_installer"* ]]; then
+    layer="$(bash installer/debian13-root.sh layer winbuild installer/windows/winbuild-layer.sh --on "$layer")"
     setups="$(mktemp -d "${TMPDIR:-/var/tmp}/trayrip-setups.XXXXXX")"
     trap 'rm -rf "$setups"' EXIT
     version="$(sed -n 's/^version *= *"\([^"]*\)".*/\1/p' pyproject.toml | head -n 1)"

@@ -36,8 +36,8 @@ REQUIRED = [
     "_internal/_soundfile_data/libsndfile_64bit.dll",
     "_internal/imageio_ffmpeg/binaries/ffmpeg-*.exe",
 ]
-# Build- and test-only packages that must not be in it.
-FORBIDDEN = ["PyInstaller", "pytest", "setuptools", "pip", "_pytest", "jeepney"]
+# Build- and test-only packages that must not be in it (as files or as modules inside the programs).
+FORBIDDEN = {"PyInstaller", "pytest", "_pytest", "setuptools", "pkg_resources", "pip", "wintools", "winharness"}
 
 
 def setup_exe(var: str) -> Path:
@@ -115,7 +115,12 @@ def test_silent_install_for_the_current_user(wine, life):
     for pattern in REQUIRED:
         assert list(app.glob(pattern)), f"the installed program lacks {pattern} (a file the spec leaves out?)"
     internal = {p.name for p in (app / "_internal").iterdir()}
-    assert not internal & set(FORBIDDEN), f"build/test-only packages in the bundle: {internal & set(FORBIDDEN)}"
+    assert not internal & FORBIDDEN, f"build/test-only packages in the bundle: {internal & FORBIDDEN}"
+    # build.sh puts the list of the Python modules inside the programs beside the setup program.
+    modules = (setup.parent / "trayrip-modules.txt").read_text().split()
+    assert "trayrip.desktop.app" in modules and "pyaudiowpatch" in modules
+    packed = {m.split(".")[0] for m in modules} & FORBIDDEN
+    assert not packed, f"build/test-only modules inside the programs: {packed}"
     assert life["lnk"].is_file(), "no Start menu entry"
     assert b"trayrip.exe" in life["lnk"].read_bytes()
     version = setup.stem.removeprefix("trayrip-setup-")
