@@ -242,6 +242,12 @@ ensure_layer() {
         key="$(recipe_hash "$(basename "$base")" "$recipe" "$@")"
     fi
     dir="$CACHE/$name-$key"
+    # Built already: no lock, so a run holding it shared does not block this.
+    if [[ -e "$dir/.done" ]]; then
+        printf '%s\n' "$dir"
+        return
+    fi
+    [[ -n "$parent" ]] && hold_layers "$parent"
     mkdir -p "$dir"
     exec {lock}>"$dir/.lock"
     flock "$lock"
@@ -265,11 +271,22 @@ $(tail -n 15 "$dir/build.log")"
     printf '%s\n' "$dir"
 }
 
+# Hold LAYER and the layers under it (shared locks, until this script ends), so
+# that prune_old, run for a newer recipe by another checkout, leaves them alone.
+hold_layers() {
+    local d fd
+    for d in "$1" $(layer_lowers "$1" | tr ':' '\n' | sed -n 's#/upper$##p'); do
+        exec {fd}>>"$d/.lock"
+        flock -s "$fd"
+    done
+}
+
 # Run a command in base + LAYER + a throwaway upper folder.
 run_in_layer() {
     local layer="$1"
     shift
     [[ -e "$layer/.done" ]] || die "not a built layer: $layer"
+    hold_layers "$layer"
     local lowers
     lowers="$(layer_lowers "$layer")"
     local tmp
