@@ -5,6 +5,11 @@
 # Needs root, like the Debian 13 suite.
 #
 #   installer/windows/test-wine.sh [PYTEST ARGS]   # tests/windows/ (or the tests/windows/ files named)
+#
+# With the installer tests (tests/windows/test_installer_windows.py, part of
+# the whole folder) it first builds the setup programs with
+# installer/windows/build.sh (cached: seconds when nothing changed, about
+# 5 minutes cold) and runs in the "winbuild" layer, which adds 32-bit Wine.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
