@@ -9,6 +9,7 @@
 #   installer/windows/build.sh                  # dist/trayrip-setup-<version>.exe (version from pyproject.toml)
 #   installer/windows/build.sh --version 0.2.0  # the setup program says 0.2.0
 #   installer/windows/build.sh --out DIR        # put the setup program into DIR instead of dist/
+#   installer/windows/build.sh --quick ...      # faster, larger compression (lzma2/fast), for throwaway builds
 #
 # Both steps are cached in ${TRAYRIP_BUILD_CACHE:-/var/cache/trayrip/winbuild}:
 # the PyInstaller folder keyed by the layer and every file that goes into it
@@ -27,11 +28,12 @@ readonly WIN="$ROOT/installer/windows"
 say() { printf '==> winbuild: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
 
-version="" out="$ROOT/dist"
+version="" out="$ROOT/dist" compression=lzma2/max
 while (($#)); do
     case "$1" in
         --version) version="${2:?--version needs a value}"; shift 2 ;;
         --out) out="${2:?--out needs a folder}"; shift 2 ;;
+        --quick) compression=lzma2/fast; shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
@@ -68,7 +70,7 @@ app_key="$({
     done < <(inputs)
 } | hash_of)"
 setup_key="$({
-    printf '%s\n' "$app_key" "$version"
+    printf '%s\n' "$app_key" "$version" "$compression"
     cat "$WIN/trayrip.iss"
 } | hash_of)"
 
@@ -112,7 +114,7 @@ if [[ ! -e "$setup/.done" ]]; then
     mkdir -p "$setup"
     say "Inno Setup: $name"
     in_winbuild --bind "$setup:/out" --bind "$app/dist:/app" -- \
-        wine /opt/innosetup/bin/ISCC.exe /Q "/DAppVersion=$version" "/DDistDir=Z:\\app\\trayrip" \
+        wine /opt/innosetup/bin/ISCC.exe /Q "/DAppVersion=$version" "/DDistDir=Z:\\app\\trayrip" "/DCompression=$compression" \
         "/OZ:\\out" "Z:\\src\\installer\\windows\\trayrip.iss" >"$setup/build.log" 2>&1 ||
         die "Inno Setup failed; its log: $setup/build.log
 $(tail -n 20 "$setup/build.log")"

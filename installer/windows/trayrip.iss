@@ -11,6 +11,9 @@
 #ifndef DistDir
   #define DistDir "..\..\dist\trayrip"
 #endif
+#ifndef Compression
+  #define Compression "lzma2/max"
+#endif
 
 [Setup]
 AppId={{ECD5A3AC-58B5-4C65-99A8-62E922D6C406}
@@ -23,7 +26,7 @@ PrivilegesRequired=lowest
 OutputBaseFilename=trayrip-setup-{#AppVersion}
 UninstallDisplayIcon={app}\trayrip.exe
 UninstallDisplayName=trayrip
-Compression=lzma2
+Compression={#Compression}
 SolidCompression=yes
 
 [Tasks]

@@ -101,8 +101,10 @@ def recording(life) -> bool:
 
 
 def install(wine, setup: Path, *extra: str) -> None:
+    t0 = time.monotonic()
     out = wine.wine_cmd([str(setup), *SILENT, *extra], timeout=180)
     assert out.returncode == 0, f"setup exited with {out.returncode}: {out.stderr[-2000:]}"
+    print(f"\n{setup.name}: silent install took {time.monotonic() - t0:.1f} s (Wine, indicative)")
 
 
 def test_silent_install_for_the_current_user(wine, life):
@@ -197,12 +199,14 @@ def test_silent_uninstall_removes_the_program_and_keeps_the_user_data(wine, life
     uninstaller = reg_value(wine, UNINSTALL_KEY, "UninstallString")
     assert uninstaller
     kept = {p: p.read_bytes() for p in filed(life)}
+    t0 = time.monotonic()
     out = wine.wine_cmd([str(linux_path(uninstaller.strip('"'))), "/VERYSILENT", "/SUPPRESSMSGBOXES", "/NORESTART"],
                         timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     # The uninstaller runs on from a copy of itself after the started one exits.
     wait_until(lambda: not life["app"].exists() and reg_value(wine, UNINSTALL_KEY, "DisplayVersion") is None, 120,
                "the uninstaller to remove the program folder and its registry entry")
+    print(f"\nsilent uninstall took {time.monotonic() - t0:.1f} s (Wine, indicative)")
     assert not life["lnk"].exists(), "the Start menu entry is still there"
     assert reg_value(wine, RUN_KEY, "trayrip") is None, "the Run value is still there"
     assert {p: p.read_bytes() for p in filed(life)} == kept, "recordings were lost"
