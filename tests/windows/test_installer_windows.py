@@ -40,6 +40,14 @@ REQUIRED = [
 FORBIDDEN = {"PyInstaller", "pytest", "_pytest", "setuptools", "pkg_resources", "pip", "wintools", "winharness"}
 
 
+def pe_subsystem(exe: Path) -> int:
+    """The PE optional header's Subsystem: 2 = Windows GUI (no console window), 3 = console."""
+    data = exe.read_bytes()[:4096]
+    pe = int.from_bytes(data[0x3C:0x40], "little")
+    assert data[:2] == b"MZ" and data[pe:pe + 4] == b"PE\0\0", f"{exe.name} is not a Windows program"
+    return int.from_bytes(data[pe + 0x5C:pe + 0x5E], "little")
+
+
 def setup_exe(var: str) -> Path:
     value = os.environ.get(var)
     assert value, f"{var} is not set: run the Windows suite through installer/windows/test-wine.sh (it builds the setup)"
@@ -116,6 +124,8 @@ def test_silent_install_for_the_current_user(wine, life):
     app = life["app"]
     for pattern in REQUIRED:
         assert list(app.glob(pattern)), f"the installed program lacks {pattern} (a file the spec leaves out?)"
+    assert pe_subsystem(app / "trayrip.exe") == 2, "trayrip.exe (the tray app) would open a console window"
+    assert pe_subsystem(app / "trayrip-cli.exe") == 3, "trayrip-cli.exe is not a console program"
     internal = {p.name for p in (app / "_internal").iterdir()}
     assert not internal & FORBIDDEN, f"build/test-only packages in the bundle: {internal & FORBIDDEN}"
     # build.sh puts the list of the Python modules inside the programs beside the setup program.
