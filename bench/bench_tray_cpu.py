@@ -128,12 +128,28 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}x" if b > 0 else "n/a (baseline used no measurable CPU)"
 
 
+def write_schedules(home: Path, count: int) -> None:
+    """``count`` schedules on every day, an hour apart, starting 3 h from now (none falls into the windows)."""
+    import datetime as dt
+
+    folder = home / ".config" / "trayrip"
+    folder.mkdir(parents=True, exist_ok=True)
+    first = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=3)
+    lines = ['timezone = "UTC"']
+    for i in range(count):
+        t = (first + dt.timedelta(hours=i)).strftime("%H:%M")
+        lines += ["", "[[schedule]]", f'name = "bench {i}"', f'when = "daily {t}"', 'for = "30m"']
+    (folder / "schedules.toml").write_text("\n".join(lines) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each CPU window (default 60)")
     parser.add_argument("--presses", type=int, default=50, help="hotkey presses timed for latency (default 50)")
     parser.add_argument("--latency-only", action="store_true", help="skip the CPU windows")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (recordings, logs)")
+    parser.add_argument("--schedules", type=int, default=0, metavar="N",
+                        help="set N repeating schedules first (none due in the windows): idle must stay at zero")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="trayrip-bench-"))
@@ -144,6 +160,9 @@ def main() -> int:
     try:
         env = {k: v for k, v in h.env.items() if not k.startswith("XDG_") or k in ("XDG_RUNTIME_DIR", "XDG_SESSION_TYPE")}
         env["HOME"] = str(home)
+        if args.schedules:
+            env["TRAYRIP_TIMERS"] = "none"  # this machine's systemd is not the benchmark's to change
+            write_schedules(home, args.schedules)
         base_env = dict(env, PYSTRAY_BACKEND="gtk")
         baseline = subprocess.Popen([sys.executable, "-c", BASELINE_ICON], env=base_env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

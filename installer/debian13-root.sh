@@ -242,10 +242,11 @@ ensure_layer() {
         key="$(recipe_hash "$(basename "$base")" "$recipe" "$@")"
     fi
     dir="$CACHE/$name-$key"
-    # Built already: no lock, so a run holding it shared does not block this.
+    # A finished layer is used as is: the lock only orders builders (and a
+    # long-running process that inherited it must not hold up every start).
     if [[ -e "$dir/.done" ]]; then
         printf '%s\n' "$dir"
-        return
+        return 0
     fi
     [[ -n "$parent" ]] && hold_layers "$parent"
     mkdir -p "$dir"

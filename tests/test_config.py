@@ -274,3 +274,24 @@ def test_save_into_an_unwritable_place_raises_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot create"):
         bad.save(Config())
     assert isinstance(Path(bad.path), Path)
+
+
+def test_collector_settings():
+    from trayrip.config import Config, ConfigError, validate_value
+
+    assert validate_value("duplicates", "keep-longer") == "keep-longer"
+    with pytest.raises(ConfigError, match="duplicates"):
+        validate_value("duplicates", "newest")
+    for key in ("replaygain", "skip_ads", "app_muted"):
+        with pytest.raises(ConfigError, match=key):
+            validate_value(key, "yes")
+    defaults = Config().recording_options()
+    assert defaults.replaygain and defaults.skip_ads and defaults.duplicates == "keep-both" and not defaults.muted
+    opts = Config(replaygain=False, skip_ads=False, duplicates="skip", app="mpv", app_muted=True).recording_options()
+    assert not opts.replaygain and not opts.skip_ads and opts.duplicates == "skip" and opts.muted
+    assert not Config(app_muted=True).recording_options().muted  # muted means nothing without an app
+    assert validate_value("normalize", False) is False and validate_value("normalize", "album") == "album"
+    with pytest.raises(ConfigError, match="normalize"):
+        validate_value("normalize", "loud")
+    assert Config(normalize="track").recording_options().normalize == "track"
+    assert Config().recording_options().normalize is None

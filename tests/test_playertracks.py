@@ -149,3 +149,49 @@ def test_hostile_metadata_stays_inside_the_folder(tmp_path):
     (track,) = filed.tracks
     assert track.resolve().parent == filed.path.resolve() and filed.path.resolve().parent == tmp_path.resolve()
     assert "/" not in track.name and not track.name.startswith(".")
+
+
+AD = TrackInfo("spotify:ad:1", "Advertisement", "", length=5.0, ad="the player marks it as an ad")
+
+
+@pytest.mark.parametrize("skip_ads", [True, False])
+def test_ads_left_out_and_counted(tmp_path, skip_ads):
+    result = capture(tmp_path, [tone(500, 4), tone(1500, 5), tone(900, 3)])
+    events = [ev("state", -0.3, A), ev("track", 4.1, AD), ev("track", 9.1, B)]
+    filed = follower(events).file(result, FilingPlan(), keep=(0, result.frames), when=None, device="",
+                                  skip_ads=skip_ads)
+    names = [p.name for p in filed.tracks]
+    if skip_ads:
+        assert names == ["01 Ann - Alpha.wav", "02 Bob - Beta.wav"] and filed.left_out == "left out: 1 ad"
+        for path in filed.tracks:  # nothing of the ad's 1500 Hz in the songs either side
+            data, rate = sf.read(str(path), always_2d=True)
+            spec = np.abs(np.fft.rfft(data[:, 0]))
+            freqs = np.fft.rfftfreq(len(data), 1 / rate)
+            assert spec[np.abs(freqs - 1500) < 20].max() < 0.01 * spec.max()
+    else:
+        assert len(names) == 3 and filed.left_out is None
+
+
+@pytest.mark.parametrize("mode", ["keep-both", "skip", "keep-longer"])
+def test_duplicates_as_configured(tmp_path, mode):
+    """Alpha was filed before (2 s, by trayrip) in the folder tree; this session plays it whole (4 s) and Beta."""
+    old_session = tmp_path / "old"
+    old_session.mkdir()
+    earlier = capture(old_session, [tone(500, 2)])
+    short = follower([ev("state", -0.3, A)]).file(earlier, FilingPlan(), keep=(0, earlier.frames), when=None,
+                                                  device="")
+    old = short.tracks[0]
+    result = capture(tmp_path, [tone(500, 4), tone(900, 3)])
+    events = [ev("state", -0.3, A), ev("track", 4.1, B)]
+    filed = follower(events).file(result, FilingPlan(), keep=(0, result.frames), when=None, device="",
+                                  duplicates=mode)
+    here = sorted(p.name for p in filed.tracks)
+    everywhere = sorted(p.name for p in tmp_path.rglob("*.wav"))
+    if mode == "keep-both":
+        assert here == ["01 Ann - Alpha.wav", "02 Bob - Beta.wav"] and old.exists() and filed.left_out is None
+    elif mode == "skip":
+        assert here == ["02 Bob - Beta.wav"] and old.exists()
+        assert filed.left_out == "left out: 1 track already in the folder"
+    else:  # the new one is longer: it is filed, the shorter one trayrip made is gone
+        assert here == ["01 Ann - Alpha.wav", "02 Bob - Beta.wav"] and not old.exists()
+    assert len(everywhere) == {"keep-both": 3, "skip": 2, "keep-longer": 2}[mode]

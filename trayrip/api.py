@@ -73,11 +73,16 @@ class RecordingOptions:
     min_track: float = 30.0  # pieces shorter than this are merged into a neighbour, not filed alone
     tracks: bool = False  # split and name at the media player's track changes (MPRIS)
     app: str | None = None  # record only the applications whose name or binary contains this (and follow its player)
+    muted: bool = False  # with app: the application is recorded but not heard while recording
     keep_partial: bool = True  # with tracks: file tracks joined mid-way or left early, marked "(partial)"
     track_template: str | None = None  # with tracks: track names (default "{track:02} {artist} - {title}")
     remote_art: bool = False  # with tracks: fetch http(s) cover art (off: only local file:// art is used)
     wait_for_sound: bool = False  # stream open, nothing written until the level passes the threshold
     stop_on_silence: float = 0.0  # seconds of continuous silence after which the recording ends; 0 = never
+    replaygain: bool = True  # measure loudness while recording and write ReplayGain tags
+    normalize: str | None = None  # "track" / "album": apply the gain when filing (peaks kept <= -1 dBFS)
+    skip_ads: bool = True  # with tracks: leave out what the player marks as ads (nowplaying/ads.py)
+    duplicates: str = "keep-both"  # with tracks: keep-both, skip or keep-longer a track already in the folder
 
     def __post_init__(self) -> None:
         if self.bits not in (16, 24):
@@ -86,6 +91,12 @@ class RecordingOptions:
             raise BadArgument(f"rate {self.rate} Hz is out of range (1000-768000)")
         if self.folder is not None and self.output is not None:
             raise BadArgument("give either folder or output, not both")
+        if self.normalize not in (None, "track", "album"):
+            raise BadArgument(f"normalize must be track or album, not {self.normalize!r}")
+        if self.muted and not self.app:
+            raise BadArgument("muted needs an application to record (app / --app)")
+        if self.duplicates not in ("keep-both", "skip", "keep-longer"):
+            raise BadArgument(f"duplicates must be keep-both, skip or keep-longer, not {self.duplicates!r}")
         if not 0 <= self.stop_on_silence < float("inf"):
             raise BadArgument(f"stop_on_silence must be 0 (off) or positive seconds, not {self.stop_on_silence}")
 
@@ -130,7 +141,7 @@ def open_app_source(options: RecordingOptions) -> CaptureSource:
         raise CaptureError("give either --app or --device, not both")
     fmt = AudioFormat(int(options.rate or 48000), 2, options.bits // 8)
     pipewire = is_pipewire()
-    route = AppRoute(options.app, pipewire=pipewire, rate=fmt.rate, channels=fmt.channels)
+    route = AppRoute(options.app, pipewire=pipewire, rate=fmt.rate, channels=fmt.channels, muted=options.muted)
     tool = app_recorder_tool(pipewire)
     label = f"application {options.app!r}"
 
@@ -205,6 +216,7 @@ class Recording:
         return FilingPlan(
             format=o.format, template=o.template or DEFAULT_TEMPLATE, title=o.title, split=o.split,
             min_track=o.min_track, trim=o.trim, silence=o.silence, track_template=o.track_template or TRACK_TEMPLATE,
+            replaygain=o.replaygain, normalize=o.normalize,
         )
 
     def start(self, max_seconds: float | None = None) -> Recording:
@@ -224,7 +236,7 @@ class Recording:
         recorder = Recorder(
             source, new_part_path(folder), self.options.silence, max_frames=limit,
             wait_for_sound=self.options.wait_for_sound, stop_on_silence=self.options.stop_on_silence,
-            on_event=self._recorder_event,
+            on_event=self._recorder_event, loudness=self.options.replaygain,
         )
         if self.options.tracks and self._follower is None:
             # Before the stream opens, so the track already playing is known when the first audio comes.
@@ -337,17 +349,21 @@ class Recording:
         when = datetime.datetime.fromtimestamp(self.started_at) if self.started_at else None
         if self._follower is not None and output is None:
             self.filed = self._follower.file(result, self._filing_plan(), keep=keep, when=when,
-                                             device=self.description, keep_partial=self.options.keep_partial)
+                                             device=self.description, keep_partial=self.options.keep_partial,
+                                             skip_ads=self.options.skip_ads, duplicates=self.options.duplicates)
         if self.filed is None:
             self.filed = file_recording(
                 result.part, keep=keep, regions=result.regions, plan=self._filing_plan(),
                 folder=result.part.parent, output=output, when=when, device=self.description,
+                loudness=result.loudness,
             )
         if silent is not None:
             self.filed = replace(self.filed, silent=silent)
             log.warning("the recording is %s: was anything playing, or is the output muted? Kept untrimmed", silent)
         if self.filed.note:
             warn_once(self.filed.note)
+        if self.filed.left_out:
+            log.warning("%s", self.filed.left_out)
         if result.error:
             raise RecordingFailed(f"{result.error}; the audio captured so far was saved as {self.filed.path}", self.filed)
         return self.filed
@@ -411,9 +427,17 @@ class SavedAudio(Recording):
             self._writer = writer
             tracker = SilenceTracker(self._fmt.rate, self._fmt.channels, self._fmt.sample_width, self.options.silence)
             tracker.feed(self._data)
+            loudness = None
+            if self.options.replaygain:
+                from .recording.loudness import LoudnessMeter
+
+                meter = LoudnessMeter(self._fmt.rate, self._fmt.channels, self._fmt.sample_width)
+                meter.feed(self._data)
+                loudness = meter.result()
             self.result = RecordingResult(
                 part=writer.path, format=self._fmt, frames=writer.frames, trim_range=tracker.trim_range(),
                 regions=tracker.regions, overflows=0, dropped_frames=0, filled_frames=0, peak_db=tracker.peak_db,
+                loudness=loudness,
             )
             self._data = memoryview(b"")
         return self.result

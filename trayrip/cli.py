@@ -69,10 +69,16 @@ def _add_record(sub) -> None:
     p.add_argument("--app", metavar="NAME",
                    help="record only applications whose name or binary contains NAME (see 'trayrip apps'); "
                    "with --tracks, follow that application's player")
+    p.add_argument("--muted", action="store_true",
+                   help="with --app: record the application without hearing it (it plays only into the recording)")
     p.add_argument("--rate", type=_rate, metavar="R", help="sample rate in Hz (default: the device's own)")
     p.add_argument("--bits", type=int, choices=(16, 24), default=16, help="bit depth (default 16)")
     p.add_argument("--master", action="store_true", help="shorthand for --rate 96000 --bits 24")
     p.add_argument("--no-trim", dest="trim", action="store_false", help="keep leading and trailing silence")
+    _add_replaygain_option(p)
+    p.add_argument("--normalize", choices=("track", "album"), default=None,
+                   help="apply the loudness gain to the audio (to -18 LUFS, peaks kept at or under -1 dBFS); "
+                   "album: one gain for all tracks of --split/--tracks")
     p.add_argument(
         "--threshold", type=_threshold, default=None, metavar="DB", help="silence threshold in dBFS (default -50)"
     )
@@ -98,6 +104,11 @@ def _add_record(sub) -> None:
                    "(default '{track:02} {artist} - {title}'); --template names the folder ('{date} {time} {album}')")
     p.add_argument("--remote-art", action="store_true",
                    help="with --tracks: fetch cover art from the web when the player points there (default: local only)")
+    p.add_argument("--keep-ads", dest="skip_ads", action="store_false",
+                   help="with --tracks: file what the player marks as ads too (default: left out)")
+    p.add_argument("--duplicates", choices=("keep-both", "skip", "keep-longer"), default="keep-both",
+                   help="with --tracks, a track whose artist + title is already in the folder tree: keep both "
+                   "(default, named '(2)'), skip it, or keep the longer recording")
     p.add_argument("--no-partial", dest="keep_partial", action="store_false", default=None,
                    help="with --tracks: do not file tracks joined mid-way or left early (default: keep, '(partial)')")
     p.add_argument(
@@ -109,6 +120,11 @@ def _add_record(sub) -> None:
         help="stop and file by itself after S seconds of continuous silence",
     )
     p.set_defaults(func=_cmd_record)
+
+
+def _add_replaygain_option(p) -> None:
+    p.add_argument("--no-replaygain", dest="replaygain", action="store_false",
+                   help="no ReplayGain loudness tags (default: track gain/peak, and album gain/peak over tracks)")
 
 
 _FORMAT_HELP = "output format: wav (default), flac, mp3, ogg or opus (mp3/ogg/opus need ffmpeg; without it WAV is kept)"
@@ -180,6 +196,7 @@ def _add_trim(sub) -> None:
     )
     where.add_argument("--in-place", action="store_true", help="replace each input by its trimmed version")
     _add_silence_options(p)
+    _add_replaygain_option(p)
     p.set_defaults(func=_cmd_trim)
 
 
@@ -207,6 +224,7 @@ def _add_split(sub) -> None:
         help="keep the silence before the first and after the last track",
     )
     _add_silence_options(p)
+    _add_replaygain_option(p)
     p.set_defaults(func=_cmd_split)
 
 
@@ -282,6 +300,116 @@ def _add_autostart(sub) -> None:
     p.set_defaults(func=_cmd_autostart)
 
 
+def _add_schedule(sub) -> None:
+    p = sub.add_parser(
+        "schedule",
+        help="record at set times: add, list, remove, on, off",
+        description="Scheduled recordings, kept in schedules.toml beside config.toml. The tray app records them; "
+        "when it is not running, a systemd user timer (Windows: a scheduled task) starts it.",
+    )
+    ssub = p.add_subparsers(dest="schedule_command", metavar="ACTION", required=True)
+    add = ssub.add_parser(
+        "add", help='add a schedule, e.g. add "Mon,Thu 20:00" --for 1h --app firefox --name "Jazz hour"',
+        description='Add a schedule. WHEN is days and a time ("Mon,Thu 20:00", "daily 07:30", "weekdays 18:00", '
+        '"Sat-Sun 10:00"); or give --at DATE-TIME for a single recording. Exit status 2 for a time in the past, '
+        "an overlap with another schedule or bad syntax.",
+    )
+    add.add_argument("when", nargs="?", metavar="WHEN", help='days and a time, e.g. "Mon,Thu 20:00"')
+    add.add_argument("--at", metavar="DATE-TIME", help="once, at this date and time, e.g. 2026-12-24T18:00")
+    end = add.add_mutually_exclusive_group(required=True)
+    end.add_argument("--for", dest="for_", metavar="LENGTH", help="record this long: 1h, 90m, 1h30m, 45s")
+    end.add_argument("--until", metavar="TIME", help="record until this time of day (e.g. 19:30)")
+    add.add_argument("--name", default="", help="a name used in the file name and tags, e.g. 'Jazz hour'")
+    add.add_argument("--app", help="record only this application (see 'trayrip apps'); default: all audio")
+    add.add_argument("--device", help="record this device (see 'trayrip devices')")
+    add.add_argument("--format", type=_format, help=_FORMAT_HELP)
+    add.add_argument("--folder", help="file into this folder (default: the tray's)")
+    add.add_argument("--template", help=_TEMPLATE_HELP + "; default '{title} {date} {time}'")
+    add.add_argument("--split", action="store_true", default=None, help="split into tracks at silences")
+    add.add_argument("--tracks", action="store_true", default=None, help="one file per track of the media player")
+    ssub.add_parser("list", help="list the schedules with their next run")
+    for name, text in (("remove", "remove schedule N (its number in 'schedule list')"),
+                       ("on", "turn schedule N on"), ("off", "turn schedule N off (kept in the file)")):
+        q = ssub.add_parser(name, help=text)
+        q.add_argument("number", type=int, metavar="N")
+    ssub.add_parser("run", help="what the OS timer runs: hand the schedules to the running tray app, or start it")
+    p.set_defaults(func=_cmd_schedule)
+
+
+def _cmd_schedule(args) -> int:
+    import datetime as dt
+
+    from .schedule import edit
+    from .schedule.rules import ScheduleError
+    from .schedule.store import ScheduleStore
+    from .schedule.timers import os_timers
+
+    store = ScheduleStore()
+    now = dt.datetime.now(dt.timezone.utc)
+    action = args.schedule_command
+    if action == "run":
+        return _schedule_run(args)
+    if action == "list":
+        schedules = store.load()
+        for problem in schedules.problems:
+            sys.stderr.write(f"trayrip: {problem}\n")
+        lines = edit.listing(schedules, now)
+        for line in lines:
+            print(line.text(schedules.tz))
+        if not lines:
+            sys.stderr.write(f"trayrip: no schedules ({store.path})\n")
+        return 2 if schedules.problems else 0
+    timers = os_timers()
+    if action == "add":
+        if (args.when is None) == (args.at is None):
+            raise ScheduleError('give either WHEN (e.g. "Mon,Thu 20:00") or --at DATE-TIME, not both or neither')
+        options = {"app": args.app, "device": args.device, "format": args.format, "folder": args.folder,
+                   "name_template": args.template, "split": args.split, "tracks": args.tracks}
+        entry, first, notes = edit.add(store, timers, now, when=args.when or args.at, for_=args.for_,
+                                       until=args.until, name=args.name, options=options)
+        number = len(store.load().entries)
+        print(f"{number}  {entry.name or '(no name)'}  {entry.describe()}  "
+              f"[next {first.start.astimezone(store.load().tz):%a %Y-%m-%d %H:%M}]")
+    elif action == "remove":
+        entry, notes = edit.remove(store, timers, args.number)
+        sys.stderr.write(f"trayrip: removed {entry.name or entry.describe()}\n")
+    else:
+        entry, notes = edit.set_enabled(store, timers, args.number, action == "on", now)
+        sys.stderr.write(f"trayrip: {entry.name or entry.describe()} is {action}\n")
+    for note in notes:
+        sys.stderr.write(f"trayrip: {note}\n")
+    _tell_tray("schedules")
+    return 0
+
+
+def _tell_tray(command: str) -> None:
+    """A running tray app reloads the schedules now (it does not poll the file)."""
+    from .desktop.instance import NotRunning, ask_running
+
+    try:
+        ask_running(command)
+    except NotRunning:
+        pass
+    except TrayripError as exc:
+        log.info("the running tray app did not take the new schedules: %s", exc)
+
+
+def _schedule_run(args) -> int:
+    """The OS timer's command: the running tray app checks its schedules now; else the tray app starts."""
+    from .desktop.instance import NotRunning, ask_running
+
+    try:
+        reply = ask_running("schedules")
+    except NotRunning:
+        from .desktop.app import run_tray
+        from .logsetup import setup_logging
+
+        setup_logging(logging.WARNING - 10 * min(args.verbose, 2), to_file=True)
+        return run_tray(args)
+    sys.stderr.write(f"trayrip: {reply}\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trayrip",
@@ -300,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_control(sub)
     _add_autostart(sub)
     _add_doctor(sub)
+    _add_schedule(sub)
     return parser
 
 
@@ -384,6 +513,7 @@ def _cmd_record(args) -> int:
             output=args.output,
             device=args.device,
             app=args.app,
+            muted=args.muted,
             rate=rate,
             bits=bits,
             trim=args.trim,
@@ -399,6 +529,10 @@ def _cmd_record(args) -> int:
             remote_art=args.remote_art,
             wait_for_sound=args.wait_for_sound,
             stop_on_silence=args.stop_on_silence or 0.0,
+            replaygain=args.replaygain,
+            normalize=args.normalize,
+            skip_ads=args.skip_ads,
+            duplicates=args.duplicates,
         )
     except RecordingFailed as exc:
         progress.end()
@@ -472,7 +606,8 @@ def _cmd_trim(args) -> int:
     failed = 0
     for path in args.files:
         try:
-            r = trim_file(path, output=output, out_dir=out_dir, in_place=args.in_place, settings=settings, dry_run=args.dry_run)
+            r = trim_file(path, output=output, out_dir=out_dir, in_place=args.in_place, settings=settings, dry_run=args.dry_run,
+                          replaygain=args.replaygain)
         except (TrayripError, ValueError, OSError) as exc:
             failed += 1
             sys.stderr.write(f"trayrip: {_file_error(path, exc)}\n")
@@ -504,7 +639,7 @@ def _cmd_split(args) -> int:
         try:
             analysis, tracks, filed = split_file(
                 path, out_dir=args.output, format=args.format, settings=settings,
-                min_track=args.min_track, trim=args.trim, dry_run=args.dry_run,
+                min_track=args.min_track, trim=args.trim, dry_run=args.dry_run, replaygain=args.replaygain,
             )
         except (TrayripError, ValueError, OSError) as exc:
             failed += 1

@@ -69,6 +69,7 @@ class Config:
     format: str = "wav"  # wav, flac, mp3, ogg, opus
     device: str = ""  # "" = what the computer plays (loopback of the default output)
     app: str = ""  # "" = all system audio; else only applications whose name or binary contains this
+    app_muted: bool = False  # with app: not heard on the speakers while it is recorded
     trim: bool = True  # cut leading/trailing silence
     threshold_db: float = -50.0  # below this level (dBFS) counts as silence
     split: bool = False  # split into tracks at long silences
@@ -82,6 +83,10 @@ class Config:
     remote_art: bool = False  # with tracks: fetch http(s) cover art (nothing leaves the machine unless on)
     stop_on_silence: float = 0.0  # stop by itself after this many seconds of silence; 0 = off
     preroll_seconds: float = 0.0  # keep the last N seconds while idle (0 = off, at most 120)
+    replaygain: bool = True  # loudness tags measured while recording (ReplayGain 2.0, R128 for Opus)
+    normalize: bool | str = False  # False, "track" or "album": apply the gain when encoding (peak <= -1 dBFS)
+    skip_ads: bool = True  # with tracks: leave out what the player marks as ads
+    duplicates: str = "keep-both"  # with tracks: keep-both, skip or keep-longer a track already in the folder
 
     def recording_options(self):
         """The :class:`trayrip.api.RecordingOptions` these settings ask for."""
@@ -92,6 +97,7 @@ class Config:
             folder=Path(self.folder).expanduser() if self.folder else None,
             device=self.device or None,
             app=self.app or None,
+            muted=self.app_muted and bool(self.app),
             rate=self.rate or None,
             bits=self.bits,
             trim=self.trim,
@@ -104,6 +110,10 @@ class Config:
             keep_partial=self.keep_partial,
             remote_art=self.remote_art,
             stop_on_silence=self.stop_on_silence,
+            replaygain=self.replaygain,
+            normalize=self.normalize or None,
+            skip_ads=self.skip_ads,
+            duplicates=self.duplicates,
         )
 
 
@@ -113,6 +123,7 @@ _COMMENTS = {
     "format": "wav, flac, mp3, ogg or opus",
     "device": '"" = what the computer plays; or a device name from `trayrip devices`',
     "app": '"" = all system audio; or record only this application (a name from `trayrip apps`; Linux)',
+    "app_muted": "with app: the application is recorded but not heard on the speakers while recording",
     "trim": "cut silence at the start and end",
     "threshold_db": "quieter than this (dBFS, -120..0) counts as silence",
     "split": "split into tracks at silences",
@@ -126,6 +137,10 @@ _COMMENTS = {
     "remote_art": "with tracks: fetch cover art from the web (off: only local image files)",
     "stop_on_silence": "stop and file by itself after this many seconds of silence; 0 = off",
     "preroll_seconds": "keep the last N seconds while idle and put them in front of a recording; 0 = off, at most 120",
+    "replaygain": "write ReplayGain loudness tags (track, and album over split tracks), measured while recording",
+    "normalize": 'false, "track" or "album": apply the loudness gain to the audio when filing (peaks kept <= -1 dBFS)',
+    "skip_ads": "with tracks: leave out what the player marks as ads",
+    "duplicates": 'with tracks, a track already in the folder: "keep-both" (named "(2)"), "skip" or "keep-longer"',
 }
 
 
@@ -149,7 +164,8 @@ def validate_value(key: str, value: Any) -> Any:
             return parse_hotkey(value).canonical
         except HotkeyError as exc:
             raise ConfigError(f"hotkey: {exc}") from None
-    if key in ("trim", "split", "notifications", "tracks", "keep_partial", "remote_art"):
+    if key in ("trim", "split", "notifications", "tracks", "keep_partial", "remote_art", "replaygain", "skip_ads",
+               "app_muted"):
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: must be true or false, not {value!r}")
         return value
@@ -166,6 +182,14 @@ def validate_value(key: str, value: Any) -> Any:
             except ValueError as exc:
                 raise ConfigError(f"name_template: {exc} in {value!r} (use {{{{ and }}}} for braces)") from None
         return value.strip() if key in ("device", "app") else value
+    if key == "normalize":
+        if value is False or value in ("track", "album"):
+            return value
+        raise ConfigError(f'normalize: {value!r} must be false, "track" or "album"')
+    if key == "duplicates":
+        if value not in ("keep-both", "skip", "keep-longer"):
+            raise ConfigError(f'duplicates: {value!r} must be "keep-both", "skip" or "keep-longer"')
+        return value
     if key == "format":
         if not isinstance(value, str) or value.lower() not in FORMATS:
             raise ConfigError(f"format: {value!r} is not one of {', '.join(FORMATS)}")

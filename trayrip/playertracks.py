@@ -122,9 +122,13 @@ class TrackFollower:
 
     def file(
         self, result: RecordingResult, plan: FilingPlan, *, keep: tuple[int, int] | None, when: _dt.datetime | None,
-        device: str, keep_partial: bool = True,
+        device: str, keep_partial: bool = True, skip_ads: bool = True, duplicates: str = "keep-both",
     ) -> FiledRecording | None:
-        """File the tracks; None (after saying why, once) when the player named none: the caller falls back."""
+        """File the tracks; None (after saying why, once) when the player named none: the caller falls back.
+
+        Ads are left out with ``skip_ads``; tracks already in the folder tree are handled by ``duplicates``
+        (see :mod:`trayrip.filing.duplicates`). ``FiledRecording.left_out`` says what was left out.
+        """
         from .wav.pcm import to_float
         from .wav.reader import WavSource
 
@@ -156,6 +160,10 @@ class TrackFollower:
             if not tracks:
                 log.warning("every track was only partly recorded; %s instead", fallback)
                 return None
+        tracks, left_out, replaced = _leave_out(tracks, rate, result.part.parent, skip_ads, duplicates)
+        if not tracks:
+            log.warning("every track was left out (%s); %s instead", left_out, fallback)
+            return None
         named = [(t.ranges, _named(t, i, rate, when, device, self.remote_art)) for i, t in enumerate(tracks, 1)]
         albums = {t.info.album for t in tracks}
         fields = NameFields(when, sum(t.frames for t in tracks) / rate, device, plan.title or "",
@@ -169,4 +177,34 @@ class TrackFollower:
             log.error("filing the tracks failed (%s); %s instead", why, fallback)
             return None
         log.info("filed %d tracks from the player in %s", len(filed.tracks), filed.path)
-        return filed
+        for old in replaced:  # keep-longer: the new, longer recording is filed; the shorter one goes
+            try:
+                old.path.unlink()
+                log.info("removed %s (a shorter recording of the same track)", old.path)
+            except OSError as exc:
+                log.warning("could not remove the shorter copy %s: %s", old.path, exc)
+        return replace(filed, left_out=left_out or None)
+
+
+def _leave_out(tracks: list[PlannedTrack], rate: int, root: Path, skip_ads: bool, duplicates: str):
+    """Drop ads and duplicates; returns (tracks to file, what was left out as text, copies to remove after)."""
+    from .filing.duplicates import LibraryIndex, decide
+
+    ads = [t for t in tracks if t.info.ad] if skip_ads else []
+    for t in ads:
+        log.info("leaving out an ad (%s, %.1f s)", t.info.ad, t.frames / rate)
+    tracks = [t for t in tracks if not (skip_ads and t.info.ad)]
+    kept, dupes, replaced = [], 0, []
+    index = LibraryIndex.build(root) if duplicates != "keep-both" and tracks else None  # once per session
+    for t in tracks:
+        existing = index.find(t.info.artist, t.info.title) if index is not None and not t.info.ad else []
+        file_it, remove = decide(duplicates, existing, t.frames / rate)
+        if not file_it:
+            dupes += 1
+            log.info("leaving out %r by %r: already in %s", t.info.title, t.info.artist, existing[0].path)
+            continue
+        kept.append(t)
+        replaced += remove
+    said = [f"{len(ads)} ad{'s' if len(ads) != 1 else ''}"] if ads else []
+    said += [f"{dupes} track{'s' if dupes != 1 else ''} already in the folder"] if dupes else []
+    return kept, ("left out: " + ", ".join(said)) if said else "", replaced

@@ -10,8 +10,9 @@
 #     /opt/winpython, with the win_amd64 wheels of trayrip's dependencies
 #     unpacked into its site-packages;
 #   * a Wine prefix made once (wineboot -u) in /opt/wineprefix.
-# numpy is pinned to 2.1.3: 2.2 and later abort under Wine 10
-# (unimplemented function ucrtbase.dll.crealf).
+# numpy and scipy are pinned: numpy 2.2 and later, and every scipy built for
+# numpy 2 (1.13.1, 1.14.1, 1.16 tried), abort under Wine 10 (unimplemented
+# function ucrtbase.dll.crealf); numpy 1.26.4 with scipy 1.12.0 run there.
 apt-get -qq update
 apt-get -qq install -y --no-install-recommends \
     wine wine64 libwine libpulse0 pulseaudio pulseaudio-utils xvfb xauth \
@@ -39,7 +40,7 @@ win=(--only-binary :all: --platform win_amd64 --python-version 3.11 --implementa
 # Markers are evaluated for this (Linux) host, so packages whose dependencies
 # differ by OS are fetched with --no-deps and their Windows dependencies named.
 python3 -m pip install -q --no-cache-dir --no-compile --break-system-packages --target "$site" "${win[@]}" \
-    numpy==2.1.3 soundfile platformdirs Pillow pydub mutagen jeepney \
+    numpy==1.26.4 scipy==1.12.0 soundfile platformdirs Pillow pydub mutagen jeepney tzdata \
     PyAudioWPatch imageio-ffmpeg six cffi pycparser
 python3 -m pip install -q --no-cache-dir --no-compile --break-system-packages --no-deps --target "$site" "${win[@]}" pystray pynput
 # The checkout (/src, Z:\src under Wine) on the Windows Python's path, like an
@@ -52,5 +53,5 @@ export WINEPREFIX=/opt/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtm
 wineboot -u
 wineserver -w
 # Smoke test: the interpreter and the loopback library import.
-wine /opt/winpython/python.exe -c "import numpy, pyaudiowpatch, soundfile, PIL, pystray, pynput; print('windows python ok')"
+wine /opt/winpython/python.exe -c "import numpy, scipy.signal, pyaudiowpatch, soundfile, PIL, pystray, pynput, zoneinfo; zoneinfo.ZoneInfo('Europe/Paris'); print('windows python ok')"
 wineserver -w

@@ -208,3 +208,35 @@ def test_follow_routes_a_new_stream_of_the_app_once_and_ignores_others(monkeypat
     route._follow = None
     route.stop()
     assert server.modules == {}
+
+
+@pytest.mark.parametrize("pipewire", [False, True])
+def test_muted_route_moves_without_playing_back_and_remembers_where_from(monkeypatch, no_follow, pipewire):
+    server = FakeServer(SINK_INPUTS, pipewire=pipewire)
+    monkeypatch.setattr(routing, "_run", server)
+    route = AppRoute("firefox", muted=True)
+    route.start()
+    assert "muted" in route.description
+    assert [m.split()[0] for m in server.modules.values()] == ["module-null-sink"]  # no loopback: not heard
+    assert "trayrip.return_to=speakers" in next(iter(server.modules.values()))
+    assert [c for c in server.calls if c[1] == "move-sink-input"] == [["pactl", "move-sink-input", "90", route.sink]]
+    assert not server.links  # on PipeWire a move as well (WirePlumber would link an unlinked stream again)
+    server.calls.clear()
+    route.stop()
+    assert server.calls[0] == ["pactl", "move-sink-input", "90", "44"] and server.modules == {}
+
+
+def test_a_killed_muted_route_sends_its_streams_back_where_they_came_from():
+    modules = routing.parse_short_modules(
+        "7\tmodule-null-sink\tsink_name=trayrip_app_111_ab rate=48000 "
+        "sink_properties='device.description=trayrip-111 priority.session=0 trayrip.return_to=alsa_output.pci-0'\t\n")
+    assert routing.leftover_modules(modules, alive=lambda pid: False) == [(7, "trayrip_app_111_ab", "alsa_output.pci-0")]
+
+
+def test_muted_needs_an_app(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "trayrip", "record", "--muted", "-d", "1", "--folder", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "app" in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -700,6 +700,7 @@ def test_menu_every_action_only_submits_a_command_or_opens_a_file():
         ("Other: edit the config file", (Cmd.EDIT_CONFIG, None)),
         ("Choose folder", (Cmd.EDIT_CONFIG, None)),  # no GTK: the config file instead
         ("Notifications", (Cmd.SET, ("notifications", False))),
+        ("ReplayGain loudness tags", (Cmd.SET, ("replaygain", False))),
         ("Edit config file", (Cmd.EDIT_CONFIG, None)),
         ("Reload config file", (Cmd.RELOAD_CONFIG, None)),
         ("Quit", (Cmd.QUIT, None)),
@@ -720,6 +721,9 @@ def test_menu_radio_and_check_marks_follow_the_config():
     assert _find(items, "Split at track changes").is_checked() and not _find(items, "Split into tracks").is_checked()
     assert _find(items, "MP3").is_checked() and not _find(items, "WAV").is_checked()
     assert not _find(items, "Trim silence").is_checked()
+    assert _find(items, "ReplayGain loudness tags").is_checked()
+    off = _menu_tray(Snapshot(config=Config(replaygain=False)))._menu_items()
+    assert not _find(off, "ReplayGain loudness tags").is_checked()
     assert _find(items, "-45 dBFS (from the config)").is_checked()
     assert _find(items, "Ctrl+Alt+F5 (from the config)").is_checked()
     assert _find(items, "custom (from the config)").is_checked()
@@ -861,3 +865,15 @@ def test_notifier_thread_sends_in_order_and_closes():
         n.notify(f"n{i}")
     n.close(WAIT)
     assert got == [("trayrip-notify", f"n{i}") for i in range(5)]
+
+
+def test_saved_notification_counts_what_was_left_out():
+    from types import SimpleNamespace
+
+    from trayrip.desktop.saved_text import saved_body
+
+    paths = [Path("/m/s/01 A - x.flac"), Path("/m/s/02 B - y.flac")]
+    body = saved_body(SimpleNamespace(left_out="left out: 2 ads, 1 track already in the folder"), paths, "7:00")
+    assert body.startswith("2 tracks (7:00) in /m/s: 01 A - x.flac, 02 B - y.flac")
+    assert body.endswith("\nLeft out: 2 ads, 1 track already in the folder")
+    assert saved_body(SimpleNamespace(), paths[:1], "0:03") == "01 A - x.flac (0:03) in /m/s"

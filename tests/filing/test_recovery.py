@@ -46,6 +46,11 @@ def test_leftover_is_repaired_trimmed_and_filed(tmp_path):
     data, rate = sf.read(report.filed.path)
     assert "(recovered)" in report.filed.path.name
     assert abs(len(data) / rate - (2.0 + 0.1 + 0.3)) < 0.011
+    from mutagen.wave import WAVE
+
+    tags = WAVE(str(report.filed.path)).tags  # ReplayGain, measured in the pass that found the trim points
+    assert tags["TXXX:REPLAYGAIN_TRACK_GAIN"].text[0].endswith(" dB")
+    assert abs(float(tags["TXXX:REPLAYGAIN_TRACK_PEAK"].text[0]) - 0.3) < 1e-3
 
 
 def test_file_being_written_is_left_alone(tmp_path):

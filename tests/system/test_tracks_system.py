@@ -9,6 +9,7 @@ The playlist (generated, tagged FLAC files, a cover.png beside them):
 3. "Third Degree" (Cy), 1320 Hz for 6 s.
 
 Each filed track must carry its name, tags and cover from the metadata,
+ReplayGain track and album gain/peak (as ffmpeg's ebur128 measures the file),
 hold only its own frequency, have the pause cut out, and the gapless
 boundary must be within ±0.15 s; the .m3u8 lists them in play order.
 """
@@ -23,6 +24,7 @@ import soundfile as sf
 
 import audio_tools as at
 from harness import wait_until
+from loudness_tools import ffmpeg_lufs
 from mpv_tools import start_mpv, stop, tagged_flac
 from test_capture_system import start_record, wait_for_capture_file
 
@@ -167,6 +169,13 @@ def test_tracks_from_a_real_player(harness, user_env, harness_environ, tmp_path)
         audio[n] = data
         assert abs(at.dominant_frequency(data, rate) - freq) < 2, name
         assert at.band_level_db(data, 440, rate) < -30, "the decoy 440 Hz default source was recorded"
+        # ReplayGain: measured as the track was written, as ffmpeg measures the filed file; one album value
+        gain = float(tags["REPLAYGAIN_TRACK_GAIN"][0].removesuffix(" dB"))
+        assert abs(gain - (-18.0 - ffmpeg_lufs(folder / name))) <= 0.1, (name, gain)
+        assert abs(float(tags["REPLAYGAIN_TRACK_PEAK"][0]) - np.abs(data).max()) < 1e-3
+        assert tags["REPLAYGAIN_ALBUM_GAIN"] == FLAC(str(folder / names[0]))["REPLAYGAIN_ALBUM_GAIN"]
+        # a 0.25 sine is -12 LUFS (the quieter blocks at its ends count a little): about -6 dB to -18 LUFS
+        assert -6.0 <= float(tags["REPLAYGAIN_ALBUM_GAIN"][0].removesuffix(" dB")) <= -5.5
     # 1: joined mid-way; ends in its silence with the tail pad, nothing of track 2
     runs1 = _frequency_runs(audio[1], RATE)
     assert set(runs1[runs1 > 0]) == {550.0}

@@ -10,6 +10,12 @@ owner's process id, so a later trayrip can undo what a killed one left.
   what the user hears).
 * **PulseAudio**: a private null sink, a ``module-loopback`` from its monitor
   to the sink the streams were on, and ``move-sink-input``; undone on stop.
+* **Muted** (``--muted``, both servers): the streams are *moved* to the
+  private sink and nothing plays it back, so the user does not hear them.
+  On PipeWire too a move, not removed links: WirePlumber links a stream
+  that has none again at once. The sink the streams came from is kept in the
+  private sink's properties (``trayrip.return_to``), so a later trayrip
+  moves them back there after a kill -9.
 
 The recording itself is the null sink's monitor. New streams of the
 application (the next track) are followed: a ``pactl subscribe`` child is
@@ -38,6 +44,7 @@ log = logging.getLogger(__name__)
 
 SINK_PREFIX = "trayrip_app_"  # + owner pid; the marker of everything routing creates
 _EVENT = re.compile(r"Event '(?:new|change)' on sink-input #(?P<index>\d+)")
+_RETURN_TO = re.compile(r"trayrip\.return_to=(?P<sink>[^\s'\"]+)")
 _NO_SINK = 0xFFFFFFFF
 
 
@@ -233,13 +240,14 @@ def leftover_modules(modules: list, alive=_pid_alive) -> list[tuple[int, str, st
         arg = m.get("argument") or ""
         name = m.get("name")
         sink = _arg(arg, "sink_name") if name == "module-null-sink" else None
+        back = _RETURN_TO.search(arg) if name == "module-null-sink" else None
         if name == "module-loopback":
             src = _arg(arg, "source") or ""
             sink = src[: -len(".monitor")] if src.endswith(".monitor") else None
         owner = _owner(sink or "")
         if owner is None or alive(owner):
             continue
-        target = _arg(arg, "sink") if name == "module-loopback" else None
+        target = _arg(arg, "sink") if name == "module-loopback" else back["sink"] if back else None
         out.append((int(m["index"]), sink or "", target))
     return out
 
@@ -263,7 +271,8 @@ def cleanup_leftovers() -> int:
     no server.
     """
     try:
-        left = leftover_modules(parse_short_modules(_run(["pactl", "list", "short", "modules"])))
+        listed = parse_short_modules(_run(["pactl", "list", "short", "modules"]))
+        left = leftover_modules(listed)
         if not left:
             return 0
         sinks = {str(s.get("name")): int(s["index"]) for s in _pactl_json("list", "sinks")}
@@ -274,7 +283,8 @@ def cleanup_leftovers() -> int:
             if owner_sink is not None:
                 target = back_to.get(owner_sink) or "@DEFAULT_SINK@"
                 _run(["pactl", "move-sink-input", str(si["index"]), target])
-        for index, _, _ in sorted(left, key=lambda m: m[2] is None):  # loopbacks before sinks
+        kinds = {m["index"]: m["name"] for m in listed}
+        for index, _, _ in sorted(left, key=lambda m: kinds.get(m[0]) == "module-null-sink"):  # loopbacks first
             _run(["pactl", "unload-module", str(index)])
         log.warning("removed %d routing modules left by a trayrip that was killed", len(left))
         return len(left)
@@ -297,8 +307,10 @@ class AppRoute:
     undoes everything (idempotent).
     """
 
-    def __init__(self, name: str, *, pipewire: bool | None = None, rate: int = 48000, channels: int = 2):
+    def __init__(self, name: str, *, pipewire: bool | None = None, rate: int = 48000, channels: int = 2,
+                 muted: bool = False):
         self.name = name
+        self.muted = muted  # recorded, not heard: the streams are moved to our sink and not played back
         self.pipewire = pipewire
         self.rate, self.channels = rate, channels
         self.sink = f"{SINK_PREFIX}{os.getpid()}_{id(self) & 0xFFFF:x}"
@@ -324,11 +336,18 @@ class AppRoute:
             raise NoMatchingApp(self.name, describe_playing(found))
         apps = playing_apps(self.matched)
         self.description = "application " + ", ".join(f"{a} (pid {p or '?'})" for a, _, p in apps)
+        if self.muted:
+            self.description += ", muted"
+        back = ""
+        if self.muted:  # where the streams go back to, should this process die before stop()
+            names = {int(k["index"]): str(k["name"]) for k in _pactl_json("list", "sinks")}
+            origin = names.get(self.matched[0].sink or -1, "")
+            back = f" trayrip.return_to={origin}" if re.fullmatch(r"[\w.:-]+", origin) else ""
         try:
             self._modules.append(int(_run([
                 "pactl", "load-module", "module-null-sink", f"sink_name={self.sink}", f"rate={self.rate}",
                 f"channels={self.channels}",
-                f"sink_properties='device.description=trayrip-{os.getpid()} priority.session=0'",
+                f"sink_properties='device.description=trayrip-{os.getpid()} priority.session=0{back}'",
             ]).strip()))
             with self._lock:
                 for s in self.matched:
@@ -367,7 +386,7 @@ class AppRoute:
 
     # -- routing (the controller thread at start, then the follow thread) --
     def _route(self, s: AppStream) -> None:
-        if self.pipewire:
+        if self.pipewire and not self.muted:
             self._link(s)
         else:
             self._move(s)
@@ -375,7 +394,7 @@ class AppRoute:
     def _move(self, s: AppStream) -> None:
         if s.index in self._moved or s.sink is None:
             return
-        if s.sink not in self._loopback_to:
+        if s.sink not in self._loopback_to and not self.muted:
             names = {int(k["index"]): str(k["name"]) for k in _pactl_json("list", "sinks")}
             if s.sink not in names:
                 return

@@ -34,6 +34,9 @@ from .hotkeys import HotkeyManager
 from .instance import InstanceLock, ask_running
 from ..logsetup import log_file
 from .notify import Notifier
+from .schedule_runner import ScheduleRunner
+from ..schedule.store import ScheduleStore
+from ..schedule.timers import os_timers
 from .state import State
 
 __all__ = ["run_tray", "Opener"]
@@ -142,6 +145,9 @@ def _instance_handler(controller: Controller, notify: Callable[..., None]) -> Ca
             return "asked it to stop recording"
         if command == "status":
             return controller.state.value
+        if command == "schedules":  # `trayrip schedule` changed the file, or an OS timer fired
+            controller.submit(Cmd.SCHEDULES)
+            return "the running trayrip checks its schedules now"
         return f"unknown command {command!r}"
 
     return handle
@@ -212,6 +218,7 @@ def _run(lock: InstanceLock) -> int:
             rebind_hotkey=hotkeys.bind,
             on_notifications=lambda on: setattr(notifier, "enabled", on),
             config_problem="; ".join(loaded.problems) or None,
+            schedules=ScheduleRunner(ScheduleStore(), notify=notifier.notify, timers=os_timers()),
         )
         autostart = AutostartSwitch(on_error=lambda m: notifier.notify("trayrip: autostart", m, error=True))
         tray = Tray(controller.submit, opener=opener.open, log_path=log_file, autostart=autostart)  # raises TrayripError without a desktop

@@ -34,19 +34,11 @@ from typing import Any, Callable, Protocol
 from ..capture.routing import NoMatchingApp
 from ..config import Config, ConfigError, ConfigStore, updated
 from ..errors import TrayripError
+from .saved_text import saved_body
+from .schedule_runner import ScheduleRunner
 from .state import Action, Event, Machine, State, step
 
-__all__ = [
-    "Cmd",
-    "DeviceChoice",
-    "Snapshot",
-    "Controller",
-    "Filer",
-    "WarmRecordings",
-    "list_devices",
-    "list_apps",
-    "AUDIO_SUFFIXES",
-]
+__all__ = ["Cmd", "DeviceChoice", "Snapshot", "Controller", "Filer", "WarmRecordings", "list_devices", "list_apps", "AUDIO_SUFFIXES"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +71,7 @@ class Cmd(enum.Enum):
     SILENCE = "silence"  # (recording): stop on silence reached
     SAVE_PREROLL = "save_preroll"  # file the pre-roll buffer
     PREROLL_LOST = "preroll_lost"  # (message): the idle pre-roll stream died
+    SCHEDULES = "schedules"  # (None: reload the file | ("remove", id) | ("enable", id, bool))
 
 
 _STATE_COMMANDS = {
@@ -122,6 +115,7 @@ class Snapshot:
     preroll_bytes: int = 0  # the memory it takes
     seq: int = 0
     apps: tuple[str, ...] = ()  # applications playing at the last scan (config ``app`` values)
+    schedules: Any = None  # the schedule runner's ScheduleView (next runs, the active one)
 
 
 class RecordingLike(Protocol):
@@ -241,6 +235,7 @@ class Controller:
         threaded_filer: bool = True,
         default_folder: Callable[[], Path] | None = None,
         preroll_factory: Callable[..., Any] | None = None,
+        schedules: ScheduleRunner | None = None,
     ):
         self._config = config
         self._store = store
@@ -261,6 +256,7 @@ class Controller:
         self._preroll_factory = preroll_factory or _default_preroll_factory(self._factory)
         self._preroll: Any = None  # the SharedStream kept open while idle (pre-roll), or None
         self._preroll_key: tuple | None = None  # the settings it was opened with
+        self._schedules = schedules or ScheduleRunner()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._filer = Filer(self.submit, threaded=threaded_filer)
         self._machine = Machine()
@@ -333,10 +329,8 @@ class Controller:
         self._finish_exit()
 
     def wait_timeout(self) -> float | None:
-        """How long the controller may sleep on its queue: forever unless recording."""
-        if self._rec is None:
-            return None
-        return max(0.0, self._next_tick - self._clock())
+        """How long the controller may sleep on its queue: to the next schedule event (None: none) or tick while recording."""
+        return self._schedules.wait(None if self._rec is None else max(0.0, self._next_tick - self._clock()))
 
     def run_pending(self) -> int:
         """Handle every queued command on the calling thread (tests); returns how many."""
@@ -385,8 +379,10 @@ class Controller:
 
     # -- controller thread -------------------------------------------------
     def tick(self) -> None:
-        """While recording: publish level/elapsed; notice a capture that died (controller thread)."""
+        """Start/stop what a schedule says; while recording: publish level/elapsed, notice a dead capture (controller thread)."""
         self._next_tick = self._clock() + self._tick_interval
+        for cmd in self._schedules.due(self._config, busy=self._rec is not None):  # the normal start path
+            self._handle(Cmd(cmd), None, self._clock())
         rec = self._rec
         if rec is None:
             return
@@ -447,6 +443,9 @@ class Controller:
                 self._apps = found
                 log.info("applications playing: %s", ", ".join(self._apps) or "none")
                 self._publish()
+        elif cmd is Cmd.SCHEDULES:
+            self._schedules.command(payload)
+            self._publish()
         elif cmd is Cmd.HOTKEY_STATUS:
             self._hotkey_problem = payload
             self._publish()
@@ -508,7 +507,7 @@ class Controller:
         self._rec_command_time = None
         begun = self._clock()  # the command waited in the queue until now
         try:
-            options = self._config.recording_options()
+            options = self._schedules.take_options() or self._config.recording_options()
             if armed:
                 options = replace(options, wait_for_sound=True)
             rec = self._new_recording(options)
@@ -561,6 +560,7 @@ class Controller:
         rec, self._rec = self._rec, None
         if rec is None:
             return
+        self._schedules.ended()
         try:
             result = rec.stop_capture()
             log.info("capture stopped after %.1f s; filing it", getattr(result, "duration", 0.0))
@@ -645,10 +645,7 @@ class Controller:
         _, filed, note = self._last_outcome
         paths = _filed_paths(filed)
         length = _duration_text(getattr(filed, "duration", 0.0))
-        if len(paths) == 1:
-            body = f"{paths[0].name} ({length}) in {paths[0].parent}"
-        else:
-            body = f"{len(paths)} tracks ({length}) in {paths[0].parent}: " + ", ".join(p.name for p in paths[:5])
+        body = saved_body(filed, paths, length)
         if note:
             body += f"\n{note}"
         silent = getattr(filed, "silent", None)
@@ -821,6 +818,7 @@ class Controller:
             preroll_bytes=self._preroll.memory_bytes if self._preroll is not None else 0,
             seq=self._seq,
             apps=self._apps,
+            schedules=self._schedules.view,
         )
         self.snapshot = snap
         for fn in self._subscribers:

@@ -43,7 +43,7 @@ __all__ = ["runtime_dir", "InstanceLock", "ask_running", "NotRunning", "COMMANDS
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "trayrip.lock"
-COMMANDS = ("toggle", "start", "stop", "status")
+COMMANDS = ("toggle", "start", "stop", "status", "schedules")
 
 
 class NotRunning(TrayripError):

@@ -51,6 +51,7 @@ from .controller import Cmd, Snapshot
 from ..errors import TrayripError
 from ..hotkey_syntax import PRESETS, HotkeyError, display_name
 from .icons import state_image
+from .schedule_menu import schedule_items, schedule_tooltip
 from .state import State
 
 __all__ = ["choose_backends", "tooltip", "Tray", "Mailbox"]
@@ -227,7 +228,7 @@ def tooltip(snap: Snapshot) -> str:
         text = f"trayrip: ready ({key} records)"
     if snap.preroll and snap.state is not State.RECORDING:  # the stream is open while idle: say so
         text += f"; pre-roll listening (last {snap.preroll:g} s, {_megabytes(snap.preroll_bytes)})"
-    return text
+    return text + schedule_tooltip(snap.schedules)
 
 
 def _megabytes(n: int) -> str:
@@ -248,10 +249,8 @@ def preroll_label(seconds: float, rate: int = 48000, channels: int = 2, sample_b
 
 def _menu_key(snap: Snapshot) -> tuple:
     """What the menu shows; the menu is rebuilt only when this changes."""
-    return (
-        snap.state, snap.pending > 0, snap.quitting, snap.error, snap.recent, snap.config, snap.config_problem,
-        snap.devices, snap.devices_note, snap.hotkey_problem, snap.folder, snap.preroll,
-    )
+    return (snap.state, snap.pending > 0, snap.quitting, snap.error, snap.recent, snap.config, snap.config_problem,
+            snap.devices, snap.devices_note, snap.hotkey_problem, snap.folder, snap.preroll, snap.schedules)
 
 
 class Mailbox:
@@ -453,6 +452,7 @@ class Tray:
             SEP,
             Item("Open recordings folder", self._cmd(Cmd.OPEN_FOLDER)),
             Item("Recent recordings", Menu(*self._recent_items(snap))),
+            Item("Schedules", Menu(*schedule_items(Item, Menu, snap.schedules, lambda x: self._cmd(Cmd.SCHEDULES, x)))),
             Item("Settings", Menu(*self._settings_items(snap, cfg))),
             Item("Open log", self._open(self._log_path)),
             SEP,
@@ -488,7 +488,8 @@ class Tray:
         sources += [radio(_short(a, 60), "app", a) for a in snap.apps]
         if cfg.app and cfg.app not in snap.apps:
             sources.append(radio(_short(f"{cfg.app} (not playing now)", 60), "app", cfg.app))
-        sources += [SEP, Item("Refresh list", self._cmd(Cmd.REFRESH_DEVICES))]
+        sources += [SEP, Item("Muted while recording", self._cmd(Cmd.SET, ("app_muted", not cfg.app_muted)), enabled=bool(
+            cfg.app), checked=lambda _i: cfg.app_muted), Item("Refresh list", self._cmd(Cmd.REFRESH_DEVICES))]
 
         thresholds = [radio(f"{t:g} dBFS", "threshold_db", t) for t in THRESHOLD_PRESETS]
         if cfg.threshold_db not in THRESHOLD_PRESETS:
@@ -526,11 +527,10 @@ class Tray:
             Item("Pre-roll: keep the last seconds", Menu(*prerolls)),
             Item("Hotkey", Menu(*hotkeys)),
             Item("Output folder", Menu(*folders)),
-            Item(
-                "Notifications",
-                self._cmd(Cmd.SET, ("notifications", not cfg.notifications)),
-                checked=lambda _i: cfg.notifications,
-            ),
+            Item("ReplayGain loudness tags", self._cmd(Cmd.SET, ("replaygain", not cfg.replaygain)),
+                 checked=lambda _i: cfg.replaygain),
+            Item("Notifications", self._cmd(Cmd.SET, ("notifications", not cfg.notifications)),
+                 checked=lambda _i: cfg.notifications),
             *self._autostart_items(),
             SEP,
             Item("Edit config file…", self._cmd(Cmd.EDIT_CONFIG)),

@@ -29,6 +29,7 @@ from ..wav.edit import IN_PLACE_MAX_LEAD, cut_in_place
 from ..wav.fileio import NEW_DIR_MODE, NEW_FILE_MODE
 
 if TYPE_CHECKING:  # encode imports numpy; filing's callers pay for it only when they encode
+    from ..recording.loudness import Loudness, LoudnessMeter
     from .encoders import OutputFormat
     from .sources import PcmSource
     from .tags import Tags
@@ -155,6 +156,7 @@ class FiledRecording:
     playlist: Path | None = None
     note: str | None = None  # something the user should hear about (e.g. kept as WAV: no ffmpeg)
     silent: str | None = None  # why it holds no sound (digital silence / nothing above the threshold), else None
+    left_out: str | None = None  # with --tracks: what was not filed (ads, duplicates), e.g. "left out: 2 ads"
 
     @property
     def duration(self) -> float:
@@ -181,6 +183,8 @@ class FilingPlan:
     album: str | None = None  # None: "trayrip <date>", or the recording's name when split
     silence: SilenceSettings = field(default_factory=SilenceSettings)
     track_template: str = "{track:02} {artist} - {title}"  # names of tracks named by the player (--tracks)
+    replaygain: bool = True  # loudness tags: track gain, and album gain over split tracks
+    normalize: str | None = None  # "track" / "album": apply the gain when encoding (peak kept <= -1 dBFS)
 
 
 @dataclass(frozen=True)
@@ -343,19 +347,34 @@ def _tag_quietly(path: Path, fmt_name: str, tags: Tags) -> None:
         log.warning("%s", exc)
 
 
+def _replaygain(plan: FilingPlan, loudness: Loudness | None, applied: float = 0.0):
+    """The ReplayGain of a recording filed as one file (measured while recording), or None."""
+    if not plan.replaygain or loudness is None:
+        return None
+    from .replaygain import ReplayGain, after_gain
+
+    return ReplayGain(after_gain(loudness, applied))
+
+
 def _file_one(
     src: PcmSource, keep: tuple[int, int], plan: FilingPlan, fmt: OutputFormat, root: Path, output: Path | None,
-    fields: NameFields,
+    fields: NameFields, loudness: Loudness | None = None,
 ) -> tuple[Path, int]:
     """Encode frames ``keep`` of the capture into ``fmt`` and claim its name; returns (path, frames)."""
     from .encoders import encode
+    from .replaygain import GainSource, normalize_gain
 
     folder = Path(output).parent if output is not None else root
     temp = exclusive_temp(folder, fmt.suffix)
+    applied = normalize_gain(loudness) if plan.normalize and loudness is not None else 0.0
+    if applied:
+        log.info("normalizing by %+.2f dB", applied)
     try:
-        encode(src, keep[0], keep[1], temp, fmt, bits=plan.bits, rate=plan.rate)
+        encode(GainSource(src, applied) if applied else src, keep[0], keep[1], temp, fmt, bits=plan.bits,
+               rate=plan.rate)
         stem = render(plan.template, fields)[-1] if output is None else Path(output).stem
-        _tag_quietly(temp, fmt.name, replace(_base_tags(plan, fields, None), title=plan.title or stem))
+        _tag_quietly(temp, fmt.name, replace(_base_tags(plan, fields, None), title=plan.title or stem,
+                                             replaygain=_replaygain(plan, loudness, applied)))
         if output is not None:
             final = _claim_output(temp, output)
         else:
@@ -404,6 +423,8 @@ def _fill_folder(
     fields: NameFields, made: list[Path], named: Sequence[NamedTrack] | None = None,
 ) -> tuple[Path, list[Path], Path, str | None]:
     from .encoders import EncodeError, encode, get_format
+    from ..wav.reader import WavSource
+    from .replaygain import GainSource, MeteredSource, ReplayGain
     from .split import playlist_text
 
     album = plan.album or plan.title or base
@@ -413,6 +434,8 @@ def _fill_folder(
     entries = []
     note = None
     tags = _base_tags(plan, fields, album)
+    tagged: list[tuple[Path, str, Tags, LoudnessMeter]] = []  # for the album gain, known once every track is measured
+    gains = _normalize_gains(src, tracks, plan)  # dB per track (a measuring pass first, only when normalizing)
     for i, (start, end) in enumerate(tracks, 1):
         stem = sanitize_component(f"{i:0{width}d} {base}")
         one = named[i - 1] if named else None
@@ -421,8 +444,15 @@ def _fill_folder(
             stem = sanitize_component(f"{stem} (partial)") if one.partial else stem
         while True:
             temp = exclusive_temp(folder, fmt.suffix)
+            # Measured in the pass that writes the track; a WAV track that is a kernel copy is read once for it.
+            copies = fmt.name == "wav" and isinstance(src, WavSource) and plan.bits in (None, src.format.bits) \
+                and plan.rate in (None, src.format.rate) and not gains[i - 1]
+            source = GainSource(src, gains[i - 1]) if gains[i - 1] else src
+            metered = MeteredSource(source) if plan.replaygain else None
             try:
-                encode(src, start, end, temp, fmt, bits=plan.bits, rate=plan.rate)
+                encode(source if copies else metered or source, start, end, temp, fmt, bits=plan.bits, rate=plan.rate)
+                if copies and metered is not None:
+                    metered.measure(start, end)
                 break
             except EncodeError as exc:
                 temp.unlink(missing_ok=True)
@@ -436,12 +466,17 @@ def _fill_folder(
                 raise
         title = f"Track {i}"
         if one is not None:
-            _tag_quietly(temp, fmt.name, replace(one.tags, date=one.tags.date or tags.date, comment=tags.comment))
+            track_tags = replace(one.tags, date=one.tags.date or tags.date, comment=tags.comment)
             shown = f"{one.tags.artist} - {one.tags.title}" if one.tags.artist else one.tags.title
         else:
-            _tag_quietly(temp, fmt.name, replace(tags, title=title, track=i, tracks=len(tracks)))
+            track_tags = replace(tags, title=title, track=i, tracks=len(tracks))
             shown = f"{album} - {title}"
+        if metered is not None:
+            track_tags = replace(track_tags, replaygain=ReplayGain(metered.meter.result()))
+        _tag_quietly(temp, fmt.name, track_tags)
         final = place_exclusive(temp, folder, stem, fmt.suffix)
+        if metered is not None:
+            tagged.append((final, fmt.name, track_tags, metered.meter))
         made.append(final)
         paths.append(final)
         entries.append((final.name, (end - start) / (plan.rate or rate), shown))
@@ -456,8 +491,50 @@ def _fill_folder(
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    _tag_album(tagged)
     log.info("filed %d tracks in %s", len(paths), folder)
     return folder, paths, playlist, note
+
+
+def _normalize_gains(src: PcmSource, tracks: Sequence[tuple[int, int]], plan: FilingPlan) -> list[float]:
+    """The gain for each track when normalizing (by its own loudness, or the session's), else zeros.
+
+    Tracks are written one after the other, so normalizing needs their loudness before the first is
+    written: one read of the audio more, spent only when asked for.
+    """
+    if plan.normalize not in ("track", "album"):
+        return [0.0] * len(tracks)
+    from ..recording.loudness import LoudnessMeter
+    from .replaygain import MeteredSource, normalize_gain
+
+    meters = []
+    for start, end in tracks:
+        metered = MeteredSource(src)
+        metered.measure(start, end)
+        meters.append(metered.meter)
+    if plan.normalize == "track":
+        return [normalize_gain(m.result()) for m in meters]
+    album = LoudnessMeter(src.format.rate, src.format.channels, src.format.sample_width)
+    for m in meters:
+        album.merge(m)
+    return [normalize_gain(album.result())] * len(tracks)
+
+
+def _tag_album(tagged: list[tuple[Path, str, Tags, LoudnessMeter]]) -> None:
+    """Add ALBUM gain/peak (the tracks' gating blocks together) to every track of a session."""
+    if not tagged:
+        return
+    from ..recording.loudness import LoudnessMeter
+    from .replaygain import ReplayGain
+
+    first = tagged[0][3]
+    album = LoudnessMeter(first.rate, first.channels, first.sample_width)
+    for *_, meter in tagged:
+        album.merge(meter)
+    whole = album.result()
+    log.info("album loudness %s LUFS, peak %.6f", "-" if whole.lufs is None else f"{whole.lufs:.2f}", whole.peak)
+    for path, fmt_name, tags, meter in tagged:
+        _tag_quietly(path, fmt_name, replace(tags, replaygain=ReplayGain(meter.result(), whole)))
 
 
 def file_named_tracks(
@@ -502,11 +579,13 @@ def file_recording(
     output: Path | None = None,
     when: _dt.datetime | None = None,
     device: str = "",
+    loudness: Loudness | None = None,
 ) -> FiledRecording:
     """File a closed capture file (filer thread): trim/split, encode, tag, name, move.
 
     ``keep`` is the trim range (None: keep everything), ``regions`` the sound
-    regions from the silence tracker (for ``plan.split``). ``output`` files to
+    regions from the silence tracker (for ``plan.split``), ``loudness`` what the
+    recorder measured (ReplayGain of a file filed whole). ``output`` files to
     exactly that path (its suffix picks the format); otherwise the template
     names the file inside ``folder`` (default: the capture file's folder).
     WAV without split is cut in place: O(1) whatever the length.
@@ -550,11 +629,12 @@ def file_recording(
             log.info("one piece of sound only: filing it as one recording")
     span = keep or (0, total)
     fields = NameFields(when, (span[1] - span[0]) / rate, device, plan.title or "")
-    wav_as_is = fmt.name == "wav" and plan.bits in (None, afmt.bits) and plan.rate in (None, rate)
+    wav_as_is = fmt.name == "wav" and plan.bits in (None, afmt.bits) and plan.rate in (None, rate) \
+        and not (plan.normalize and loudness is not None)  # a gain means writing the samples anew
     if not wav_as_is:
         try:
             with WavSource(part) as src:
-                final, frames = _file_one(src, span, plan, fmt, root, output, fields)
+                final, frames = _file_one(src, span, plan, fmt, root, output, fields, loudness)
         except (EncodeError, OSError) as exc:
             if fmt.name == "wav" and not isinstance(exc, EncodeError):
                 raise
@@ -570,7 +650,8 @@ def file_recording(
     if output is not None and (format_for_path(output) or fmt).name != "wav":
         output = Path(output).with_suffix(".wav")  # asked for a lossy file that could not be made
     stem = Path(output).stem if output is not None else render(plan.template, fields)[-1]
-    _tag_quietly(part, "wav", replace(_base_tags(plan, fields, None), title=plan.title or stem))
+    _tag_quietly(part, "wav", replace(_base_tags(plan, fields, None), title=plan.title or stem,
+                                      replaygain=_replaygain(plan, loudness)))
     final = _claim_output(part, output) if output is not None else _claim_templated(part, root, plan.template, fields, ".wav")
     log.info("filed %s (%.2f s)", final, frames / rate)
     return FiledRecording(final, frames, rate, keep is not None, "wav", note=note)

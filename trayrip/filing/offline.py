@@ -287,13 +287,15 @@ def trim_file(
     in_place: bool = False,
     settings: SilenceSettings | None = None,
     dry_run: bool = False,
+    replaygain: bool = True,
 ) -> TrimResult:
     """Trim leading and trailing silence off ``path``.
 
     The result goes to ``output`` (never overwritten), into ``out_dir`` under
     the same name, back into ``path`` (``in_place``), or by default beside
     the input as ``NAME (trimmed).ext``. The input is read, never changed,
-    unless ``in_place``.
+    unless ``in_place``. With ``replaygain`` the kept audio is measured (one
+    more read of it) and the result gets ReplayGain track tags.
     """
     path = Path(path)
     settings = settings or SilenceSettings()
@@ -303,10 +305,12 @@ def trim_file(
         keep = analysis.trim_range
         if dry_run or keep is None:
             return TrimResult(path, None, analysis)
+        loudness = _measure(src, keep) if replaygain else None
         if in_place:
             fmt = _writable(_output_format(src, None), "give -o NAME.wav or NAME.flac instead of --in-place")
             if keep != (0, analysis.frames):
                 _trim_in_place(src, path, keep, fmt)
+            _tag_loudness(path, fmt.name, loudness)
             return TrimResult(path, path, analysis, in_place=True)
         if output is not None and out_dir is not None:
             raise ValueError("give either output or out_dir")
@@ -315,6 +319,7 @@ def trim_file(
         if output is not None and Path(output).exists():
             raise FilingError(f"{output} already exists; not overwriting it")
         temp = _write_range(src, keep, folder, fmt, sync=False)
+        _tag_loudness(temp, fmt.name, loudness)
         try:
             if output is not None:
                 if not claim_name(temp, Path(output)):
@@ -329,6 +334,25 @@ def trim_file(
         return TrimResult(path, final, analysis)
     finally:
         src.close()
+
+
+def _measure(src, keep: tuple[int, int]):
+    from .replaygain import measure_range
+
+    return measure_range(src, keep[0], keep[1])
+
+
+def _tag_loudness(path: Path, fmt_name: str, loudness) -> None:
+    """ReplayGain tags on a trimmed file; a file that cannot take them is still a good trim (logged)."""
+    if loudness is None or loudness.lufs is None:
+        return
+    from .replaygain import ReplayGain
+    from .tags import write_replaygain
+
+    try:
+        write_replaygain(path, fmt_name, ReplayGain(loudness))
+    except FilingError as exc:
+        log.warning("%s", exc)
 
 
 # -- splitting ------------------------------------------------------------------
@@ -349,6 +373,7 @@ def split_file(
     min_track: float = 30.0,
     trim: bool = True,
     dry_run: bool = False,
+    replaygain: bool = True,
 ) -> tuple[Analysis, list[tuple[int, int]], FiledRecording | None]:
     """Split ``path`` at silences of at least ``settings.region_gap`` into ``NN name`` files.
 
@@ -377,7 +402,7 @@ def split_file(
         when = dt.datetime.fromtimestamp(path.stat().st_mtime)
         plan = FilingPlan(
             format=fmt.name, template="{title}", title=path.stem, split=True, min_track=min_track, trim=trim,
-            silence=settings,
+            silence=settings, replaygain=replaygain,
         )
         root = Path(out_dir) if out_dir is not None else path.parent
         root.mkdir(mode=NEW_DIR_MODE, parents=True, exist_ok=True)

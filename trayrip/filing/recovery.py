@@ -21,6 +21,7 @@ from ..errors import FilingError
 from .finish import PART_PREFIX, PART_SUFFIX, FiledRecording, finish_wav, timestamp_stem
 from .naming import clock_duration
 from ..recording.locking import try_lock
+from ..recording.loudness import LoudnessMeter
 from ..recording.silence import SilenceSettings, SilenceTracker
 from ..wav.layout import read_layout, update_sizes
 from ..wav.fileio import pread
@@ -110,9 +111,12 @@ def recover_file(part: Path, silence: SilenceSettings | None = None, trim: bool 
         layout = update_sizes(fd, layout, data, layout.data_offset + data)
         os.fsync(fd)
         tracker = SilenceTracker(layout.fmt.rate, layout.fmt.channels, layout.fmt.sample_width, silence)
+        meter = LoudnessMeter(layout.fmt.rate, layout.fmt.channels, layout.fmt.sample_width)  # the same one pass
         block = _BLOCK // bpf * bpf
         for offset in range(layout.data_offset, layout.data_offset + data, block):
-            tracker.feed(pread(fd, min(block, layout.data_offset + data - offset), offset))
+            chunk = pread(fd, min(block, layout.data_offset + data - offset), offset)
+            tracker.feed(chunk)
+            meter.feed(chunk)
         keep = tracker.trim_range() if trim else None
         if os.name == "nt":  # Windows cannot rename an open file; elsewhere the lock is held until filed
             os.close(fd)
@@ -124,8 +128,22 @@ def recover_file(part: Path, silence: SilenceSettings | None = None, trim: bool 
     finally:
         if fd >= 0:
             os.close(fd)
+    _tag_loudness(filed.path, meter)
     log.info("recovered an unfinished recording: %s (%s)", filed.path, clock_duration(filed.duration))
     return RecoveryReport(part, filed=filed)
+
+
+def _tag_loudness(path: Path, meter: LoudnessMeter) -> None:
+    """ReplayGain tags on a recovered file, as on any other; a recovered file without them is still recovered."""
+    from .replaygain import ReplayGain
+    from .tags import write_replaygain
+
+    gain = ReplayGain(meter.result())
+    if gain.usable:
+        try:
+            write_replaygain(path, "wav", gain)
+        except FilingError as exc:
+            log.warning("%s", exc)
 
 
 def recover_all(folders: Iterable[Path], silence: SilenceSettings | None = None, trim: bool = True) -> list[RecoveryReport]:

@@ -12,13 +12,17 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..errors import FilingError
 from ..wav.layout import read_layout, update_sizes
 from ..wav.fileio import pread, pwrite
 
-__all__ = ["Tags", "write_tags", "id3_bytes", "append_wav_info", "read_wav_info", "wav_chunks", "copy_wav_metadata", "copy_tags"]
+if TYPE_CHECKING:
+    from .replaygain import ReplayGain
+
+__all__ = ["Tags", "write_tags", "write_replaygain", "id3_bytes", "append_wav_info", "read_wav_info", "wav_chunks", "copy_wav_metadata", "copy_tags"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,7 @@ class Tags:
     disc: int | None = None
     cover: bytes = b""  # image file contents (JPEG/PNG), embedded where the format allows
     cover_mime: str = ""
+    replaygain: ReplayGain | None = None  # loudness tags (REPLAYGAIN_*, R128_* for Opus)
 
     @property
     def track_text(self) -> str:
@@ -86,11 +91,14 @@ def _vorbis_comments(audio, tags: Tags, fmt: str = "flac") -> None:
         if tags.tracks:
             audio["tracktotal"] = str(tags.tracks)
             audio["totaltracks"] = str(tags.tracks)
+    if tags.replaygain is not None and tags.replaygain.usable:
+        for key, value in (tags.replaygain.opus() if fmt == "opus" else tags.replaygain.vorbis()).items():
+            audio[key] = value
     audio["encoder"] = SOFTWARE
 
 
 def _id3_frames(id3, tags: Tags) -> None:
-    from mutagen.id3 import APIC, COMM, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TPOS, TRCK, TSSE
+    from mutagen.id3 import APIC, COMM, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TPOS, TRCK, TSSE, TXXX
 
     id3.delall("TSSE")
     if tags.title:
@@ -110,6 +118,9 @@ def _id3_frames(id3, tags: Tags) -> None:
         id3.add(TPOS(encoding=3, text=str(tags.disc)))
     if tags.cover:
         id3.add(APIC(encoding=3, mime=tags.cover_mime or "image/jpeg", type=3, desc="cover", data=tags.cover))
+    if tags.replaygain is not None and tags.replaygain.usable:
+        for desc, value in tags.replaygain.vorbis().items():  # uppercase descriptions, as foobar2000 and rsgain
+            id3.add(TXXX(encoding=3, desc=desc, text=value))
     id3.add(TSSE(encoding=3, text=SOFTWARE))
 
 
@@ -160,6 +171,52 @@ def write_tags(path: Path, fmt: str, tags: Tags) -> None:
     except (OSError, ValueError) as exc:
         raise FilingError(f"tagging {path.name} failed: {exc}") from exc
     except Exception as exc:  # mutagen's own errors (MutagenError and format-specific ones)
+        if type(exc).__module__.startswith("mutagen"):
+            raise FilingError(f"tagging {path.name} failed: {exc}") from exc
+        raise
+
+
+def write_replaygain(path: Path, fmt: str, replaygain: ReplayGain) -> None:
+    """Set only the loudness tags of an existing file, keeping its other tags (offline trim); raises FilingError."""
+    path = Path(path)
+    try:
+        if fmt in ("wav", "mp3"):
+            from mutagen.id3 import ID3, ID3NoHeaderError, TXXX
+
+            if fmt == "wav":
+                from mutagen.wave import WAVE
+
+                audio = WAVE(str(path))  # its id3 chunk (mutagen, beets and Picard read that one)
+                if audio.tags is None:
+                    audio.add_tags()
+                id3 = audio.tags
+            else:
+                try:
+                    id3 = ID3(str(path))
+                except ID3NoHeaderError:
+                    id3 = ID3()
+            for desc, value in replaygain.vorbis().items():
+                id3.add(TXXX(encoding=3, desc=desc, text=value))
+            if fmt == "wav":
+                audio.save(v2_version=3)
+            else:
+                id3.save(str(path), v2_version=3)
+        elif fmt in ("flac", "ogg", "opus"):
+            import mutagen
+
+            audio = mutagen.File(str(path))
+            if audio.tags is None:
+                audio.add_tags()
+            for key, value in (replaygain.opus() if fmt == "opus" else replaygain.vorbis()).items():
+                audio[key] = value
+            audio.save()
+        else:
+            raise ValueError(f"no tag writer for {fmt}")
+    except ImportError as exc:
+        raise FilingError(f"tagging {path.name} needs mutagen (pip install mutagen): {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise FilingError(f"tagging {path.name} failed: {exc}") from exc
+    except Exception as exc:  # mutagen's own errors
         if type(exc).__module__.startswith("mutagen"):
             raise FilingError(f"tagging {path.name} failed: {exc}") from exc
         raise

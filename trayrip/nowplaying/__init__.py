@@ -1,6 +1,7 @@
 """What the media player plays: MPRIS track changes, and where they fall in the audio.
 
-* :mod:`.metadata` — MPRIS ``Metadata`` dicts become :class:`TrackInfo` (pure).
+* :mod:`.metadata` — MPRIS ``Metadata`` dicts become :class:`TrackInfo` (pure);
+  :mod:`.ads` says which items are advertisements (the documented rules).
 * :mod:`.watcher` — :class:`PlayerWatcher`, a named worker thread that owns
   its own session-bus connection (through :mod:`trayrip.sessionbus`), follows
   the playing ``org.mpris.MediaPlayer2.*`` player and posts

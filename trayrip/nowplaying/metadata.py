@@ -29,19 +29,20 @@ class TrackInfo:
     length: float | None = None  # seconds
     art_url: str = ""
     url: str = ""
+    ad: str = ""  # why it is an advertisement (nowplaying/ads.py), "" when it is not
 
     @property
     def known(self) -> bool:
-        """Whether there is enough to name a file (a title)."""
-        return bool(self.title.strip())
+        """Whether there is enough to name a file (a title), or it is an ad (a track of its own, to leave out)."""
+        return bool(self.title.strip()) or bool(self.ad)
 
     @property
     def loaded(self) -> bool:
         """Whether the player has anything loaded: a title, an artist, a URL or a length.
 
-        MPRIS players with nothing loaded still send Metadata: mpv-mpris 0.7
-        (Debian 13) sends only a trackid (``…/noplaylist``) at the end of the
-        playlist, and the spec's ``…/TrackList/NoTrack`` is the same idea.
+        MPRIS players with nothing loaded still send Metadata: mpv 0.40 with
+        mpv-mpris 0.7 (Debian 13) sends only a trackid (``…/noplaylist``) at
+        the end of the playlist; the spec's ``…/TrackList/NoTrack`` is the same idea.
         """
         return bool(self.title.strip() or self.artist.strip() or self.url or self.length)
 
@@ -83,10 +84,15 @@ def track_from_metadata(md: Mapping[str, Any]) -> TrackInfo:
         seconds = float(length) / 1e6 if length is not None and float(length) > 0 else None
     except (TypeError, ValueError):
         seconds = None
+    from .ads import ad_reason
+
+    trackid, url = _text(md.get("mpris:trackid")), _text(md.get("xesam:url")).strip()
+    title, artist = _text(md.get("xesam:title")).strip(), _text(md.get("xesam:artist")).strip()
+    ad = ad_reason(trackid, url, title, artist, seconds) or ""
     return TrackInfo(
-        trackid=_text(md.get("mpris:trackid")),
-        title=_text(md.get("xesam:title")).strip(),
-        artist=_text(md.get("xesam:artist")).strip(),
+        trackid=trackid,
+        title=title or ("Advertisement" if ad else ""),
+        artist=artist,
         album=_text(md.get("xesam:album")).strip(),
         albumartist=_text(md.get("xesam:albumArtist")).strip(),
         track=_int(md.get("xesam:trackNumber")),
@@ -95,7 +101,8 @@ def track_from_metadata(md: Mapping[str, Any]) -> TrackInfo:
         genre=_text(md.get("xesam:genre")).strip(),
         length=seconds,
         art_url=_text(md.get("mpris:artUrl")).strip(),
-        url=_text(md.get("xesam:url")).strip(),
+        url=url,
+        ad=ad,
     )
 
 

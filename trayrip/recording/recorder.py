@@ -18,6 +18,7 @@ from typing import Callable
 
 from ..capture.base import AudioFormat, Block, CaptureSource
 from ..errors import CaptureError, TrayripError
+from .loudness import Loudness, LoudnessMeter
 from .preroll import Ring
 from .silence import SilenceSettings, SilenceTracker
 from .writer import WavWriter
@@ -31,6 +32,7 @@ _MAX_HELD = 250  # blocks (10 s of PortAudio's 40 ms ones) held while deciding a
 _BATCH_WAIT = 0.1  # seconds the recorder thread lets blocks gather between writes
 PROMPT_BLOCK_SECONDS = 0.1  # at most this much audio per block from a batching source when waiting for sound or silence
 _CLOCK_EVERY = 0.5  # seconds between points of the frame <-> arrival time map
+_METER_EVERY = 0.5  # seconds of audio gathered before the loudness meter runs (nothing needs it sooner)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class RecordingResult:
     error: str | None = None
     peak_db: float = float("-inf")
     clock: tuple[tuple[int, float], ...] = ()  # (frames written, block arrival time.monotonic()), ~2 a second
+    loudness: Loudness | None = None  # BS.1770 over everything written (None: not measured)
 
     def frame_at(self, when: float) -> int:
         """The frame that was captured at monotonic time ``when`` (from the clock map; clamped to the file)."""
@@ -106,6 +109,7 @@ class Recorder:
         stop_on_silence: float = 0.0,
         lead_in: float = 0.5,
         on_event: Callable[[str], None] | None = None,
+        loudness: bool = True,
     ):
         self.source = source
         self.part = Path(part)
@@ -118,6 +122,10 @@ class Recorder:
         self._queue: queue.Queue[Block | None] = queue.Queue(maxsize=max(16, int(queue_seconds * 25)))
         self._counters = _Counters()
         self._tracker = SilenceTracker(self.format.rate, self.format.channels, self.format.sample_width, self.silence)
+        # Measured as written, like silence, so the ReplayGain tags cost nothing at stop.
+        self._meter = LoudnessMeter(self.format.rate, self.format.channels, self.format.sample_width) if loudness else None
+        self._metering: list[bytes] = []  # written, not yet measured (fewer, larger meter calls cost less)
+        self._metering_bytes = 0
         self._writer: WavWriter | None = None
         self._thread: threading.Thread | None = None
         self._failure: str | None = None
@@ -263,6 +271,7 @@ class Recorder:
             error=self._failure,
             peak_db=self._tracker.peak_db,
             clock=tuple(self._clock_map),
+            loudness=self._measured(),
         )
 
     def release(self) -> None:
@@ -410,8 +419,26 @@ class Recorder:
         assert self._writer is not None
         self._writer.write(data)
         self._tracker.feed(data)
+        if self._meter is not None:
+            self._metering.append(data)
+            self._metering_bytes += len(data)
+            if self._metering_bytes >= _METER_EVERY * self.format.rate * self.format.bytes_per_frame:
+                self._measure()
         if self._silence_frames:
             self._check_silence()
+
+    def _measure(self) -> None:
+        """Feed the loudness meter what was written since it last ran."""
+        pending, self._metering, self._metering_bytes = self._metering, [], 0
+        if pending and self._meter is not None:
+            self._meter.feed(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def _measured(self) -> Loudness | None:
+        """The loudness of everything written (after the recorder thread ended)."""
+        if self._meter is None or (self._thread is not None and self._thread.is_alive()):
+            return None
+        self._measure()
+        return self._meter.result()
 
     def _gate_batch(self, data: bytes) -> bytes:
         """While waiting for sound: keep the batch in the lead-in ring, or open the gate.
@@ -465,5 +492,8 @@ class Recorder:
             writer.write(chunk[: n * bpf] if n * bpf != len(chunk) else chunk)
             remaining -= n
         self._tracker.feed_silence(frames)
+        if self._meter is not None:
+            self._measure()
+            self._meter.feed_silence(frames)
         if self._silence_frames:
             self._check_silence()
