@@ -185,6 +185,8 @@ def test_installed_tray_app_shows_its_icon_and_the_hotkey_records(wine, life, fo
     wait_until(lambda: len(filed(life)) > before, 60, "the hotkey to stop and file")
     newest = max(filed(life), key=lambda p: p.stat().st_mtime)
     assert newest.suffix == ".flac", f"the tray app did not read its settings (format = flac): {newest.name}"
+    # Loudness measured while recording (scipy's sosfilt kernel in the bundle) became a ReplayGain tag.
+    assert b"REPLAYGAIN_TRACK_GAIN=" in newest.read_bytes()[:1 << 16], "no ReplayGain tag: the loudness meter failed"
     data, rate = read(newest)
     assert abs(peak_frequency(data, rate) - 900) < 3
     # Ended so that the upgrade replaces files no process holds (there is no quit command).
