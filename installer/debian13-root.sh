@@ -8,6 +8,9 @@
 #                                                # a layer on the base: RECIPE (a bash script) runs
 #                                                #   inside as root with the checkout at /src; cached,
 #                                                #   keyed by the base, RECIPE and FILEs; prints its folder
+#   installer/debian13-root.sh layer NAME RECIPE --on LAYER [FILE ...]
+#                                                # the same on top of a built LAYER (a folder printed
+#                                                #   by `layer`), keyed by it too; `run` stacks both
 #   installer/debian13-root.sh run LAYER [--bind SRC:DST ...] [--env K=V ...] -- CMD [ARG ...]
 #                                                # run CMD in base+LAYER with a throwaway top layer
 #   installer/debian13-root.sh test [PYTEST ARGS]
@@ -203,18 +206,41 @@ in_root() {
     return "$rc"
 }
 
+# The lower folders under LAYER's own upper folder (colon list): the base
+# root, or for a layer built --on another, that one's stack.
+layer_lowers() {
+    local layer="$1" base
+    if [[ -s "$layer/lowers" ]]; then
+        cat "$layer/lowers"
+    else
+        base="$(ensure_base)"
+        printf '%s\n' "$base/root"
+    fi
+}
+
 # Build (once) and print a layer folder; its upper folder is $dir/upper.
-#   ensure_layer NAME RECIPE [FILE...]
+#   ensure_layer NAME RECIPE [--on LAYER] [FILE...]
 ensure_layer() {
-    local name="$1" recipe="$2"
+    local name="$1" recipe="$2" parent=""
     shift 2
+    if [[ "${1:-}" == --on ]]; then
+        parent="${2:-}"
+        [[ -e "$parent/.done" ]] || die "--on needs a built layer folder: $parent"
+        shift 2
+    fi
     [[ "$name" =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "a layer name is lower-case letters, digits and -: $name"
     [[ -r "$recipe" ]] || die "no such recipe: $recipe"
     recipe="$(realpath "$recipe")"
     [[ "$recipe" == "$ROOT"/* ]] || die "a recipe lives in this checkout (it runs as /src/...): $recipe"
-    local base key dir
+    local base key dir lowers
     base="$(ensure_base)"
-    key="$(recipe_hash "$(basename "$base")" "$recipe" "$@")"
+    if [[ -n "$parent" ]]; then
+        lowers="$parent/upper:$(layer_lowers "$parent")"
+        key="$(recipe_hash "$(basename "$base")" "on $(basename "$parent")" "$recipe" "$@")"
+    else
+        lowers="$base/root"
+        key="$(recipe_hash "$(basename "$base")" "$recipe" "$@")"
+    fi
     dir="$CACHE/$name-$key"
     # A finished layer is used as is: the lock only orders builders (and a
     # long-running process that inherited it must not hold up every start).
@@ -222,6 +248,7 @@ ensure_layer() {
         printf '%s\n' "$dir"
         return 0
     fi
+    [[ -n "$parent" ]] && hold_layers "$parent"
     mkdir -p "$dir"
     exec {lock}>"$dir/.lock"
     flock "$lock"
@@ -231,11 +258,12 @@ ensure_layer() {
         local t0=$SECONDS
         say "building layer '$name' ($recipe)"
         # The recipe sees the checkout at /src and runs as root.
-        in_root "$base/root" "$dir/upper" "$dir/work" --env DEBIAN_FRONTEND=noninteractive \
+        in_root "$lowers" "$dir/upper" "$dir/work" --env DEBIAN_FRONTEND=noninteractive \
             -- bash -euo pipefail "/src/${recipe#"$ROOT"/}" >"$dir/build.log" 2>&1 ||
             die "layer '$name' failed; its log: $dir/build.log
 $(tail -n 15 "$dir/build.log")"
         rm -rf "$dir/work"
+        [[ -n "$parent" ]] && printf '%s\n' "$lowers" >"$dir/lowers"
         touch "$dir/.done"
         say "layer '$name' built in $((SECONDS - t0)) s: $dir ($(du -sh "$dir/upper" | cut -f1))"
         prune_old "$name" "$dir"
@@ -244,18 +272,29 @@ $(tail -n 15 "$dir/build.log")"
     printf '%s\n' "$dir"
 }
 
+# Hold LAYER and the layers under it (shared locks, until this script ends), so
+# that prune_old, run for a newer recipe by another checkout, leaves them alone.
+hold_layers() {
+    local d fd
+    for d in "$1" $(layer_lowers "$1" | tr ':' '\n' | sed -n 's#/upper$##p'); do
+        exec {fd}>>"$d/.lock"
+        flock -s "$fd"
+    done
+}
+
 # Run a command in base + LAYER + a throwaway upper folder.
 run_in_layer() {
     local layer="$1"
     shift
     [[ -e "$layer/.done" ]] || die "not a built layer: $layer"
-    local base
-    base="$(ensure_base)"
+    hold_layers "$layer"
+    local lowers
+    lowers="$(layer_lowers "$layer")"
     local tmp
     tmp="$(mktemp -d "${TMPDIR:-/var/tmp}/trayrip-debian13-run.XXXXXX")"
     mkdir -p "$tmp/upper" "$tmp/work"
     local rc=0
-    in_root "$layer/upper:$base/root" "$tmp/upper" "$tmp/work" "$@" || rc=$?
+    in_root "$layer/upper:$lowers" "$tmp/upper" "$tmp/work" "$@" || rc=$?
     rm -rf --one-file-system "$tmp"
     return "$rc"
 }

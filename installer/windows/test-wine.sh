@@ -5,6 +5,11 @@
 # Needs root, like the Debian 13 suite.
 #
 #   installer/windows/test-wine.sh [PYTEST ARGS]   # tests/windows/ (or the tests/windows/ files named)
+#
+# With the installer tests (tests/windows/test_installer_windows.py, part of
+# the whole folder) it first builds the setup programs with
+# installer/windows/build.sh (cached: seconds when nothing changed, about
+# 5 minutes cold) and runs in the "winbuild" layer, which adds 32-bit Wine.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -30,6 +35,22 @@ if ((paths > 0 && ours == 0)); then
 fi
 ((ours == 0)) && args+=(/src/tests/windows)
 
-exec bash installer/debian13-root.sh run "$layer" --env TRAYRIP_WINDOWS_SUITE=1 --env WINEPREFIX=/opt/wineprefix -- \
+# The installer tests get the setup programs (installer/windows/build.sh, cached)
+# and run in the winbuild layer: the setup programs are 32-bit, and only that
+# layer (on top of the wine layer) has 32-bit Wine.
+setup=()
+if ((ours == 0)) || [[ " $* " == *" tests/windows/test_installer"* ]]; then
+    layer="$(bash installer/debian13-root.sh layer winbuild installer/windows/winbuild-layer.sh --on "$layer")"
+    setups="$(mktemp -d "${TMPDIR:-/var/tmp}/trayrip-setups.XXXXXX")"
+    trap 'rm -rf "$setups"' EXIT
+    version="$(sed -n 's/^version *= *"\([^"]*\)".*/\1/p' pyproject.toml | head -n 1)"
+    bash installer/windows/build.sh --out "$setups" >/dev/null
+    # The newer version only for the upgrade test: fast compression will do.
+    bash installer/windows/build.sh --out "$setups" --version "$version.1" --quick >/dev/null
+    setup=(--bind "$setups:/opt/trayrip-setups" --env "TRAYRIP_SETUP=/opt/trayrip-setups/trayrip-setup-$version.exe"
+        --env "TRAYRIP_SETUP_NEWER=/opt/trayrip-setups/trayrip-setup-$version.1.exe")
+fi
+
+bash installer/debian13-root.sh run "$layer" --env TRAYRIP_WINDOWS_SUITE=1 --env WINEPREFIX=/opt/wineprefix "${setup[@]}" -- \
     python3 -m pytest -p no:cacheprovider -c /src/tests/windows/pytest.ini --rootdir /src/tests/windows \
     --confcutdir /src/tests/windows "${args[@]}"

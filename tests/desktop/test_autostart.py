@@ -127,6 +127,16 @@ def test_launch_command_is_absolute():
     assert os.path.isabs(argv[0]) and argv[-1] == "tray"
 
 
+@pytest.mark.parametrize("running", ["trayrip.exe", "trayrip-cli.exe"])
+def test_frozen_windows_build_starts_the_console_less_trayrip_exe(tmp_path, monkeypatch, running):
+    """'trayrip-cli autostart on' must register the tray program (no console window), not itself."""
+    for name in ("trayrip.exe", "trayrip-cli.exe"):
+        (tmp_path / name).write_bytes(b"MZ")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / running))
+    assert launch_command() == [str(tmp_path / "trayrip.exe"), "tray"]
+
+
 def test_menu_switch_applies_on_its_thread(tmp_path):
     a = XdgAutostart(tmp_path, command=["/usr/bin/trayrip", "tray"])
     errors = []

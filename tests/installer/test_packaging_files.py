@@ -1,9 +1,10 @@
 """The Windows and macOS packaging files, checked as far as this Debian machine can.
 
-PyInstaller and Inno Setup do not run here: the spec must parse as Python and
-name files that exist; the Inno Setup script must point at what the spec
-builds and write the same Run value as ``trayrip autostart on``; the macOS
-LaunchAgent template must be the plist that ``trayrip autostart on`` writes.
+The Windows build itself runs under Wine (installer/windows/build.sh, tested
+by tests/windows/test_installer_windows.py); here, fast: the spec must parse
+as Python and name files that exist; the Inno Setup script must point at what
+the spec builds and write the same Run value as ``trayrip autostart on``; the
+macOS LaunchAgent template must be the plist that ``trayrip autostart on`` writes.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def test_pyinstaller_spec_parses_and_names_existing_files():
     ast.parse((WIN / "launch.py").read_text())
     assert (ROOT / "trayrip" / "desktop" / "images").is_dir() and (ROOT / "icons" / "idle.png").is_file()
     assert {"trayrip", "pystray._win32", "pynput.keyboard._win32", "pyaudiowpatch"} <= strings
-    assert 'f"{NAME}-tray"' in text  # the console-less program the setup starts
+    assert 'program(NAME, False)' in text and 'f"{NAME}-cli"' in text  # trayrip.exe: no console; the CLI: console
 
 
 def _iss() -> configparser.ConfigParser:
@@ -59,16 +60,17 @@ def test_inno_setup_script_packs_the_spec_output_and_writes_the_autostart_run_va
     setup = iss["Setup"]
     assert setup["AppName"] == "trayrip" and setup["PrivilegesRequired"] == "lowest"
     (files,) = _entries(iss, "Files")
-    source = files["Source"].strip('"').replace("\\", "/")
-    assert (WIN / source).parent.resolve() == ROOT / "dist" / "trayrip"  # pyinstaller's default dist/<name>
+    assert files["Source"].strip('"') == "{#DistDir}\\*"
+    default = re.search(r'#define DistDir "([^"]+)"', (WIN / "trayrip.iss").read_text()).group(1)
+    assert (WIN / default.replace("\\", "/")).resolve() == ROOT / "dist" / "trayrip"  # pyinstaller's default dist/<name>
     (run_value,) = _entries(iss, "Registry")
     assert run_value["Root"] == "HKCU" and run_value["Subkey"].strip('"') == RUN_KEY
     assert run_value["ValueName"].strip('"') == WindowsAutostart.name
-    assert "trayrip-tray.exe" in run_value["ValueData"] and run_value["Flags"] == "uninsdeletevalue"
+    assert '{app}\\trayrip.exe"" tray' in run_value["ValueData"] and run_value["Flags"] == "uninsdeletevalue"
     uninstall = _entries(iss, "UninstallRun")[0]
     assert uninstall["Parameters"].strip('"') == "autostart off"
     programs = {e["Filename"].strip('"').split("\\")[-1] for s in ("Icons", "Run", "UninstallRun") for e in _entries(iss, s)}
-    assert programs == {"trayrip.exe", "trayrip-tray.exe"}  # both built by the spec
+    assert programs == {"trayrip.exe", "trayrip-cli.exe"}  # both built by the spec
 
 
 def test_macos_launch_agent_template_is_what_autostart_writes():

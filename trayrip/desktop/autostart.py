@@ -64,8 +64,8 @@ class Autostart(Protocol):
 
 def launch_command() -> list[str]:
     """The command that starts the tray app, absolute, for this installation."""
-    if getattr(sys, "frozen", False):  # the Windows build: the console-less program
-        tray = Path(sys.executable).with_name("trayrip-tray.exe")
+    if getattr(sys, "frozen", False):  # the Windows build: trayrip.exe is the console-less tray app
+        tray = Path(sys.executable).with_name("trayrip.exe")
         return [str(tray if tray.is_file() else Path(sys.executable)), "tray"]
     script = Path(sys.executable).with_name("trayrip.exe" if os.name == "nt" else "trayrip")
     if script.is_file():
