@@ -37,8 +37,10 @@ TOOLS = ("pw-record", "parec")
 
 
 def recorder_child(pid: int, tool: str) -> int:
+    # Not the short-lived `pw-record --help` that asks whether it takes --raw.
     def find():
-        return next((c for c, argv in children(pid).items() if argv and argv[0].endswith("/" + tool)), None)
+        return next((c for c, argv in children(pid).items()
+                     if argv and argv[0].endswith("/" + tool) and "--help" not in argv), None)
     return wait_until(find, 10, f"the {tool} child")  # type: ignore[return-value]
 
 
