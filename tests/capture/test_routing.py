@@ -1,6 +1,7 @@
 """Per-application routing with a fake pactl / pw-dump (no sound server)."""
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -91,8 +92,10 @@ def test_leftovers_are_modules_of_dead_owners_only():
 class FakeServer:
     """A tiny PulseAudio: answers the pactl calls routing makes and records them."""
 
-    def __init__(self, sink_inputs, pipewire=False):
-        self.sink_inputs = sink_inputs
+    def __init__(self, sink_inputs, pipewire=False, refuse_moves=0):
+        self.sink_inputs = copy.deepcopy(sink_inputs)
+        self.sinks = {44: "speakers"}
+        self.refuse_moves = refuse_moves  # moves the server undoes (WirePlumber 0.5 with a brand-new sink)
         self.calls: list[list[str]] = []
         self.modules: dict[int, str] = {}
         self.pipewire = pipewire
@@ -118,17 +121,27 @@ class FakeServer:
         if args == ["list", "short", "modules"]:
             return ""
         if args == ["list", "sinks"]:
-            return json.dumps([{"index": 44, "name": "speakers"}])
+            return json.dumps([{"index": i, "name": n} for i, n in self.sinks.items()])
         if args[0] == "load-module":
             index = len(self.modules) + 10
             self.modules[index] = " ".join(args[1:])
             if args[1] == "module-null-sink":
                 self.sink_name = args[2].split("=", 1)[1]
+                self.sinks[index + 100] = self.sink_name
             return f"{index}\n"
         if args[0] == "unload-module":
             del self.modules[int(args[1])]
+            self.sinks.pop(int(args[1]) + 100, None)
             return ""
         if args[0] == "move-sink-input":
+            if self.refuse_moves:
+                self.refuse_moves -= 1
+                return ""
+            by_name = {n: i for i, n in self.sinks.items()}
+            target = by_name.get(args[2], int(args[2]) if args[2].isdigit() else None)
+            for si in self.sink_inputs:
+                if str(si["index"]) == args[1]:
+                    si["sink"] = target
             return ""
         if args[0] == "subscribe":
             return ""
@@ -232,6 +245,21 @@ def test_muted_route_moves_without_playing_back_and_remembers_where_from(monkeyp
     server.calls.clear()
     route.stop()
     assert server.calls[0] == ["pactl", "move-sink-input", "90", "44"] and server.modules == {}
+
+
+def test_muted_on_pipewire_moves_again_when_the_server_puts_the_stream_back(monkeypatch, no_follow):
+    server = FakeServer(SINK_INPUTS, pipewire=True, refuse_moves=2)
+    monkeypatch.setattr(routing, "_run", server)
+    route = AppRoute("firefox", muted=True)
+    route.start()
+    assert [c for c in server.calls if c[1] == "move-sink-input"] == [["pactl", "move-sink-input", "90", route.sink]] * 3
+    assert next(si for si in server.sink_inputs if si["index"] == 90)["sink"] == 110  # on our sink at last
+    route.stop()
+    stubborn = FakeServer(SINK_INPUTS, pipewire=True, refuse_moves=10**6)
+    monkeypatch.setattr(routing, "_run", stubborn)
+    with pytest.raises(CaptureError, match="cannot record it muted"):
+        AppRoute("firefox", muted=True).start()
+    assert stubborn.modules == {}  # the private sink is gone again
 
 
 def test_a_killed_muted_route_sends_its_streams_back_where_they_came_from():

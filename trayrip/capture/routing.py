@@ -31,6 +31,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 
 from ..errors import CaptureError
@@ -442,6 +443,27 @@ class AppRoute:
             self._loopback_to.add(s.sink)
         _run(["pactl", "move-sink-input", str(s.index), self.sink])
         self._moved[s.index] = s.sink
+        if self.pipewire:
+            self._confirm_move(s.index)
+
+    def _confirm_move(self, index: int, timeout: float = 2.0) -> None:
+        """Wait until the stream is on our sink, moving it again meanwhile.
+
+        WirePlumber 0.5 (PipeWire 1.4) may put a stream moved to a sink it has
+        only just seen straight back on the default: the muted recording then
+        heard nothing. A move a moment later holds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            sinks = {str(k.get("name")): int(k["index"]) for k in _pactl_json("list", "sinks")}
+            on = {int(si["index"]): _int(si.get("sink")) for si in _pactl_json("list", "sink-inputs")}
+            if index not in on or on[index] == sinks.get(self.sink):
+                return  # there, or the stream ended meanwhile
+            if time.monotonic() > deadline:
+                raise CaptureError(f"the sound server keeps stream {index} on its sink; cannot record it muted")
+            threading.Event().wait(0.1)
+            log.info("moving stream %d to %s again (the server put it back)", index, self.sink)
+            _run(["pactl", "move-sink-input", str(index), self.sink])
 
     def _link(self, s: AppStream, tries: int = 40) -> None:
         """Link the stream's output ports to our sink; a new node's ports may take a moment to appear."""
