@@ -20,6 +20,7 @@ WINDOWS_PATH_MODULES = [
     "trayrip.api",
     "trayrip.capture.discovery",
     "trayrip.capture.childtarget",
+    "trayrip.capture.follow",  # api opens every default-output recording through it
     "trayrip.doctor",
     "trayrip.capture.routing",
     "trayrip.desktop.controller",

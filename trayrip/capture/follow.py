@@ -34,11 +34,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from ..errors import CaptureError
 from .base import BlockSink, CaptureSource
-from .stream_events import StreamWatcher
+
+if TYPE_CHECKING:  # the watcher's child spawner is Linux-only (fcntl), and api imports this module everywhere
+    from .stream_events import StreamWatcher
 
 __all__ = ["FollowDefault", "default_monitor", "monitor_opener", "once"]
 
@@ -122,7 +124,7 @@ class FollowDefault:
         *,
         find_monitor: Callable[[], str | None] = default_monitor,
         reopen: bool = True,
-        watcher_factory: Callable[..., StreamWatcher] = StreamWatcher,
+        watcher_factory: Callable[..., StreamWatcher] | None = None,
         on_close: Callable[[], None] | None = None,
     ):
         self._open = open_monitor
@@ -157,7 +159,10 @@ class FollowDefault:
         self.description = self._inner.description
         self._thread = threading.Thread(target=self._run, name="trayrip-follow-output", daemon=True)
         self._thread.start()
-        self._watcher = self._watcher_factory(self._wake.set, settle=_SETTLE, kinds=("sink", "server")).start()
+        factory = self._watcher_factory
+        if factory is None:
+            from .stream_events import StreamWatcher as factory
+        self._watcher = factory(self._wake.set, settle=_SETTLE, kinds=("sink", "server")).start()
 
     def stop(self) -> None:
         self._stopped.set()
