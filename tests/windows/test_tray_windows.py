@@ -54,10 +54,14 @@ def test_start_stop_toggle_and_a_second_instance(wine, music, tray, tmp_path):
     assert abs(peak_frequency(data, rate) - 1200) < 3
     assert status(wine).endswith("not recording")
 
-    # A second tray app does not start a second icon: it toggles the first and exits 0.
+    # A second tray app does not start a second icon, nor a recording (a launch from the Start menu
+    # while trayrip runs is no way to start one): it tells the first and exits 0. `toggle` records.
     second = wine.trayrip("tray", timeout=60)
     assert second.returncode == 0 and "already running" in second.stderr, second.stderr
-    wait_until(lambda: recording(music), 30, "recording after the second instance's toggle")
+    assert "nothing was started" in second.stderr, second.stderr
+    assert status(wine).endswith("not recording")
+    assert wine.trayrip("toggle").returncode == 0
+    wait_until(lambda: recording(music), 30, "recording after `trayrip toggle`")
     wine.play(tone)
     assert wine.trayrip("toggle").returncode == 0
     wait_until(lambda: len(filed(music)) == 2, 60, "the second recording to be filed")
