@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 
 import pytest
 
@@ -221,7 +222,7 @@ def test_follow_routes_a_new_stream_of_the_app_once_and_ignores_others(monkeypat
 
     route._follow = object()  # running
     server.calls.clear()
-    route._following(type("P", (), {"stdout": events()})())
+    route._following(events())
     moves = [c for c in server.calls if c[1] == "move-sink-input"]
     assert moves == [["pactl", "move-sink-input", "93", route.sink]]
     # after the first look, events of decided streams (the moved one, the other app) cost no call
@@ -276,3 +277,88 @@ def test_muted_needs_an_app(tmp_path):
     done = subprocess.run([sys.executable, "-m", "trayrip", "record", "--muted", "-d", "1", "--folder", str(tmp_path)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "app" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_events_and_looks_gives_lines_and_a_look_at_each_quiet_gap():
+    read_end, write_end = os.pipe()
+    proc = type("P", (), {"stdout": os.fdopen(read_end, "rb")})()
+    lines = routing.events_and_looks(proc, (0.01, 0.01), repeat_last=True)
+    assert next(lines) is None  # nothing came: look anyway
+    os.write(write_end, b"Event 'new' on sink-input #7\nEvent 'ch")
+    assert next(lines) == "Event 'new' on sink-input #7\n"
+    os.write(write_end, b"ange' on sink-input #7\n")
+    assert next(lines) == "Event 'change' on sink-input #7\n"
+    assert next(lines) is None and next(lines) is None  # the last gap repeats
+    os.close(write_end)
+    assert list(lines) == []
+    proc.stdout.close()
+
+
+def test_follow_finds_a_stream_that_came_before_the_subscription_heard_anything(monkeypatch, no_follow):
+    server = FakeServer(list(SINK_INPUTS))
+    monkeypatch.setattr(routing, "_run", server)
+    route = AppRoute("firefox")
+    route.start()
+    server.sink_inputs.append(sink_input(93, "Firefox", sink=44, binary="firefox-esr", client=81))
+    route._follow = object()  # running
+    route._following(iter([None]))  # no event at all: only the first look
+    assert [c for c in server.calls if c[1] == "move-sink-input"][-1] == ["pactl", "move-sink-input", "93", route.sink]
+    route._follow = None
+    route.stop()
+
+
+class _ArmedRoute:
+    """A route whose application plays from the ``plays``-th try on."""
+
+    name = "mpv"
+    monitor = "trayrip_app_1_mpv.monitor"
+    description = "application 'mpv'"
+
+    def __init__(self, plays: int):
+        self.tries, self.plays, self.connected, self.stopped = 0, plays, False, False
+
+    def prepare(self):
+        self.tries += 1
+        if self.tries < self.plays:
+            raise routing.NoMatchingApp(self.name, "nothing is playing")
+
+    def connect(self):
+        self.connected = True
+
+    def stop(self):
+        self.stopped = True
+
+
+class _Inner:
+    format = None
+    started = False
+
+    def start(self, sink):
+        self.started = True
+
+    def stop(self):
+        pass
+
+    def error(self):
+        return None
+
+
+class _Child:
+    def terminate(self):
+        pass
+
+
+def test_armed_app_source_starts_on_a_look_without_any_event():
+    route, inner = _ArmedRoute(plays=2), _Inner()
+    source = routing.AppSource(route, lambda monitor: inner, wait=True)
+    source._waiting(_Child(), iter([None, "Event 'new' on card #1\n", None]), sink=lambda block: True)
+    assert route.tries == 2 and inner.started and route.connected
+    assert source.error() is None
+
+
+def test_armed_app_source_says_so_when_the_server_goes_away_while_waiting():
+    route, inner = _ArmedRoute(plays=99), _Inner()
+    source = routing.AppSource(route, lambda monitor: inner, wait=True)
+    source._waiting(_Child(), iter(["Event 'new' on sink-input #3\n"]), sink=lambda block: True)
+    assert not inner.started
+    assert "sound server went away while waiting for application 'mpv'" in source.error()

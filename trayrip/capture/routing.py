@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import re
+import select
 import shutil
 import subprocess
 import threading
@@ -106,6 +107,44 @@ def _int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+# A `pactl subscribe` child hears nothing until it has connected, which under
+# load can be after the stream it waits for appeared: look again on a falling
+# schedule, so a stream that came in that gap is still found.
+FOLLOW_LOOKS = (0.25, 0.5, 1.0, 2.0)
+WAIT_LOOKS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # the last repeats while armed
+
+
+def events_and_looks(proc: subprocess.Popen, looks: tuple[float, ...], repeat_last: bool = False):
+    """The child's output lines, with ``None`` at each time in ``looks`` (seconds apart) no line came.
+
+    Ends when the child's output ends. Linux only (``select`` on a pipe).
+    """
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    pending = b""
+    gaps = list(looks)
+    due = time.monotonic() + gaps.pop(0) if gaps else None
+    while True:
+        timeout = None if due is None else max(0.0, due - time.monotonic())
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            yield None
+            if gaps:
+                due = time.monotonic() + gaps.pop(0)
+            elif repeat_last and looks:
+                due = time.monotonic() + looks[-1]
+            else:
+                due = None
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line.decode("utf-8", "replace") + "\n"
 
 
 def parse_sink_inputs(sink_inputs: list, clients: list = ()) -> list[AppStream]:
@@ -499,28 +538,31 @@ class AppRoute:
 
         self._follow = spawn_child(  # never outlives us, even when no event comes to break its pipe
             [exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=dict(os.environ, LC_ALL="C", LANG="C"), text=True, start_new_session=True,
+            env=dict(os.environ, LC_ALL="C", LANG="C"), start_new_session=True,
         )
-        self._thread = threading.Thread(target=self._following, args=(self._follow,), name="trayrip-app-follow",
+        lines = events_and_looks(self._follow, FOLLOW_LOOKS)
+        self._thread = threading.Thread(target=self._following, args=(lines,), name="trayrip-app-follow",
                                         daemon=True)
         self._thread.start()
 
-    def _following(self, proc: subprocess.Popen) -> None:
+    def _following(self, lines) -> None:
         """Follow thread: a new sink-input of the application gets routed too.
 
-        On PipeWire a new stream may be listed before it is linked to a sink
-        (it is not heard yet, so not listed here); its 'change' event follows.
-        Streams already decided on cost no pactl call.
+        ``lines``: the subscribe child's lines, ``None`` for "look anyway"
+        (:func:`events_and_looks`). On PipeWire a new stream may be listed
+        before it is linked to a sink (it is not heard yet, so not listed
+        here); its 'change' event follows. Streams already decided on cost no
+        pactl call.
         """
-        assert proc.stdout is not None
         decided: set[int] = set()
-        for line in proc.stdout:
-            m = _EVENT.search(line)
-            if m is None:
-                continue
-            index = int(m["index"])
-            if index in decided or index in self._moved:
-                continue
+        for line in lines:
+            if line is not None:
+                m = _EVENT.search(line)
+                if m is None:
+                    continue
+                index = int(m["index"])
+                if index in decided or index in self._moved:
+                    continue
             try:
                 with self._lock:
                     if self._follow is None:
@@ -591,18 +633,19 @@ class AppSource:
 
         self._waiter = spawn_child(
             [exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=dict(os.environ, LC_ALL="C", LANG="C"), text=True, start_new_session=True,
+            env=dict(os.environ, LC_ALL="C", LANG="C"), start_new_session=True,
         )
-        self._thread = threading.Thread(target=self._waiting, args=(self._waiter, sink), name="trayrip-app-wait",
-                                        daemon=True)
+        lines = events_and_looks(self._waiter, WAIT_LOOKS, repeat_last=True)
+        self._thread = threading.Thread(target=self._waiting, args=(self._waiter, lines, sink),
+                                        name="trayrip-app-wait", daemon=True)
         self._thread.start()
         log.info("waiting for %s to play", self.description)
 
-    def _waiting(self, proc: subprocess.Popen, sink) -> None:
-        """App-wait thread: every stream event is a try to route the application; the first that works starts."""
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if "sink-input" not in line:
+    def _waiting(self, proc: subprocess.Popen, lines, sink) -> None:
+        """App-wait thread: each stream event (and each look, see :data:`WAIT_LOOKS`) is a try to
+        route the application; the first that works starts the recording."""
+        for line in lines:
+            if line is not None and "sink-input" not in line:
                 continue
             with self._lock:
                 if self._stopped:
@@ -621,6 +664,11 @@ class AppSource:
                     return
             log.info("%s plays: recording it", self.description)
             break
+        else:
+            with self._lock:
+                if not self._stopped:  # the subscribe child ended: the server went away
+                    self._error = f"the sound server went away while waiting for {self.description} to play"
+            return
         proc.terminate()
 
     def stop(self) -> None:
