@@ -287,7 +287,8 @@ def _toml_string(text: str) -> str:
     return "".join(out)
 
 
-def _toml_value(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """One setting's value written as TOML (the config file and the schedules file)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -306,7 +307,7 @@ def to_toml(config: Config) -> str:
     lines = ["# trayrip settings. Delete a line to use its default.", ""]
     for f in fields(Config):
         lines.append(f"# {_COMMENTS[f.name]}")
-        lines.append(f"{f.name} = {_toml_value(getattr(config, f.name))}")
+        lines.append(f"{f.name} = {toml_value(getattr(config, f.name))}")
     return "\n".join(lines) + "\n"
 
 

@@ -148,6 +148,15 @@ def id3_bytes(tags: Tags) -> bytes:
     return buf.getvalue()
 
 
+def _tagging_error(path: Path, exc: Exception) -> Exception:
+    """The FilingError a tag writer's exception becomes (mutagen's own errors too); others pass unchanged."""
+    if isinstance(exc, ImportError):
+        return FilingError(f"tagging {path.name} needs mutagen (pip install mutagen): {exc}")
+    if isinstance(exc, (OSError, ValueError)) or type(exc).__module__.startswith("mutagen"):
+        return FilingError(f"tagging {path.name} failed: {exc}")
+    return exc
+
+
 def write_tags(path: Path, fmt: str, tags: Tags) -> None:
     """Tag ``path`` (of format ``fmt``: wav, flac, mp3, ogg, opus); raises FilingError."""
     path = Path(path)
@@ -166,14 +175,11 @@ def write_tags(path: Path, fmt: str, tags: Tags) -> None:
             audio.save()
         else:
             raise ValueError(f"no tag writer for {fmt}")
-    except ImportError as exc:
-        raise FilingError(f"tagging {path.name} needs mutagen (pip install mutagen): {exc}") from None
-    except (OSError, ValueError) as exc:
-        raise FilingError(f"tagging {path.name} failed: {exc}") from exc
-    except Exception as exc:  # mutagen's own errors (MutagenError and format-specific ones)
-        if type(exc).__module__.startswith("mutagen"):
-            raise FilingError(f"tagging {path.name} failed: {exc}") from exc
-        raise
+    except Exception as exc:
+        error = _tagging_error(path, exc)
+        if error is exc:
+            raise
+        raise error from exc
 
 
 def write_replaygain(path: Path, fmt: str, replaygain: ReplayGain) -> None:
@@ -212,14 +218,11 @@ def write_replaygain(path: Path, fmt: str, replaygain: ReplayGain) -> None:
             audio.save()
         else:
             raise ValueError(f"no tag writer for {fmt}")
-    except ImportError as exc:
-        raise FilingError(f"tagging {path.name} needs mutagen (pip install mutagen): {exc}") from None
-    except (OSError, ValueError) as exc:
-        raise FilingError(f"tagging {path.name} failed: {exc}") from exc
-    except Exception as exc:  # mutagen's own errors
-        if type(exc).__module__.startswith("mutagen"):
-            raise FilingError(f"tagging {path.name} failed: {exc}") from exc
-        raise
+    except Exception as exc:
+        error = _tagging_error(path, exc)
+        if error is exc:
+            raise
+        raise error from exc
 
 
 # -- WAV ------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, ConfigError, _toml_value, config_path, validate_value
+from ..config import Config, ConfigError, toml_value, config_path, validate_value
 from .rules import Length, ScheduleError, When, Window, next_window, parse_length, parse_when, windows_between, zone
 
 if sys.version_info >= (3, 11):
@@ -290,21 +290,21 @@ def to_toml(schedules: Schedules) -> str:
         "# for = \"1h\" or until = \"21:00\"; other keys are recording settings as in config.toml.",
     ]
     if schedules.timezone:
-        lines.append(f"timezone = {_toml_value(schedules.timezone)}")
+        lines.append(f"timezone = {toml_value(schedules.timezone)}")
     for e in schedules.entries:
-        lines += ["", "[[schedule]]", f"id = {_toml_value(e.id)}", f"name = {_toml_value(e.name)}",
-                  f"when = {_toml_value(e.when.text())}"]
+        lines += ["", "[[schedule]]", f"id = {toml_value(e.id)}", f"name = {toml_value(e.name)}",
+                  f"when = {toml_value(e.when.text())}"]
         if e.length.seconds is not None:
-            lines.append(f"for = {_toml_value(e.length.text())}")
+            lines.append(f"for = {toml_value(e.length.text())}")
         elif e.length.until_at is not None:
-            lines.append(f"until = {_toml_value(e.length.until_at.isoformat(timespec='minutes'))}")
+            lines.append(f"until = {toml_value(e.length.until_at.isoformat(timespec='minutes'))}")
         else:
-            lines.append(f"until = {_toml_value(e.length.until.strftime('%H:%M'))}")  # type: ignore[union-attr]
-        lines.append(f"enabled = {_toml_value(e.enabled)}")
+            lines.append(f"until = {toml_value(e.length.until.strftime('%H:%M'))}")  # type: ignore[union-attr]
+        lines.append(f"enabled = {toml_value(e.enabled)}")
         if e.created is not None:
-            lines.append(f"created = {_toml_value(e.created.isoformat(timespec='seconds'))}")
+            lines.append(f"created = {toml_value(e.created.isoformat(timespec='seconds'))}")
         for key, value in e.options.items():
-            lines.append(f"{key} = {_toml_value(value)}")
+            lines.append(f"{key} = {toml_value(value)}")
     return "\n".join(lines) + "\n"
 
 
