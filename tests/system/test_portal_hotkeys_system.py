@@ -8,6 +8,9 @@ forwarded signals -- is the real program.
 """
 from __future__ import annotations
 
+import queue
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -15,7 +18,7 @@ import pytest
 from portal_backend import PortalStack
 from test_tray_system import App, assert_recording_of, is_idle, is_recording, tone_file, wait_recordings
 from trayrip.desktop.hotkeys import HotkeyManager
-from trayrip.desktop.portal_hotkeys import SHORTCUT_ID, PortalBackend
+from trayrip.desktop.portal_hotkeys import GONE_MESSAGE, SHORTCUT_ID, PortalBackend
 from trayrip.hotkey_syntax import DEFAULT_HOTKEY, parse_hotkey
 
 
@@ -98,3 +101,41 @@ def test_wayland_without_a_portal_says_to_bind_trayrip_toggle(harness_environ, m
     assert manager._backend.name == "pynput"
     assert problem and "no desktop portal offers global shortcuts" in problem
     assert "org.freedesktop.portal.Desktop" in problem and "'trayrip toggle'" in problem
+
+
+def test_the_binding_follows_the_portal_leaving_and_the_desktop_changing_the_key(portal, harness_environ,
+                                                                                   monkeypatch):
+    """A late BindShortcuts answer and ShortcutsChanged set the key shown; a killed portal is waited for."""
+    for key, value in portal.env.items():
+        monkeypatch.setenv(key, value)
+    fired = threading.Semaphore(0)
+    changes: queue.SimpleQueue = queue.SimpleQueue()
+    manager = HotkeyManager(fired.release, PortalBackend(timeout=10, confirm_timeout=0.3),
+                            on_change=lambda: changes.put(1))
+
+    def follow() -> tuple:
+        assert changes.get(timeout=10)  # the portal thread asked the owner to follow (here: this thread)
+        return manager.follow()
+
+    try:
+        # the user takes a while to confirm, and picks another key
+        portal.next_bind(0, hold=True, trigger="CTRL+ALT+F9")
+        assert manager.bind(DEFAULT_HOTKEY) is None
+        assert follow() == (None, None)  # bind() itself: the desktop has not said which key yet
+        portal.release()
+        assert follow() == (None, "Ctrl+Alt+F9")
+        # later the user changes it in the desktop's settings
+        portal.change(SHORTCUT_ID, "CTRL+SHIFT+F12")
+        assert follow() == (None, "Ctrl+Shift+F12")
+        portal.change("some-other-shortcut", "CTRL+F1")  # not ours: nothing changes, no wake-up
+
+        portal.kill_frontend()
+        assert follow() == (GONE_MESSAGE, "Ctrl+Shift+F12")
+        portal.start_frontend()
+        assert follow() == (None, "Ctrl+Alt+Shift+R")  # bound again by itself, in a new session
+        assert portal.wait_line("SESSION", count=2) != portal.wait_line("SESSION")
+        assert changes.empty()
+        portal.activate(SHORTCUT_ID)
+        assert fired.acquire(timeout=10)
+    finally:
+        manager.stop()
