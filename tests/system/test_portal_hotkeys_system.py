@@ -139,3 +139,66 @@ def test_the_binding_follows_the_portal_leaving_and_the_desktop_changing_the_key
         assert fired.acquire(timeout=10)
     finally:
         manager.stop()
+
+
+def _trayrip(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "trayrip", *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def _doctor_hotkey(env: dict) -> str:
+    """The hotkey line of ``trayrip doctor`` (which asks the running tray app)."""
+    out = _trayrip(env, "doctor").stdout
+    return next((line for line in out.splitlines() if " hotkey: " in line), out)
+
+
+def test_tray_app_binds_again_after_a_portal_restart_and_keeps_its_session_on_reload(portal, harness, tmp_home,
+                                                                                      tmp_path):
+    env = dict(portal.env, XDG_SESSION_TYPE="wayland")
+    config = tmp_home / ".config" / "trayrip" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('hotkey = "<ctrl>+<alt>+<shift>+r"\n')
+    app = App(harness, env, tmp_home, tmp_path)
+    try:
+        app.wait_docked()
+        app.wait_log(r"global hotkey .* bound \(portal\)")
+
+        portal.kill_frontend()  # the portal crashed (or an upgrade restarts it): the hotkey cannot fire now
+        app.wait_log(r"WARNING.*the desktop portal left the session bus")
+        line = _doctor_hotkey(env)
+        assert line.startswith("warn") and GONE_MESSAGE in line, line
+        portal.start_frontend()
+        second = portal.wait_line("SESSION", count=2).split()[1]  # re-created by itself
+        assert portal.wait_line("BOUND", count=2).split()[2:] == [SHORTCUT_ID, "CTRL+ALT+SHIFT+r"]
+        app.wait_log(r"the shortcut is bound again")
+        line = _doctor_hotkey(env)
+        assert line.startswith("ok") and "Ctrl+Alt+Shift+R" in line, line
+
+        portal.activate(SHORTCUT_ID)  # the next press records
+        app.wait_icon(is_recording, "recording started by the portal shortcut after the restart")
+        harness.play(tone_file(tmp_path, 660, 1.0))
+        portal.activate(SHORTCUT_ID)
+        assert_recording_of(wait_recordings(app, 1)[0], 660, 1.0)
+        app.wait_icon(is_idle, "the idle icon after the recording")
+
+        portal.change(SHORTCUT_ID, "CTRL+ALT+F9")  # the user picked another key in the desktop's settings
+        app.wait_log(r"the desktop bound the shortcut to Ctrl\+Alt\+F9")
+        line = _doctor_hotkey(env)
+        assert line.startswith("ok") and "Ctrl+Alt+F9 (bound by the desktop)" in line, line
+
+        config.write_text('hotkey = "<ctrl>+<alt>+<shift>+r"\nthreshold_db = -45\n')  # the hotkey did not change
+        assert _trayrip(env, "reload").returncode == 0
+        app.wait_log(r"notification: trayrip: settings reloaded")
+        config.write_text('hotkey = "<ctrl>+<shift>+<f12>"\n')  # it did
+        assert _trayrip(env, "reload").returncode == 0
+        app.wait_log(r"notification: trayrip: settings reloaded", count=2)
+        assert portal.wait_line("BOUND", count=3).split()[2:] == [SHORTCUT_ID, "CTRL+SHIFT+F12"]
+        # only the changed hotkey closed the session: the unchanged reload kept it (no new confirmation asked)
+        assert [line.split()[1] for line in portal.lines if line.startswith("CLOSED")] == [second]
+        assert len([line for line in portal.lines if line.startswith("SESSION")]) == 3
+        app.wait_log(r"the portal bound the shortcut .*CTRL\+SHIFT\+F12")
+        app.proc.terminate()
+        assert app.wait_exit(30) == 0, app.stderr()
+        assert "Traceback" not in app.stderr() + app.log()
+    finally:
+        app.stop()
