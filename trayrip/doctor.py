@@ -162,9 +162,11 @@ def check_hotkey(ctx: dict) -> Check:
         word, _, detail = running.partition(" ")
         if word == "ok":
             return Check("hotkey", OK, f"{detail} (the running trayrip)")
-        return Check("hotkey", WARN, f"{detail} (the running trayrip)",
-                     "it binds again by itself when the desktop's service returns; else bind 'trayrip toggle' "
-                     "in your desktop's keyboard settings")
+        from .desktop.portal_follow import GONE_MESSAGE
+
+        fix = "it binds the key again by itself when that service is back" if GONE_MESSAGE in detail else \
+            "see the tray menu, or bind the command 'trayrip toggle' to a key in your desktop's keyboard settings"
+        return Check("hotkey", WARN, f"{detail} (the running trayrip)", fix)
     key = display_name(parse_hotkey(ctx["config"].hotkey), sys.platform)
     if _linux() and is_wayland():
         version = _portal_shortcuts()

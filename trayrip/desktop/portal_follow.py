@@ -52,9 +52,11 @@ class Plan:
 
 def bound_trigger(shortcuts: Iterable[Any]) -> str | None:
     """Our shortcut's ``trigger_description`` in an ``a(sa{sv})`` list (variants unwrapped or not), or None."""
-    for sid, props in unwrap_variants(list(shortcuts)):
-        if sid == SHORTCUT_ID:
-            return (props or {}).get("trigger_description") or None
+    if isinstance(shortcuts, tuple) and len(shortcuts) == 2 and isinstance(shortcuts[0], str):
+        shortcuts = shortcuts[1]  # still in its variant
+    for item in shortcuts:
+        if isinstance(item, (tuple, list)) and len(item) == 2 and item[0] == SHORTCUT_ID:
+            return unwrap_variants(dict(item[1] or {})).get("trigger_description") or None
     return None
 
 
