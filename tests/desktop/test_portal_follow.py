@@ -30,7 +30,7 @@ def test_classify_the_portal_leaving_and_returning_our_session_closed_and_the_ke
     assert classify("NameOwnerChanged", "/org/freedesktop/DBus", (PORTAL_NAME, ":1.5", ""), SESSION) == \
         PortalEvent("gone")
     assert classify("NameOwnerChanged", "/org/freedesktop/DBus", (PORTAL_NAME, "", ":1.9"), SESSION) == \
-        PortalEvent("back")
+        PortalEvent("back", owner=":1.9")
     assert classify("NameOwnerChanged", "/", ("org.other.Name", "", ":1.9"), SESSION) is None
     assert classify("Closed", SESSION, (), SESSION) == PortalEvent("closed", session=SESSION)
     assert classify("Closed", SESSION + "x", (), SESSION) is None  # an older session of ours
@@ -56,6 +56,9 @@ def test_fold_gone_then_back_binds_again_and_clears_nothing_until_it_did():
     assert fold([PortalEvent("gone"), PortalEvent("back")], None, None, SESSION, 0, None).rebind == "back"
     plan = fold([PortalEvent("back"), PortalEvent("gone")], None, None, SESSION, 0, None)
     assert plan.rebind is None and plan.gone and plan.problem == GONE_MESSAGE
+    # the portal started (activated) while we were binding: our session is on it already
+    assert fold([PortalEvent("back", owner=":1.9")], None, None, SESSION, 0, None, ":1.9").rebind is None
+    assert fold([PortalEvent("back", owner=":1.9")], None, None, SESSION, 0, None, ":1.4").rebind == "back"
 
 
 def test_fold_a_closed_session_is_reopened_but_not_in_a_loop():
@@ -77,6 +80,8 @@ def test_fold_takes_the_key_the_desktop_bound_from_a_change_or_a_late_answer():
     assert (late.problem, late.trigger) == (None, "CTRL+ALT+F9")
     refused = fold([PortalEvent("bound", code=1)], None, None, SESSION, 0, None)
     assert refused.problem == "the desktop did not bind the global shortcut (cancelled by the user)"
+    replaced = PortalEvent("bound", session="/older", trigger="F1", code=0)  # its session was replaced since
+    assert fold([replaced], None, "F2", SESSION, 0, None).trigger == "F2"
 
 
 @pytest.mark.parametrize("description, label", [
@@ -146,6 +151,9 @@ class FakePortalBus:
         self.closed: list[str] = []
         self.gone = False
         self.rules = 0
+
+    def name_owner(self, name):
+        return None if self.gone else f":1.{40 + self.sessions}"
 
     def subscribe(self, rule, maxsize=256, into=None):
         self.rules += 1

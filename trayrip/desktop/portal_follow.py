@@ -35,7 +35,8 @@ class PortalEvent:
     """One thing the portal said: ``gone``, ``back``, ``closed``, ``trigger`` or ``bound`` (a late answer)."""
 
     kind: str
-    session: str | None = None  # the session it is about (closed, trigger)
+    session: str | None = None  # the session it is about (closed, trigger, bound)
+    owner: str | None = None  # the portal's new unique bus name (back)
     trigger: str | None = None  # the desktop's trigger_description (trigger, bound)
     code: int = 0  # the response code of a late BindShortcuts (bound)
 
@@ -63,7 +64,7 @@ def bound_trigger(shortcuts: Iterable[Any]) -> str | None:
 def classify(member: str | None, path: str | None, body: tuple, session: str | None) -> PortalEvent | None:
     """The event a signal means (``trayrip-portal`` thread, O(1)); None when it is not about us."""
     if member == "NameOwnerChanged" and len(body) == 3 and body[0] == PORTAL_NAME:
-        return PortalEvent("back" if body[2] else "gone")
+        return PortalEvent("back", owner=body[2]) if body[2] else PortalEvent("gone")
     if member == "Closed" and path is not None and path == session:
         return PortalEvent("closed", session=path)
     if member == "ShortcutsChanged" and len(body) == 2 and body[0] == session:
@@ -73,12 +74,13 @@ def classify(member: str | None, path: str | None, body: tuple, session: str | N
 
 
 def fold(events: Iterable[PortalEvent], problem: str | None, trigger: str | None, session: str | None,
-         now: float, last_reclose: float | None) -> Plan:
+         now: float, last_reclose: float | None, owner: str | None = None) -> Plan:
     """Apply ``events`` in order to the current (problem, trigger, session) -- a pure function.
 
     The portal gone: the session went with it; say so and wait. The portal back, or our
     session closed while it runs: bind again (once per :data:`RECLOSE_SECONDS` for a close,
-    so a desktop that keeps closing it is not asked in a loop). A new trigger: show it.
+    so a desktop that keeps closing it is not asked in a loop); not when our session already
+    lives on that very portal (``owner``: it came while we were binding). A new trigger: show it.
     """
     rebind: str | None = None
     gone = False
@@ -86,7 +88,9 @@ def fold(events: Iterable[PortalEvent], problem: str | None, trigger: str | None
         if ev.kind == "gone":
             problem, rebind, gone, session = GONE_MESSAGE, None, True, None
         elif ev.kind == "back":
-            rebind, gone = "back", False
+            if not (session is not None and ev.owner is not None and ev.owner == owner):
+                rebind = "back"
+            gone = False
         elif ev.kind == "closed" and ev.session == session and not gone:
             session = None
             if last_reclose is not None and now - last_reclose < RECLOSE_SECONDS:
@@ -95,7 +99,7 @@ def fold(events: Iterable[PortalEvent], problem: str | None, trigger: str | None
                 rebind = rebind or "closed"
         elif ev.kind == "trigger" and ev.session == session and ev.trigger:
             trigger = ev.trigger
-        elif ev.kind == "bound":
+        elif ev.kind == "bound" and ev.session in (None, session):  # not the answer for a session replaced since
             if ev.code == 0:
                 problem = None if problem != GONE_MESSAGE else problem
                 trigger = ev.trigger or trigger

@@ -155,10 +155,11 @@ class PortalBackend:
         self._problem: str | None = None
         self._tokens = itertools.count(1)
         self._waiting: dict[str, queue.Queue] = {}  # request path -> its waiter's slot
-        self._late: dict[str, str] = {}  # request path -> method, for answers after the time-out
+        self._late: dict[str, tuple[str, str | None]] = {}  # request path -> (method, session), answered late
         self._events: queue.SimpleQueue = queue.SimpleQueue()  # PortalEvents for the owner thread
         self._clock = clock
         self._hotkey: Hotkey | None = None
+        self._owner: str | None = None  # the portal's unique bus name our session lives on
         self._last_reclose: float | None = None  # when a session the desktop closed was last re-created
         self.trigger: str | None = None  # what the desktop says the key is
         self.on_change: Callable[[], None] | None = None  # called (O(1), portal thread) when follow() has work
@@ -228,7 +229,7 @@ class PortalBackend:
             try:
                 code, results = slot.get(timeout=timeout)
             except queue.Empty:
-                self._late[path] = method
+                self._late[path] = (method, self._session)
                 return None
             return int(code), unwrap_variants(results)
         finally:
@@ -256,6 +257,7 @@ class PortalBackend:
             if answer is None or answer[0] != 0:
                 raise HotkeyError(f"the desktop portal did not open a global-shortcuts session ({_why(answer)})")
             self._session = str(answer[1]["session_handle"])
+            self._owner = self._bus.name_owner(PORTAL_NAME) if self._bus is not None else None
             props: dict = {"description": ("s", "Start or stop recording")}
             trigger = portal_trigger(hotkey)
             if trigger:
@@ -320,7 +322,7 @@ class PortalBackend:
         if not events:
             return
         now, before = self._clock(), self.trigger
-        plan = fold(events, self._problem, self.trigger, self._session, now, self._last_reclose)
+        plan = fold(events, self._problem, self.trigger, self._session, now, self._last_reclose, self._owner)
         self._problem, self.trigger = plan.problem, plan.trigger
         if plan.gone:
             self._session = None  # it went with the portal
@@ -366,7 +368,7 @@ class PortalBackend:
                     if slot is not None:
                         slot.put_nowait(msg.body)
                     elif path in self._late:
-                        self._late_answer(self._late.pop(path), msg.body)
+                        self._late_answer(*self._late.pop(path), msg.body)
                     continue
                 member = msg.header.fields.get(HeaderFields.member)
                 if member != "Activated":
@@ -392,7 +394,7 @@ class PortalBackend:
         if wake is not None:
             wake()
 
-    def _late_answer(self, method: str, body: tuple) -> None:
+    def _late_answer(self, method: str, session: str | None, body: tuple) -> None:
         """The desktop answered after we stopped waiting (e.g. the user confirmed the shortcut later)."""
         code = int(body[0])
         if method != "BindShortcuts":
@@ -402,7 +404,7 @@ class PortalBackend:
         trigger = bound_trigger(results.get("shortcuts", []))
         log.info("the desktop answered the shortcut request late: %s%s", "bound" if code == 0 else _why((code, {})),
                  f" to {trigger}" if trigger else "")
-        self._queue_event(PortalEvent("bound", trigger=trigger, code=code))
+        self._queue_event(PortalEvent("bound", session=session, trigger=trigger, code=code))
 
 
 def _why(answer: tuple[int, dict] | None) -> str:
