@@ -12,9 +12,12 @@ It reports on stdout, one line each::
 
 and reads commands on stdin: ``activate <shortcut id>`` emits ``Activated``
 (then ``Deactivated``, as a key release) for the last session;
-``next-bind <code> hold|now`` makes the next ``BindShortcuts`` answer with
+``next-bind <code> hold|now [trigger]`` makes the next ``BindShortcuts`` answer with
 response ``code`` (0 bound, 1 cancelled by the user), and with ``hold`` only
-after ``release`` (a desktop waiting for the user to confirm). Each command
+after ``release`` (a desktop waiting for the user to confirm), binding
+``trigger`` instead of the preferred one (the user picked another key);
+``change <shortcut id> <trigger>`` emits ``ShortcutsChanged`` for the last
+session (the user changed the key in the desktop's settings). Each command
 is acknowledged with ``OK <command>``.
 
 :class:`PortalStack` starts this backend and the real frontend
@@ -57,7 +60,7 @@ def serve() -> None:  # pragma: no cover - runs in its own process
             sys.exit(f"cannot own {BUS_NAME} (RequestName answered {code})")
         calls = router.filter(MatchRule(type="method_call"), bufsize=256)
         lock = threading.Lock()
-        state = {"session": None, "code": 0, "hold": False, "held": None}
+        state = {"session": None, "code": 0, "hold": False, "held": None, "trigger": None}
         emitter = DBusAddress(PORTAL_PATH, interface=IMPL)
 
         def say(line: str) -> None:
@@ -73,8 +76,13 @@ def serve() -> None:  # pragma: no cover - runs in its own process
                     router.send(new_signal(emitter, "Activated", "osta{sv}", body))
                     router.send(new_signal(emitter, "Deactivated", "osta{sv}", (state["session"], parts[1], stamp + 50, {})))
                     say(f"ACTIVATED {parts[1]}")
-                elif len(parts) == 3 and parts[0] == "next-bind":
+                elif len(parts) in (3, 4) and parts[0] == "next-bind":
                     state["code"], state["hold"] = int(parts[1]), parts[2] == "hold"
+                    state["trigger"] = parts[3] if len(parts) == 4 else None
+                    say(f"OK {line.strip()}")
+                elif len(parts) == 3 and parts[0] == "change" and state["session"]:
+                    shortcuts = [(parts[1], {"description": ("s", "changed"), "trigger_description": ("s", parts[2])})]
+                    router.send(new_signal(emitter, "ShortcutsChanged", "oa(sa{sv})", (state["session"], shortcuts)))
                     say(f"OK {line.strip()}")
                 elif parts == ["release"] and state["held"] is not None:
                     router.send(state["held"])
@@ -103,7 +111,7 @@ def serve() -> None:  # pragma: no cover - runs in its own process
                 _handle, session, shortcuts, _parent, _options = msg.body
                 bound = []
                 for sid, props in shortcuts:
-                    trigger = props.get("preferred_trigger", ("s", ""))[1]
+                    trigger = state["trigger"] or props.get("preferred_trigger", ("s", ""))[1]
                     say(f"BOUND {session} {sid} {trigger or '-'}")
                     bound.append((sid, {"description": props.get("description", ("s", "")),
                                         "trigger_description": ("s", trigger or "unassigned")}))
@@ -112,7 +120,7 @@ def serve() -> None:  # pragma: no cover - runs in its own process
                     state["held"], state["hold"] = reply, False
                 else:
                     router.send(reply)
-                state["code"] = 0
+                state["code"], state["trigger"] = 0, None
             elif member == "Close" and iface in ("org.freedesktop.impl.portal.Session",
                                                  "org.freedesktop.impl.portal.Request"):
                 say(f"CLOSED {f.get(HeaderFields.path)}")
@@ -156,11 +164,21 @@ class PortalStack:
         )
         threading.Thread(target=self._read, daemon=True).start()
         self.wait_line("READY", timeout)  # owns BUS_NAME: the frontend's proxy will find it
-        with open(self.frontend_log, "w") as log:
+        self.start_frontend(timeout)
+        return self
+
+    def start_frontend(self, timeout: float = 15.0) -> None:
+        """Start xdg-desktop-portal (again) and wait until it offers GlobalShortcuts."""
+        with open(self.frontend_log, "a") as log:
             self.frontend = subprocess.Popen([FRONTEND, "--verbose", "--replace"], env=self.env,
                                              stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         self.wait_frontend(timeout)
-        return self
+
+    def kill_frontend(self) -> None:
+        """Kill xdg-desktop-portal (a crash: no goodbye) and wait until it is gone."""
+        assert self.frontend is not None
+        self.frontend.kill()
+        self.frontend.wait(10)
 
     def _read(self) -> None:
         assert self.backend is not None and self.backend.stdout is not None
@@ -206,9 +224,15 @@ class PortalStack:
         """Press the shortcut, as the desktop would."""
         self._send(f"activate {shortcut_id}")
 
-    def next_bind(self, code: int, hold: bool = False) -> None:
-        """How the next BindShortcuts is answered (waits for the backend's acknowledgement)."""
-        command = f"next-bind {code} {'hold' if hold else 'now'}"
+    def next_bind(self, code: int, hold: bool = False, trigger: str | None = None) -> None:
+        """How the next BindShortcuts is answered, and which trigger it binds (waits for the acknowledgement)."""
+        command = f"next-bind {code} {'hold' if hold else 'now'}" + (f" {trigger}" if trigger else "")
+        self._send(command)
+        self.wait_line(f"OK {command}")
+
+    def change(self, shortcut_id: str, trigger: str) -> None:
+        """The user picked ``trigger`` for the shortcut in the desktop's settings (ShortcutsChanged)."""
+        command = f"change {shortcut_id} {trigger}"
         self._send(command)
         self.wait_line(f"OK {command}")
 

@@ -56,3 +56,28 @@ def test_a_test_capture_with_no_frames_fails(monkeypatch):
     monkeypatch.setattr(api, "Recording", SilentRecording)
     check = doctor.check_capture({"plan": object(), "config": Config()})
     assert check.status == doctor.FAIL and "delivered no audio" in check.detail
+
+
+def test_doctor_reports_the_hotkey_the_running_app_bound(monkeypatch):
+    """The tray app answers ``hotkey``: what the desktop bound, or that its shortcut service is gone."""
+    from trayrip.config import Config
+    from trayrip.desktop import instance
+    from trayrip.desktop.portal_follow import GONE_MESSAGE
+    from trayrip.errors import TrayripError
+
+    replies = iter(["ok Ctrl+Alt+F9 (bound by the desktop)", f"problem Ctrl+Alt+Shift+R: {GONE_MESSAGE}",
+                    "unknown command 'hotkey'"])
+    monkeypatch.setattr(instance, "ask_running", lambda command, timeout=3.0: next(replies))
+    ctx = {"config": Config()}
+    ok = doctor.check_hotkey(ctx)
+    assert (ok.status, ok.detail) == (doctor.OK, "Ctrl+Alt+F9 (bound by the desktop) (the running trayrip)")
+    gone = doctor.check_hotkey(ctx)
+    assert gone.status == doctor.WARN and GONE_MESSAGE in gone.detail and "by itself" in gone.fix
+    older = doctor.check_hotkey(ctx)  # an older running trayrip: the checks of this session instead
+    assert "running trayrip" not in older.detail
+
+    def not_running(command, timeout=3.0):
+        raise TrayripError("trayrip is not running")
+
+    monkeypatch.setattr(instance, "ask_running", not_running)
+    assert "running trayrip" not in doctor.check_hotkey(ctx).detail

@@ -142,10 +142,31 @@ def _portal_shortcuts() -> int | None:
         return None
 
 
+def _running_hotkey() -> str | None:
+    """What the running tray app says of its hotkey (``ok KEY`` / ``problem KEY: why``); None when none runs."""
+    from .desktop.instance import ask_running
+
+    try:
+        reply = ask_running("hotkey", timeout=2.0)
+    except TrayripError:
+        return None
+    return reply if reply.startswith(("ok ", "problem ")) else None  # an older trayrip does not know the question
+
+
 def check_hotkey(ctx: dict) -> Check:
     from .desktop.hotkeys import PynputBackend, is_wayland
     from .hotkey_syntax import display_name, parse_hotkey
 
+    running = _running_hotkey()
+    if running is not None:  # what the tray app bound is what counts (on Wayland the desktop may bind another key)
+        word, _, detail = running.partition(" ")
+        if word == "ok":
+            return Check("hotkey", OK, f"{detail} (the running trayrip)")
+        from .desktop.portal_follow import GONE_MESSAGE
+
+        fix = "it binds the key again by itself when that service is back" if GONE_MESSAGE in detail else \
+            "see the tray menu, or bind the command 'trayrip toggle' to a key in your desktop's keyboard settings"
+        return Check("hotkey", WARN, f"{detail} (the running trayrip)", fix)
     key = display_name(parse_hotkey(ctx["config"].hotkey), sys.platform)
     if _linux() and is_wayland():
         version = _portal_shortcuts()

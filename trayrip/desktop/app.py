@@ -30,6 +30,7 @@ from ..config import ConfigStore
 from .controller import Cmd, Controller, WarmRecordings, list_apps, list_devices
 from ..errors import TrayripError
 from .autostart import AutostartSwitch
+from .hotkey_view import status_line
 from .hotkeys import HotkeyManager
 from .instance import LAUNCHED, InstanceLock, ask_running, launched_again_text
 from ..logsetup import log_file
@@ -122,7 +123,7 @@ def _second_instance(lock: InstanceLock) -> int:
 
 
 def _instance_handler(controller: Controller, notify: Callable[..., None]) -> Callable[[str], str]:
-    """Answers ``trayrip toggle|start|stop|status`` and a second ``trayrip``."""
+    """Answers ``trayrip toggle|start|stop|status``, ``doctor``'s ``hotkey`` and a second ``trayrip``."""
 
     def handle(command: str) -> str:  # trayrip-instance thread: O(1)
         recording = controller.state is State.RECORDING
@@ -143,6 +144,8 @@ def _instance_handler(controller: Controller, notify: Callable[..., None]) -> Ca
             return "asked it to stop recording"
         if command == "status":
             return controller.state.value
+        if command == "hotkey":  # for `trayrip doctor`: the key bound now, or why it may not fire
+            return status_line(controller.snapshot)
         if command == "schedules":  # `trayrip schedule` changed the file, or an OS timer fired
             controller.submit(Cmd.SCHEDULES)
             return "the running trayrip checks its schedules now"
@@ -212,7 +215,10 @@ def _run(lock: InstanceLock) -> int:
     stream_watcher = None
     sleep_guard = None
     try:
-        hotkeys = HotkeyManager(lambda: controller.submit(Cmd.TOGGLE))  # the hotkey backend's thread: O(1)
+        hotkeys = HotkeyManager(  # the callbacks run on the hotkey backend's thread: O(1), they only queue
+            lambda: controller.submit(Cmd.TOGGLE),
+            on_change=lambda: controller.submit(Cmd.HOTKEY_STATUS, hotkeys.follow),  # e.g. the portal came back
+        )
         controller = Controller(
             loaded.config,
             store=store,

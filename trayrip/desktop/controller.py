@@ -75,7 +75,7 @@ class Cmd(enum.Enum):
     DEVICES = "devices"  # (tuple[DeviceChoice, ...] | str): a device scan's result
     APPS = "apps"  # (scan number, tuple[str, ...]): the applications playing, for "Record from"
     REFRESH_APPS = "refresh_apps"  # the playing streams changed (the stream watcher): scan the applications again
-    HOTKEY_STATUS = "hotkey_status"  # (str | None)
+    HOTKEY_STATUS = "hotkey_status"  # (str | None) or a function to run here returning (problem, key the desktop bound)
     FILED = "filed"  # (job, filed, note)
     DISCARDED = "discarded"  # (job, reason)
     FILING_FAILED = "filing_failed"  # (job, message)
@@ -115,6 +115,7 @@ class Snapshot:
     devices: tuple[DeviceChoice, ...] = ()
     devices_note: str | None = None
     hotkey_problem: str | None = None
+    hotkey_trigger: str | None = None  # the key the desktop says it bound (Wayland portal); None: the config's
     folder: Path | None = None
     preroll: float = 0.0  # seconds the running pre-roll keeps (0: not listening)
     preroll_bytes: int = 0  # the memory it takes
@@ -277,7 +278,7 @@ class Controller:
         self._scanned = False
         self._devices: tuple[DeviceChoice, ...] = ()
         self._devices_note: str | None = None
-        self._hotkey_problem: str | None = None
+        self._hotkey_problem = self._hotkey_trigger = None  # str | None: why it may not fire; the key the desktop bound
         self._config_problem = config_problem
         self._folder: Path | None = None
         self._seq = 0
@@ -456,8 +457,8 @@ class Controller:
         elif cmd is Cmd.SCHEDULES:
             self._schedules.command(payload)
             self._publish()
-        elif cmd is Cmd.HOTKEY_STATUS:
-            self._hotkey_problem = payload
+        elif cmd is Cmd.HOTKEY_STATUS:  # e.g. the portal came back: HotkeyManager.follow binds again, here
+            self._hotkey_problem, self._hotkey_trigger = payload() if callable(payload) else (payload, self._hotkey_trigger)
             self._publish()
         else:  # pragma: no cover
             log.warning("unknown command %r", cmd)
@@ -849,9 +850,8 @@ class Controller:
             recent=tuple(self._recent),
             config=self._config,
             config_problem=self._config_problem,
-            devices=self._devices,
-            devices_note=self._devices_note,
-            hotkey_problem=self._hotkey_problem,
+            devices=self._devices, devices_note=self._devices_note,
+            hotkey_problem=self._hotkey_problem, hotkey_trigger=self._hotkey_trigger,
             folder=self._folder,
             preroll=self._preroll.seconds if self._preroll is not None else 0.0,
             preroll_bytes=self._preroll.memory_bytes if self._preroll is not None else 0,

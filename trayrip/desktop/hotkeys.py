@@ -14,7 +14,10 @@ Threads:
 Backends sit behind :class:`HotkeyBackend`: pynput (X11, Windows, macOS) and
 the xdg-desktop-portal GlobalShortcuts backend (Wayland, in
 :mod:`.portal_hotkeys`). :func:`choose_backend` takes the portal on Wayland
-when it offers GlobalShortcuts, pynput otherwise.
+when it offers GlobalShortcuts, pynput otherwise. The portal can change under
+a bound hotkey (it restarts, the user picks another key): its thread calls
+``on_change`` (O(1): it queues a command), and the owner thread then calls
+:meth:`HotkeyManager.follow`.
 """
 from __future__ import annotations
 
@@ -189,6 +192,7 @@ class HotkeyManager:
         *,
         env: Mapping[str, str] | None = None,
         platform: str = sys.platform,
+        on_change: Callable[[], None] | None = None,
     ):
         self._callback = callback
         self._env = os.environ if env is None else env
@@ -196,6 +200,9 @@ class HotkeyManager:
         if backend is None:
             backend, self._portal_why = choose_backend(self._env, platform)
         self._backend = backend
+        self._on_change = on_change if hasattr(backend, "follow") else None  # only the portal changes by itself
+        if self._on_change is not None:
+            backend.on_change = on_change  # type: ignore[attr-defined]
         self._platform = platform
         self._wayland_warned = False
         self.hotkey: Hotkey | None = None  # what is bound now
@@ -217,6 +224,8 @@ class HotkeyManager:
         except HotkeyError as exc:  # the backend refused it before unbinding: the previous binding stays
             self.problem = str(exc) + (f"; keeping {display_name(self.hotkey, self._platform)}" if self.hotkey else "")
             log.warning("%s", self.problem)
+            if self._on_change is not None:
+                self._on_change()
             return self.problem
         except Exception as exc:  # a backend failing in an unforeseen way must not kill the app
             log.exception("binding the hotkey %s failed", hotkey.canonical)
@@ -234,7 +243,26 @@ class HotkeyManager:
         self._wayland_warned = self._wayland_warned or wayland
         if not self.problem:
             log.info("global hotkey %s bound (%s)", display_name(hotkey, self._platform), self._backend.name)
+        if self._on_change is not None:  # the owner learns the key the desktop bound through follow()
+            self._on_change()
         return self.problem
+
+    @property
+    def trigger(self) -> str | None:
+        """The key the desktop says it bound (portal), as trayrip shows keys; None: the configured one."""
+        return getattr(self._backend, "trigger_label", None)
+
+    def follow(self) -> tuple[str | None, str | None]:
+        """Apply what the backend reported since ``on_change`` (owner thread): (problem, bound key); never raises."""
+        follow = getattr(self._backend, "follow", None)
+        if follow is not None:
+            try:
+                follow()
+                self.problem = self._backend.problem()
+            except Exception as exc:  # a backend failing in an unforeseen way must not kill the controller
+                log.exception("following the hotkey backend failed")
+                self.problem = f"the hotkey backend failed: {exc}"
+        return self.problem, self.trigger
 
     def stop(self) -> None:
         """Remove the binding (app thread, at exit)."""

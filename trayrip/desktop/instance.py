@@ -18,7 +18,8 @@ command of a desktop keyboard shortcut -- the way to get a hotkey where no
 global-shortcut portal exists on Wayland.
 
 The protocol is one line each way: the command (``toggle``, ``start``,
-``stop``, ``status``, ``arm``, ``reload`` or ``launched``), then the app's one-line reply.
+``stop``, ``status``, ``arm``, ``reload``, ``hotkey`` (asked by ``trayrip doctor``)
+or ``launched``), then the app's one-line reply.
 
 Threads: :meth:`InstanceLock.serve` runs ``trayrip-instance``, which blocks
 in ``accept()`` (no polling) and hands each request to a handler that must
@@ -44,7 +45,7 @@ __all__ = ["runtime_dir", "InstanceLock", "ask_running", "launched_again_text", 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "trayrip.lock"
-COMMANDS = ("toggle", "start", "stop", "status", "schedules", "arm", "reload")
+COMMANDS = ("toggle", "start", "stop", "status", "schedules", "arm", "reload", "hotkey")
 LAUNCHED = "launched"  # sent by a second plain ``trayrip``
 
 

@@ -19,6 +19,12 @@ Threads:
 * jeepney's receiver thread puts the portal's signals on a queue (O(1)).
 * ``trayrip-portal`` takes ``Activated`` off that queue and calls the
   callback, which only queues a command for the controller (O(1)).
+  The portal leaving or returning (``NameOwnerChanged``), our session
+  ``Closed``, ``ShortcutsChanged`` and a late ``BindShortcuts`` answer become
+  :class:`~.portal_follow.PortalEvent` items for the owner thread; ``on_change``
+  (O(1), it queues a command) tells that thread to call :meth:`PortalBackend.follow`,
+  which binds again when the portal is back and keeps the trigger the desktop
+  actually bound in :attr:`PortalBackend.trigger`.
 """
 from __future__ import annotations
 
@@ -27,18 +33,19 @@ import logging
 import os
 import queue
 import threading
+import time
 from typing import Callable
 
-from ..hotkey_syntax import Hotkey, HotkeyError, display_name
+from ..hotkey_syntax import Hotkey, HotkeyError, display_name, parse_hotkey
 from ..sessionbus import BusError, DBusAddress, HeaderFields, MatchRule, SessionBus, new_method_call, unwrap_variants
+from .portal_follow import GONE_MESSAGE, PORTAL_NAME, SHORTCUT_ID, PortalEvent, bound_trigger, classify, fold
 
-__all__ = ["APP_ID", "SHORTCUT_ID", "PortalBackend", "portal_trigger", "portal_offers_shortcuts"]
+__all__ = ["APP_ID", "SHORTCUT_ID", "GONE_MESSAGE", "PortalBackend", "portal_trigger", "trigger_label",
+           "portal_offers_shortcuts"]
 
 log = logging.getLogger(__name__)
 
 APP_ID = "trayrip"  # the installed trayrip.desktop
-SHORTCUT_ID = "toggle-recording"
-PORTAL_NAME = "org.freedesktop.portal.Desktop"
 PORTAL_PATH = "/org/freedesktop/portal/desktop"
 SHORTCUTS = "org.freedesktop.portal.GlobalShortcuts"
 REGISTRY = "org.freedesktop.host.portal.Registry"
@@ -88,6 +95,25 @@ def portal_trigger(hotkey: Hotkey) -> str | None:
     return "+".join([_MODIFIERS[m] for m in hotkey.modifiers] + [sym])
 
 
+_XDG_MODIFIERS = {"ctrl": "ctrl", "control": "ctrl", "alt": "alt", "shift": "shift", "logo": "cmd", "super": "cmd",
+                  "meta": "cmd"}
+_XDG_KEYS = {**{sym.lower(): f"<{name}>" for name, sym in _KEYSYMS.items()},
+             **{sym.lower(): char for char, sym in _PUNCTUATION.items()}}
+
+
+def trigger_label(description: str) -> str:
+    """The desktop's trigger (``CTRL+ALT+SHIFT+r``, ``Ctrl+Alt+F9``) the way trayrip shows keys; as given if unknown."""
+    *mods, key = [part.strip() for part in description.split("+")]
+    names = [_XDG_MODIFIERS.get(m.lower()) for m in mods]
+    name = _XDG_KEYS.get(key.lower()) or (key.lower() if len(key) == 1 else None)
+    if name is None or None in names:
+        return description
+    try:
+        return display_name(parse_hotkey("+".join([f"<{m}>" for m in names] + [name])), "linux")
+    except HotkeyError:
+        return description
+
+
 def portal_offers_shortcuts(bus_factory: Callable[[], SessionBus] = SessionBus) -> str | None:
     """None when the session's portal has GlobalShortcuts, else why not (caller's thread; may start the portal)."""
     try:
@@ -104,7 +130,7 @@ def _token_part(unique_name: str) -> str:
 
 
 class PortalBackend:
-    """One GlobalShortcuts session with one shortcut, rebuilt on every :meth:`bind`."""
+    """One GlobalShortcuts session with one shortcut, rebuilt on every :meth:`bind` and when the portal returns."""
 
     name = "portal"
 
@@ -114,6 +140,7 @@ class PortalBackend:
         app_id: str = APP_ID,
         timeout: float = 10.0,
         confirm_timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self._bus_factory = bus_factory
         self._app_id = app_id
@@ -128,8 +155,14 @@ class PortalBackend:
         self._problem: str | None = None
         self._tokens = itertools.count(1)
         self._waiting: dict[str, queue.Queue] = {}  # request path -> its waiter's slot
-        self._late: dict[str, str] = {}  # request path -> method, for answers after the time-out
+        self._late: dict[str, tuple[str, str | None]] = {}  # request path -> (method, session), answered late
+        self._events: queue.SimpleQueue = queue.SimpleQueue()  # PortalEvents for the owner thread
+        self._clock = clock
+        self._hotkey: Hotkey | None = None
+        self._owner: str | None = None  # the portal's unique bus name our session lives on
+        self._last_reclose: float | None = None  # when a session the desktop closed was last re-created
         self.trigger: str | None = None  # what the desktop says the key is
+        self.on_change: Callable[[], None] | None = None  # called (O(1), portal thread) when follow() has work
 
     # -- connection -----------------------------------------------------------
     def _connect(self) -> SessionBus:
@@ -144,6 +177,16 @@ class PortalBackend:
             # every answer to our requests, routed by the dispatcher to whoever waits for it
             requests = f"{PORTAL_PATH}/request/{_token_part(bus.unique_name)}"
             bus.subscribe(MatchRule(type="signal", interface=REQUEST, member="Response", path_namespace=requests),
+                          into=signals)
+            # the portal leaving and coming back (a crash, an upgrade), our session closed, the key changed
+            owner = MatchRule(type="signal", sender="org.freedesktop.DBus", interface="org.freedesktop.DBus",
+                              member="NameOwnerChanged", path="/org/freedesktop/DBus")
+            owner.add_arg_condition(0, PORTAL_NAME)
+            bus.subscribe(owner, into=signals)
+            sessions = f"{PORTAL_PATH}/session/{_token_part(bus.unique_name)}"
+            bus.subscribe(MatchRule(type="signal", interface=SESSION, member="Closed", path_namespace=sessions),
+                          into=signals)
+            bus.subscribe(MatchRule(type="signal", interface=SHORTCUTS, member="ShortcutsChanged", path=PORTAL_PATH),
                           into=signals)
         except BaseException:
             bus.close()
@@ -186,7 +229,7 @@ class PortalBackend:
             try:
                 code, results = slot.get(timeout=timeout)
             except queue.Empty:
-                self._late[path] = method
+                self._late[path] = (method, self._session)
                 return None
             return int(code), unwrap_variants(results)
         finally:
@@ -196,9 +239,17 @@ class PortalBackend:
     def bind(self, hotkey: Hotkey, callback: Callable[[], None]) -> None:
         """Create a fresh session and bind ``hotkey`` as its one shortcut (owner thread)."""
         try:
+            self._bind(hotkey, callback)
+        except HotkeyError as exc:
+            self._problem = str(exc)
+            raise
+
+    def _bind(self, hotkey: Hotkey, callback: Callable[[], None]) -> None:
+        self.trigger = None  # unknown until the desktop says
+        try:
             self._connect()
             self._close_session()
-            self._callback = callback
+            self._callback, self._hotkey = callback, hotkey
             answer = self._request(
                 "CreateSession", "a{sv}", ({"session_handle_token": ("s", f"trayrip{os.getpid()}_{next(self._tokens)}")},),
                 self._timeout,
@@ -206,6 +257,7 @@ class PortalBackend:
             if answer is None or answer[0] != 0:
                 raise HotkeyError(f"the desktop portal did not open a global-shortcuts session ({_why(answer)})")
             self._session = str(answer[1]["session_handle"])
+            self._owner = self._bus.name_owner(PORTAL_NAME) if self._bus is not None else None
             props: dict = {"description": ("s", "Start or stop recording")}
             trigger = portal_trigger(hotkey)
             if trigger:
@@ -226,8 +278,7 @@ class PortalBackend:
                 f"the desktop did not bind {display_name(hotkey, 'linux')} ({_why(answer)}); "
                 "set the 'trayrip' shortcut in its keyboard settings, or bind 'trayrip toggle' there"
             )
-        bound = {sid: props for sid, props in results.get("shortcuts", [])}
-        self.trigger = (bound.get(SHORTCUT_ID) or {}).get("trigger_description") or trigger
+        self.trigger = bound_trigger(results.get("shortcuts", [])) or trigger
         log.info("the portal bound the shortcut %s (%s)", SHORTCUT_ID, self.trigger or "no trigger named")
 
     def unbind(self, wait: float = 0.5) -> None:
@@ -250,6 +301,49 @@ class PortalBackend:
 
     def problem(self) -> str | None:
         return self._problem
+
+    @property
+    def trigger_label(self) -> str | None:
+        """The key the desktop bound, as trayrip shows keys; None until it says."""
+        return trigger_label(self.trigger) if self.trigger else None
+
+    def follow(self) -> None:
+        """Apply what the portal said since the last call (owner thread, after ``on_change``).
+
+        The portal gone: say so and wait. Back (or our session closed): register and bind
+        again by ourselves (this waits for the portal, like :meth:`bind`).
+        """
+        events: list[PortalEvent] = []
+        while True:
+            try:
+                events.append(self._events.get_nowait())
+            except queue.Empty:
+                break
+        if not events:
+            return
+        now, before = self._clock(), self.trigger
+        plan = fold(events, self._problem, self.trigger, self._session, now, self._last_reclose, self._owner)
+        self._problem, self.trigger = plan.problem, plan.trigger
+        if plan.gone:
+            self._session = None  # it went with the portal
+            log.warning("the desktop portal left the session bus: %s", GONE_MESSAGE)
+        if self.trigger != before:
+            log.info("the desktop bound the shortcut to %s", self.trigger_label or "no key")
+        if plan.rebind is None or self._hotkey is None or self._callback is None or self._bus is None:
+            return
+        if plan.rebind == "closed":
+            self._last_reclose = now
+            log.warning("the desktop closed trayrip's shortcut session; opening a new one")
+        else:
+            log.info("the desktop portal is back; binding the shortcut again")
+        self._session = None  # closed or gone with the old portal: nothing to close
+        self._register(self._bus)  # a new portal (1.19.4+) wants to know who we are again
+        try:
+            self.bind(self._hotkey, self._callback)
+        except HotkeyError as exc:
+            log.warning("binding the shortcut again failed: %s", exc)
+            return
+        log.info("the shortcut is bound again (%s)", self.trigger_label or "no key named")
 
     def __repr__(self) -> str:
         return f"<PortalBackend session={self._session!r} trigger={self.trigger!r}>"
@@ -274,7 +368,12 @@ class PortalBackend:
                     if slot is not None:
                         slot.put_nowait(msg.body)
                     elif path in self._late:
-                        self._late_answer(self._late.pop(path), msg.body)
+                        self._late_answer(*self._late.pop(path), msg.body)
+                    continue
+                member = msg.header.fields.get(HeaderFields.member)
+                if member != "Activated":
+                    self._queue_event(classify(member, msg.header.fields.get(HeaderFields.path), msg.body,
+                                               self._session))
                     continue
                 session, shortcut = msg.body[0], msg.body[1]
                 callback = self._callback
@@ -286,18 +385,26 @@ class PortalBackend:
             except Exception:  # never a silently dead thread
                 log.exception("handling a portal signal failed")
 
-    def _late_answer(self, method: str, body: tuple) -> None:
+    def _queue_event(self, event: PortalEvent | None) -> None:
+        """Hand ``event`` to the owner thread (portal thread, O(1))."""
+        if event is None:
+            return
+        self._events.put(event)
+        wake = self.on_change
+        if wake is not None:
+            wake()
+
+    def _late_answer(self, method: str, session: str | None, body: tuple) -> None:
         """The desktop answered after we stopped waiting (e.g. the user confirmed the shortcut later)."""
         code = int(body[0])
         if method != "BindShortcuts":
             log.info("late portal answer to %s: %s", method, _why((code, {})))
             return
-        if code == 0:
-            self._problem = None
-            log.info("the desktop confirmed the global shortcut")
-        else:
-            self._problem = f"the desktop did not bind the global shortcut ({_why((code, {}))})"
-            log.warning("%s", self._problem)
+        results = unwrap_variants(body[1]) if len(body) > 1 else {}
+        trigger = bound_trigger(results.get("shortcuts", []))
+        log.info("the desktop answered the shortcut request late: %s%s", "bound" if code == 0 else _why((code, {})),
+                 f" to {trigger}" if trigger else "")
+        self._queue_event(PortalEvent("bound", session=session, trigger=trigger, code=code))
 
 
 def _why(answer: tuple[int, dict] | None) -> str:

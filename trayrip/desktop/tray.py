@@ -49,8 +49,9 @@ from typing import Any, Callable
 from ..config import FORMATS, THRESHOLD_PRESETS
 from .controller import Cmd, Snapshot
 from ..errors import TrayripError
-from ..hotkey_syntax import PRESETS, HotkeyError, display_name
+from ..hotkey_syntax import PRESETS, display_name
 from .folder_dialog import FolderDialog
+from .hotkey_view import key_label, tooltip_note
 from .icons import state_image
 from .schedule_menu import schedule_items, schedule_tooltip
 from .state import State
@@ -197,10 +198,7 @@ def _load_pystray(candidates: list[str]):
 
 # -- what is shown -----------------------------------------------------------------
 def _hotkey_label(snap: Snapshot) -> str:
-    try:
-        return display_name(snap.config.hotkey)
-    except HotkeyError:
-        return snap.config.hotkey
+    return key_label(snap)  # the key the desktop bound (Wayland portal), else the config's
 
 
 def tooltip(snap: Snapshot) -> str:
@@ -222,7 +220,7 @@ def tooltip(snap: Snapshot) -> str:
         text += f"; pre-roll listening{_from(snap.source, 'to')} (last {snap.preroll:g} s, {_megabytes(snap.preroll_bytes)})"
     if getattr(snap, "sleep_held", False):
         text += "; sleep held until it ends"
-    return _short(text + schedule_tooltip(snap.schedules), TOOLTIP_LIMIT)
+    return _short(text + tooltip_note(snap) + schedule_tooltip(snap.schedules), TOOLTIP_LIMIT)
 
 
 def _megabytes(n: int) -> str:
@@ -244,7 +242,8 @@ def preroll_label(seconds: float, rate: int = 48000, channels: int = 2, sample_b
 def _menu_key(snap: Snapshot) -> tuple:
     """What the menu shows; the menu is rebuilt only when this changes."""
     return (snap.state, snap.pending > 0, snap.quitting, snap.error, snap.recent, snap.config, snap.config_problem,
-            snap.devices, snap.devices_note, snap.hotkey_problem, snap.folder, snap.preroll, snap.schedules)
+            snap.devices, snap.devices_note, snap.hotkey_problem, snap.hotkey_trigger, snap.folder, snap.preroll,
+            snap.schedules)
 
 
 class Mailbox:
