@@ -52,6 +52,8 @@ from ..errors import TrayripError
 from ..hotkey_syntax import PRESETS, HotkeyError, display_name
 from .folder_dialog import FolderDialog
 from .icons import state_image
+from .mailbox import Mailbox
+from .menu_key import menu_key
 from .schedule_menu import schedule_items, schedule_tooltip
 from .state import State
 from .tooltip_text import TOOLTIP_LIMIT, clock as _clock, short as _short, source_words as _from
@@ -241,43 +243,6 @@ def preroll_label(seconds: float, rate: int = 48000, channels: int = 2, sample_b
     return f"{seconds:g} s ({seconds:g} × {rate} × {channels} × {sample_bytes} B = {_megabytes(size)})"
 
 
-def _menu_key(snap: Snapshot) -> tuple:
-    """What the menu shows; the menu is rebuilt only when this changes."""
-    return (snap.state, snap.pending > 0, snap.quitting, snap.error, snap.recent, snap.config, snap.config_problem,
-            snap.devices, snap.devices_note, snap.hotkey_problem, snap.folder, snap.preroll, snap.schedules)
-
-
-class Mailbox:
-    """One slot holding the newest value; ``get`` blocks until there is one (no polling)."""
-
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._value: Any = None
-        self._has = False
-        self._closed = False
-
-    def put(self, value: Any) -> None:
-        """Replace the held value (any thread, O(1))."""
-        with self._cond:
-            self._value, self._has = value, True
-            self._cond.notify()
-
-    def get(self) -> Any:
-        """The newest value, or None once closed."""
-        with self._cond:
-            while not self._has and not self._closed:
-                self._cond.wait()
-            if self._closed:
-                return None
-            value, self._value, self._has = self._value, None, False
-            return value
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-
 class Tray:
     """The tray icon, menu and tooltip for one controller."""
 
@@ -374,6 +339,8 @@ class Tray:
             return
         icon.visible = True
         self._ui_thread.start()
+        if self._autostart is not None:  # the checkbox follows `trayrip autostart on|off` too
+            self._autostart.watch(lambda: self._mailbox.put_if_empty(self._snap))
 
     # -- tray UI thread ------------------------------------------------------------
     def _ui_loop(self) -> None:
@@ -401,7 +368,7 @@ class Tray:
         if self.backend == "xorg":  # an X window name: Latin-1 only
             title = title.replace("…", "...").encode("latin-1", "replace").decode("latin-1")
         self.icon.title = title  # pystray skips an unchanged title
-        key = _menu_key(snap)
+        key = menu_key(snap, getattr(self._autostart, "enabled", None))
         if key != self._menu_key and self.has_menu:
             self._menu_key = key
             self.icon.update_menu()
