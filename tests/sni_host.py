@@ -11,13 +11,15 @@ panel, so this is the host's side in a few lines:
   owns the watcher name, says ``READY`` and then ``ITEM <bus name> <path>``
   for every item that registers (one line each on stdout);
 * :func:`menu_layout` asks an item's menu for its layout, as the panel does
-  when the user opens it, and returns it as nested :class:`MenuEntry`.
+  when the user opens it, and returns it as nested :class:`MenuEntry`;
+  :func:`click` sends a click on one of them.
 """
 from __future__ import annotations
 
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,6 +125,7 @@ class SniHost:
 class MenuEntry:
     """One dbusmenu item: its label (mnemonics removed), properties and children."""
 
+    id: int
     label: str
     props: dict
     children: list["MenuEntry"] = field(default_factory=list)
@@ -148,14 +151,13 @@ class MenuEntry:
 
 
 def _entry(node) -> MenuEntry:
-    _id, props, children = node
+    id_, props, children = node
     props = {k: v[1] for k, v in props.items()}  # jeepney variants are (signature, value)
     label = str(props.get("label", "")).replace("__", "\0").replace("_", "").replace("\0", "_")
-    return MenuEntry(label, props, [_entry(c[1]) for c in children])
+    return MenuEntry(id_, label, props, [_entry(c[1]) for c in children])
 
 
-def menu_layout(bus_name: str, item_path: str) -> MenuEntry:
-    """The item's whole menu as its ``com.canonical.dbusmenu`` says (the caller's session bus)."""
+def _menu_call(bus_name: str, item_path: str, method: str, signature: str, args: tuple):
     from jeepney import DBusAddress, Properties, new_method_call
     from jeepney.io.blocking import open_dbus_connection
 
@@ -164,9 +166,19 @@ def menu_layout(bus_name: str, item_path: str) -> MenuEntry:
         reply = conn.send_and_get_reply(Properties(item).get("Menu"), timeout=5)
         menu_path = reply.body[0][1]
         menu = DBusAddress(menu_path, bus_name=bus_name, interface="com.canonical.dbusmenu")
-        reply = conn.send_and_get_reply(new_method_call(menu, "GetLayout", "iias", (0, -1, [])), timeout=5)
-    _revision, root = reply.body
+        return conn.send_and_get_reply(new_method_call(menu, method, signature, args), timeout=5).body
+
+
+def menu_layout(bus_name: str, item_path: str) -> MenuEntry:
+    """The item's whole menu as its ``com.canonical.dbusmenu`` says (the caller's session bus)."""
+    _revision, root = _menu_call(bus_name, item_path, "GetLayout", "iias", (0, -1, []))
     return _entry(root)
+
+
+def click(bus_name: str, item_path: str, entry: MenuEntry) -> None:
+    """What the panel sends when the user clicks ``entry``."""
+    stamp = int(time.monotonic() * 1000) & 0xFFFFFFFF
+    _menu_call(bus_name, item_path, "Event", "isvu", (entry.id, "clicked", ("i", 0), stamp))
 
 
 if __name__ == "__main__":

@@ -63,3 +63,47 @@ def test_record_from_and_start_at_login_follow_on_a_status_notifier_host(
         if app is not None:
             app.stop()
         host.stop()
+
+
+def test_choose_folder_shows_the_dialog_built_ahead_once_and_sized_to_the_screen(
+    harness, harness_environ, user_env, tmp_home, tmp_path
+):
+    """Issue 20, defect 3: the first "Choose folder…" took 25.1 s; it must only show a dialog made ahead."""
+    from sni_host import click
+
+    host = SniHost(user_env, tmp_path)
+    app = None
+    try:
+        host.wait_ready()
+        app = App(harness, user_env, tmp_home, tmp_path)
+        name, path = host.wait_item()
+        app.wait_log(r"folder chooser ready: [\d.]+ s in the background, [\d.]+ s to build it")
+
+        def dialogs() -> list[int]:
+            found = harness.run(["xdotool", "search", "--onlyvisible", "--name", "^trayrip: folder for recordings$"],
+                                check=False, timeout=5)
+            return [int(w) for w in found.stdout.split()]
+
+        assert not dialogs()  # built, not shown
+
+        def choose():  # the panel reads the layout again when it changes: item ids are not kept
+            return menu_layout(name, path).find("Settings").find("Output folder").find("Choose folder")
+
+        click(name, path, choose())
+        [wid] = wait_until(dialogs, 10, "the folder chooser on the screen", 0.05)
+        app.wait_log(r"folder chooser shown in [\d.]+ s \(built ahead\)")
+        screen_w, screen_h = (int(v) for v in harness.xdotool("getdisplaygeometry").split())
+        wait_until(lambda: app.geometry(wid)[3] <= screen_h * 0.85, 5, "the dialog sized to the screen", 0.05)
+        x, y, w, h = app.geometry(wid)
+        assert w <= screen_w * 0.85 and h <= screen_h * 0.85
+        click(name, path, choose())  # a second click raises it: still one dialog
+        app.wait_log(r"folder chooser raised \(it is open\)")
+        assert dialogs() == [wid]
+        harness.xdotool("key", "--window", str(wid), "Escape")  # Cancel
+        app.wait_log(r"folder chooser closed")
+        wait_until(lambda: not dialogs(), 10, "the dialog gone after Cancel", 0.05)
+        assert "built now" not in app.log() and "Traceback" not in app.stderr() + app.log()
+    finally:
+        if app is not None:
+            app.stop()
+        host.stop()

@@ -339,6 +339,8 @@ class Tray:
             return
         icon.visible = True
         self._ui_thread.start()
+        if self._gtk:  # the first "Choose folder…" must not wait for GTK's first file chooser
+            self._folder_dialog.warm()
         if self._autostart is not None:  # the checkbox follows `trayrip autostart on|off` too
             self._autostart.watch(lambda: self._mailbox.put_if_empty(self._snap))
 
