@@ -107,3 +107,48 @@ def test_choose_folder_shows_the_dialog_built_ahead_once_and_sized_to_the_screen
         if app is not None:
             app.stop()
         host.stop()
+
+
+def test_recent_recordings_lists_a_terminal_recording_with_its_album_folder(
+    harness, harness_environ, user_env, tmp_home, tmp_path
+):
+    """Issue 20, defect 11: "Recent recordings" listed the tray's own recordings only, album tracks without
+    their folder; and the menu's lines stay where they are."""
+    import signal
+
+    from recorder_tools import wait_for_capture_file
+
+    host = SniHost(user_env, tmp_path)
+    app = None
+    try:
+        host.wait_ready()
+        app = App(harness, user_env, tmp_home, tmp_path)
+        name, path = host.wait_item()
+        app.wait_log(r"trayrip is running")
+        top = menu_layout(name, path)
+        assert top.find("Recent recordings").labels() == ["(none yet)"]
+        assert top.labels()[2:5] == ["Save last seconds (pre-roll is off)", "No problems", "Clear error"]
+
+        folder = tmp_home / "Music" / "playlists"
+        bursts = at.write_bursts(tmp_path / "album.wav", [700, 1300], burst=0.8, gap=1.0, tail=0.3)
+        rec = subprocess.Popen([sys.executable, "-m", "trayrip", "record", "--split", "0.5", "--min-track", "0.2",
+                                "-q"], env=user_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for_capture_file(folder)
+        harness.play(bursts.path, latency_msec=50)
+        rec.send_signal(signal.SIGINT)
+        out, err = rec.communicate(timeout=60)
+        assert rec.returncode == 0, err
+        tracks = sorted(p for p in folder.rglob("*.wav") if p.parent != folder)
+        assert len(tracks) == 2, (out, err)
+        album = tracks[0].parent.name
+        wanted = [f"{album}/{tracks[1].name}", f"{album}/{tracks[0].name}"]  # newest first
+
+        def recent() -> list[str]:
+            return menu_layout(name, path).find("Recent recordings").labels()
+
+        wait_until(lambda: recent() == wanted, 10, f"the terminal's album in the tray's menu: {wanted}", 0.05)
+        assert menu_layout(name, path).labels() == top.labels()  # nothing moved
+    finally:
+        if app is not None:
+            app.stop()
+        host.stop()

@@ -54,6 +54,9 @@ from .folder_dialog import FolderDialog
 from .icons import state_image
 from .mailbox import Mailbox
 from .menu_key import menu_key
+from .menu_status import save_last_line, status_line
+from .recent_watch import RecentWatch
+from ..filing.recent import recent_label
 from .schedule_menu import schedule_items, schedule_tooltip
 from .state import State
 from .tooltip_text import TOOLTIP_LIMIT, clock as _clock, short as _short, source_words as _from
@@ -274,6 +277,7 @@ class Tray:
         self.has_notification = bool(getattr(base, "HAS_NOTIFICATION", False))
         self._gtk = self.backend in ("gtk", "appindicator")
         self._folder_dialog = FolderDialog(lambda folder: self._submit(Cmd.SET, ("folder", folder)))
+        self._recent_watch = RecentWatch(lambda: self._submit(Cmd.RECENT))  # terminal and schedule recordings too
         cls = _with_extras(base, self.backend, self._signal, on_activate=self._cmd(Cmd.TOGGLE))
         self._snap = Snapshot()
         self._menu_key: tuple | None = None
@@ -361,6 +365,8 @@ class Tray:
 
     def _apply(self, snap: Snapshot) -> None:
         self._snap = snap  # read by the menu builder on the main thread (one atomic reference)
+        if self._gtk:  # GIO's monitor needs GLib's loop
+            self._recent_watch.follow(snap.folder)
         level = snap.level_db if snap.state is State.RECORDING else None
         image = state_image(snap.state, level)
         if image is not self._image:  # cached images: identity means "unchanged"
@@ -398,21 +404,11 @@ class Tray:
                 enabled=not snap.quitting and not recording,
             ),
         ]
-        if snap.preroll:
-            items.append(Item(
-                f"Save last {snap.preroll:g} seconds", self._cmd(Cmd.SAVE_PREROLL),
-                enabled=not snap.quitting and not recording and not armed,
-            ))
-        if snap.pending:
-            items.append(Item(f"Saving {snap.pending} recording{'s' if snap.pending > 1 else ''}…", None, enabled=False))
-        if snap.state is State.ERROR:
-            items.append(Item(_short(f"Error: {snap.error}"), None, enabled=False))
-            items.append(Item("Clear error", self._cmd(Cmd.DISMISS)))
-        if snap.hotkey_problem:
-            items.append(Item(_short(f"Hotkey: {snap.hotkey_problem}"), None, enabled=False))
-        if snap.config_problem:
-            items.append(Item(_short(f"Config: {snap.config_problem}"), self._cmd(Cmd.EDIT_CONFIG)))
+        save, status = save_last_line(snap, snap.quitting or recording or armed), status_line(snap)  # fixed places
         items += [
+            Item(save.text, self._cmd(Cmd.SAVE_PREROLL), enabled=save.enabled),
+            Item(status.text, self._cmd(Cmd.EDIT_CONFIG) if status.enabled else None, enabled=status.enabled),
+            Item("Clear error", self._cmd(Cmd.DISMISS), enabled=snap.state is State.ERROR),
             SEP,
             Item("Open recordings folder", self._cmd(Cmd.OPEN_FOLDER)),
             Item("Recent recordings", Menu(*self._recent_items(snap))),
@@ -428,7 +424,7 @@ class Tray:
         Item = self._pystray.MenuItem
         if not snap.recent:
             return [Item("(none yet)", None, enabled=False)]
-        return [Item(_short(p.name, 60), self._open(lambda p=p: p)) for p in snap.recent]
+        return [Item(_short(recent_label(p, snap.folder), 60), self._open(lambda p=p: p)) for p in snap.recent]
 
     def _settings_items(self, snap: Snapshot, cfg):
         p = self._pystray
