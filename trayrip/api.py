@@ -375,7 +375,7 @@ class Recording:
                 folder=result.part.parent, output=output, when=when, device=self.description,
                 loudness=result.loudness,
             )
-        note_filed(result.part.parent, self.filed.paths)  # "Recent recordings", whoever filed it
+        note_filed(self.filed.paths)  # "Recent recordings", whoever filed it
         if silent is not None:
             self.filed = replace(self.filed, silent=silent)
             log.warning("the recording is %s: was anything playing, or is the output muted? Kept untrimmed", silent)

@@ -55,7 +55,7 @@ from .icons import state_image
 from .mailbox import Mailbox
 from .menu_key import menu_key
 from .menu_status import save_last_line, status_line
-from .recent_watch import RecentWatch
+from .recent_watch import watch_recent
 from ..filing.recent import recent_label
 from .schedule_menu import schedule_items, schedule_tooltip
 from .state import State
@@ -277,7 +277,6 @@ class Tray:
         self.has_notification = bool(getattr(base, "HAS_NOTIFICATION", False))
         self._gtk = self.backend in ("gtk", "appindicator")
         self._folder_dialog = FolderDialog(lambda folder: self._submit(Cmd.SET, ("folder", folder)))
-        self._recent_watch = RecentWatch(lambda: self._submit(Cmd.RECENT))  # terminal and schedule recordings too
         cls = _with_extras(base, self.backend, self._signal, on_activate=self._cmd(Cmd.TOGGLE))
         self._snap = Snapshot()
         self._menu_key: tuple | None = None
@@ -345,6 +344,7 @@ class Tray:
         self._ui_thread.start()
         if self._gtk:  # the first "Choose folder…" must not wait for GTK's first file chooser
             self._folder_dialog.warm()
+            self._recent_watch = watch_recent(lambda: self._submit(Cmd.RECENT))  # terminal, schedule recordings
         if self._autostart is not None:  # the checkbox follows `trayrip autostart on|off` too
             self._autostart.watch(lambda: self._mailbox.put_if_empty(self._snap))
 
@@ -365,8 +365,6 @@ class Tray:
 
     def _apply(self, snap: Snapshot) -> None:
         self._snap = snap  # read by the menu builder on the main thread (one atomic reference)
-        if self._gtk:  # GIO's monitor needs GLib's loop
-            self._recent_watch.follow(snap.folder)
         level = snap.level_db if snap.state is State.RECORDING else None
         image = state_image(snap.state, level)
         if image is not self._image:  # cached images: identity means "unchanged"
