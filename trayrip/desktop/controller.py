@@ -84,7 +84,7 @@ class Cmd(enum.Enum):
     SAVE_PREROLL = "save_preroll"  # file the pre-roll buffer
     PREROLL_LOST = "preroll_lost"  # (message): the idle pre-roll stream died
     SCHEDULES = "schedules"  # (None: reload the file | ("remove", id) | ("enable", id, bool))
-    RECENT = "recent"  # the folder's journal of filed recordings changed: read it again
+    RECENT = "recent"  # the journal of filed recordings changed (another process filed): read it again
 
 
 _STATE_COMMANDS = {
@@ -820,7 +820,7 @@ class Controller:
 
     @staticmethod
     def _scan_recent(folder: Path) -> list[Path]:
-        return read_recent(folder, RECENT_LIMIT)  # the journal of whoever filed there, then older files
+        return read_recent(folder, RECENT_LIMIT)  # the journal of whoever filed, then the folder's older files
 
     # -- publishing ----------------------------------------------------------
     def _publish(self, status: Any = None) -> None:

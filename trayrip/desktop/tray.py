@@ -49,6 +49,7 @@ from typing import Any, Callable
 from ..config import FORMATS, THRESHOLD_PRESETS
 from .controller import Cmd, Snapshot
 from ..errors import TrayripError
+from ..filing.recent import recent_label
 from ..hotkey_syntax import PRESETS, HotkeyError, display_name
 from .folder_dialog import FolderDialog
 from .icons import state_image
@@ -56,7 +57,6 @@ from .mailbox import Mailbox
 from .menu_key import menu_key
 from .menu_status import save_last_line, status_line
 from .recent_watch import watch_recent
-from ..filing.recent import recent_label
 from .schedule_menu import schedule_items, schedule_tooltip
 from .state import State
 from .tooltip_text import TOOLTIP_LIMIT, clock as _clock, short as _short, source_words as _from
