@@ -77,6 +77,13 @@ def _harness_guard(request):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _private_state_home(tmp_path_factory, monkeypatch):
+    """What trayrip keeps in the user's state folder (the journal of filed recordings, logs) goes to a
+    folder of the test's own; ``tmp_home`` and ``user_env`` unset it again (their HOME's own)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))  # beside tmp_path, not in it
+
+
 @pytest.fixture
 def tmp_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "home"

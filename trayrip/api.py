@@ -32,6 +32,7 @@ from .filing.finish import (
     timestamp_stem,
 )
 from .filing.naming import DEFAULT_TEMPLATE, validate_template
+from .filing.recent import note_filed
 from .playertracks import TRACK_TEMPLATE, TrackFollower
 from .recording.recorder import Recorder, RecorderStatus, RecordingResult
 from .recording.silence import SilenceSettings, SilenceTracker, no_sound_text
@@ -374,6 +375,7 @@ class Recording:
                 folder=result.part.parent, output=output, when=when, device=self.description,
                 loudness=result.loudness,
             )
+        note_filed(self.filed.paths)  # "Recent recordings", whoever filed it
         if silent is not None:
             self.filed = replace(self.filed, silent=silent)
             log.warning("the recording is %s: was anything playing, or is the output muted? Kept untrimmed", silent)

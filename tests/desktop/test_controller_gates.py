@@ -212,7 +212,7 @@ def test_menu_arm_save_and_settings_items():
     tray = _menu_tray(Snapshot())
     items = tray._menu_items()
     arm = _find(items, "Arm: record when sound starts")
-    assert not arm.is_checked() and _find(items, "Save last") is None  # no pre-roll: nothing to save
+    assert not arm.is_checked() and _find(items, "Save last seconds (pre-roll is off)").enabled is False
     arm.click()
     assert tray.sent == [(Cmd.ARM, None)]
     pre = _find(items, "Pre-roll: keep the last seconds").submenu.items

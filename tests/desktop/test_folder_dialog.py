@@ -1,6 +1,9 @@
-"""The "Choose folder…" dialog (issue 20, defect 3) with a stand-in for GTK: one at a time, sized to the screen."""
+"""The "Choose folder…" dialog (issue 20, defect 3) with a stand-in for GTK: one at a time, sized to the screen,
+and its first opening done ahead: the slow part off the main thread, at the lowest priority."""
 from __future__ import annotations
 
+import os
+import threading
 from types import SimpleNamespace
 
 from trayrip.desktop.folder_dialog import FolderDialog, fitting_size
@@ -43,8 +46,17 @@ class FakeDialog:
         self.destroyed = True
 
 
-GTK = SimpleNamespace(FileChooserDialog=FakeDialog, FileChooserAction=SimpleNamespace(SELECT_FOLDER=2),
-                      ResponseType=SimpleNamespace(CANCEL=0, ACCEPT=1))
+def _not_from_python(*_args, **_kw):
+    raise AssertionError("the dialog must be built by GtkBuilder: a class call holds the GIL while GTK runs")
+
+
+def _builder(ui: str, _length: int):
+    assert "GtkFileChooserDialog" in ui and "select-folder" in ui and "trayrip: folder for recordings" in ui
+    return SimpleNamespace(get_object=lambda name: FakeDialog("trayrip: folder for recordings", 2))
+
+
+GTK = SimpleNamespace(FileChooserDialog=_not_from_python, Builder=SimpleNamespace(new_from_string=_builder),
+                      FileChooserAction=SimpleNamespace(SELECT_FOLDER=2), ResponseType=SimpleNamespace(CANCEL=0, ACCEPT=1))
 
 
 def test_a_second_click_raises_the_open_dialog_and_the_size_fits_the_screen(tmp_path):
@@ -66,3 +78,51 @@ def test_a_second_click_raises_the_open_dialog_and_the_size_fits_the_screen(tmp_
 def test_fitting_size():
     assert fitting_size((1920, 1080)) == (760, 520)
     assert fitting_size((800, 600)) == (680, 510)
+
+
+def test_the_first_open_shows_a_dialog_built_ahead_and_the_slow_part_ran_off_the_main_thread(tmp_path):
+    FakeDialog.made.clear()
+    slow_ran = []
+    idle: list = []
+
+    def slow_step():  # stands for GIO's volume monitors / gvfs / fontconfig on a first use
+        slow_ran.append((threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+
+    dialog = FolderDialog(lambda _p: None, gtk=GTK, warm_steps=[slow_step], idle_add=idle.append)
+    dialog.warm()
+    dialog.warm()  # once
+    dialog._warm_thread.join(10)
+    assert slow_ran == [("trayrip-dialog-warmup", 19)]  # its own thread, nice 19
+    assert not FakeDialog.made  # GTK widgets are built on the main thread only...
+    [build] = idle
+    assert build() is False  # ...by the low-priority idle callback (once)
+    [ahead] = FakeDialog.made
+    assert not ahead.shown
+    dialog.open(tmp_path)
+    assert FakeDialog.made == [ahead] and ahead.shown and ahead.size == (760, 510)  # nothing built at the click
+    assert slow_ran == [("trayrip-dialog-warmup", 19)]  # and the slow part not done again
+
+
+def test_a_click_before_the_warm_up_finished_builds_one_dialog_only(tmp_path):
+    FakeDialog.made.clear()
+    idle: list = []
+    dialog = FolderDialog(lambda _p: None, gtk=GTK, warm_steps=[], idle_add=idle.append)
+    dialog.warm()
+    dialog._warm_thread.join(10)
+    dialog.open(tmp_path)  # the user was quicker than the idle callback
+    idle[0]()
+    assert len(FakeDialog.made) == 1 and dialog._spare is None
+
+
+def test_a_failing_warm_up_step_does_not_stop_the_others():
+    FakeDialog.made.clear()
+    idle: list = []
+    ran = []
+
+    def broken():
+        raise RuntimeError("no gvfs")
+
+    dialog = FolderDialog(lambda _p: None, gtk=GTK, warm_steps=[broken, lambda: ran.append(1)], idle_add=idle.append)
+    dialog.warm()
+    dialog._warm_thread.join(10)
+    assert ran == [1] and len(idle) == 1

@@ -36,6 +36,7 @@ import time
 from ..errors import CaptureError
 from .base import AudioFormat, Block, BlockSink
 from .childtarget import TOOLS, PipeWireTarget, pw_record_path
+from .startup_zeros import StartupZeros
 
 __all__ = ["MARKER", "PipeWireTarget", "PipeWireSource", "record_argv", "pw_record_path", "raw_pcm_args"]
 
@@ -318,6 +319,13 @@ class PipeWireSource:
         return (f"the capture stream from {self.description} stopped (device or sound server lost)"
                 + (f": {detail}" if detail else ""))
 
+    def _deliver(self, data: bytes, arrival: float) -> None:  # reader thread
+        if data:
+            with self._lock:
+                sink = self._sink
+                if sink is not None:
+                    sink(Block(data, len(data) // self.format.bytes_per_frame, arrival))
+
     def _read(self) -> None:
         """Reader thread: pipe bytes -> whole-frame Blocks, until EOF.
 
@@ -334,6 +342,7 @@ class PipeWireSource:
         buffer = bytearray(capacity + bpf)
         view = memoryview(buffer)
         held = 0  # bytes of a torn frame kept at the front of buffer
+        zeros = StartupZeros(bpf, self.format.rate)  # the new stream's first, zero-filled cycle
         while True:
             with self._read_done:
                 self._reads_started += 1
@@ -348,13 +357,10 @@ class PipeWireSource:
             held += n
             usable = held - held % bpf
             if usable:
-                data = bytes(view[:usable])
+                data = zeros.feed(bytes(view[:usable]))
                 view[: held - usable] = view[usable:held]
                 held -= usable
-                with self._lock:
-                    sink = self._sink
-                    if sink is not None:
-                        sink(Block(data, usable // bpf, arrival))
+                self._deliver(data, arrival)
                 self._first.set()
             with self._read_done:
                 self._reads_done = self._reads_started
@@ -364,6 +370,7 @@ class PipeWireSource:
                 # waking us, so clearing here can never swallow a stop.
                 self._wake.wait(min(self.block_interval, pause))
                 self._wake.clear()
+        self._deliver(zeros.flush(), time.monotonic())
         with self._read_done:
             self._reader_ended = True
             self._read_done.notify_all()

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 from ..errors import TrayripError
 
@@ -282,6 +282,24 @@ class AutostartSwitch:
         """Ask for autostart on/off (menu callback: O(1))."""
         self.enabled = on
         self._queue.put(on)
+
+    def watch(self, on_change: Callable[[], None], watcher: Callable[..., Any] | None = None) -> None:
+        """Follow changes made elsewhere (``trayrip autostart on|off`` in a terminal): the checkbox
+        shows the real state, then ``on_change()`` (GLib's loop: O(1)) has the menu rebuilt."""
+        path = getattr(self._autostart, "path", None)  # the XDG file; the Run key and plist are not watched
+        if path is None:
+            return
+
+        def changed() -> None:
+            self.enabled = self._safe_enabled()
+            on_change()
+
+        try:
+            if watcher is None:
+                from .file_watch import watch_file as watcher
+            self._monitor = watcher(path, changed)
+        except Exception as exc:  # no GIO: the checkbox follows the menu's own clicks only
+            log.info("'Start at login' will not follow changes made elsewhere: %s", exc)
 
     def close(self, timeout: float = 2.0) -> None:
         self._queue.put(None)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import os
 import queue
 import threading
 import time
@@ -34,6 +33,7 @@ from typing import Any, Callable, Protocol
 from ..capture.routing import NoMatchingApp
 from ..config import Config, ConfigError, ConfigStore, updated
 from ..errors import TrayripError
+from ..filing.recent import AUDIO_SUFFIXES, read_recent
 from . import capture_plan
 from .choices import DeviceChoice, list_apps, list_devices  # noqa: F401 (their old home)
 from .saved_text import saved_body
@@ -55,7 +55,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a")
 RECENT_LIMIT = 10
 
 
@@ -85,6 +84,7 @@ class Cmd(enum.Enum):
     SAVE_PREROLL = "save_preroll"  # file the pre-roll buffer
     PREROLL_LOST = "preroll_lost"  # (message): the idle pre-roll stream died
     SCHEDULES = "schedules"  # (None: reload the file | ("remove", id) | ("enable", id, bool))
+    RECENT = "recent"  # the journal of filed recordings changed (another process filed): read it again
 
 
 _STATE_COMMANDS = {
@@ -457,6 +457,9 @@ class Controller:
         elif cmd is Cmd.SCHEDULES:
             self._schedules.command(payload)
             self._publish()
+        elif cmd is Cmd.RECENT:
+            self._recent = self._scan_recent(self._folder)
+            self._publish()
         elif cmd is Cmd.HOTKEY_STATUS:  # e.g. the portal came back: HotkeyManager.follow binds again, here
             self._hotkey_problem, self._hotkey_trigger = payload() if callable(payload) else (payload, self._hotkey_trigger)
             self._publish()
@@ -818,16 +821,7 @@ class Controller:
 
     @staticmethod
     def _scan_recent(folder: Path) -> list[Path]:
-        try:
-            entries = [
-                (e.stat().st_mtime, Path(e.path))
-                for e in os.scandir(folder)
-                if e.is_file() and not e.name.startswith(".") and e.name.lower().endswith(AUDIO_SUFFIXES)
-            ]
-        except OSError:
-            return []
-        entries.sort(reverse=True)
-        return [p for _, p in entries[:RECENT_LIMIT]]
+        return read_recent(folder, RECENT_LIMIT)  # the journal of whoever filed, then the folder's older files
 
     # -- publishing ----------------------------------------------------------
     def _publish(self, status: Any = None) -> None:

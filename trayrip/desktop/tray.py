@@ -49,10 +49,15 @@ from typing import Any, Callable
 from ..config import FORMATS, THRESHOLD_PRESETS
 from .controller import Cmd, Snapshot
 from ..errors import TrayripError
-from ..hotkey_syntax import PRESETS, display_name
+from ..filing.recent import recent_label
+from ..hotkey_syntax import PRESETS, HotkeyError, display_name
 from .folder_dialog import FolderDialog
 from .hotkey_view import key_label, tooltip_note
 from .icons import state_image
+from .mailbox import Mailbox
+from .menu_key import menu_key
+from .menu_status import save_last_line, status_line
+from .recent_watch import watch_recent
 from .schedule_menu import schedule_items, schedule_tooltip
 from .state import State
 from .tooltip_text import TOOLTIP_LIMIT, clock as _clock, short as _short, source_words as _from
@@ -239,44 +244,6 @@ def preroll_label(seconds: float, rate: int = 48000, channels: int = 2, sample_b
     return f"{seconds:g} s ({seconds:g} × {rate} × {channels} × {sample_bytes} B = {_megabytes(size)})"
 
 
-def _menu_key(snap: Snapshot) -> tuple:
-    """What the menu shows; the menu is rebuilt only when this changes."""
-    return (snap.state, snap.pending > 0, snap.quitting, snap.error, snap.recent, snap.config, snap.config_problem,
-            snap.devices, snap.devices_note, snap.hotkey_problem, snap.hotkey_trigger, snap.folder, snap.preroll,
-            snap.schedules)
-
-
-class Mailbox:
-    """One slot holding the newest value; ``get`` blocks until there is one (no polling)."""
-
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._value: Any = None
-        self._has = False
-        self._closed = False
-
-    def put(self, value: Any) -> None:
-        """Replace the held value (any thread, O(1))."""
-        with self._cond:
-            self._value, self._has = value, True
-            self._cond.notify()
-
-    def get(self) -> Any:
-        """The newest value, or None once closed."""
-        with self._cond:
-            while not self._has and not self._closed:
-                self._cond.wait()
-            if self._closed:
-                return None
-            value, self._value, self._has = self._value, None, False
-            return value
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-
 class Tray:
     """The tray icon, menu and tooltip for one controller."""
 
@@ -373,6 +340,11 @@ class Tray:
             return
         icon.visible = True
         self._ui_thread.start()
+        if self._gtk:  # the first "Choose folder…" must not wait for GTK's first file chooser
+            self._folder_dialog.warm()
+            self._recent_watch = watch_recent(lambda: self._submit(Cmd.RECENT))  # terminal, schedule recordings
+        if self._autostart is not None:  # the checkbox follows `trayrip autostart on|off` too
+            self._autostart.watch(lambda: self._mailbox.put_if_empty(self._snap))
 
     # -- tray UI thread ------------------------------------------------------------
     def _ui_loop(self) -> None:
@@ -400,7 +372,7 @@ class Tray:
         if self.backend == "xorg":  # an X window name: Latin-1 only
             title = title.replace("…", "...").encode("latin-1", "replace").decode("latin-1")
         self.icon.title = title  # pystray skips an unchanged title
-        key = _menu_key(snap)
+        key = menu_key(snap, getattr(self._autostart, "enabled", None))
         if key != self._menu_key and self.has_menu:
             self._menu_key = key
             self.icon.update_menu()
@@ -428,21 +400,11 @@ class Tray:
                 enabled=not snap.quitting and not recording,
             ),
         ]
-        if snap.preroll:
-            items.append(Item(
-                f"Save last {snap.preroll:g} seconds", self._cmd(Cmd.SAVE_PREROLL),
-                enabled=not snap.quitting and not recording and not armed,
-            ))
-        if snap.pending:
-            items.append(Item(f"Saving {snap.pending} recording{'s' if snap.pending > 1 else ''}…", None, enabled=False))
-        if snap.state is State.ERROR:
-            items.append(Item(_short(f"Error: {snap.error}"), None, enabled=False))
-            items.append(Item("Clear error", self._cmd(Cmd.DISMISS)))
-        if snap.hotkey_problem:
-            items.append(Item(_short(f"Hotkey: {snap.hotkey_problem}"), None, enabled=False))
-        if snap.config_problem:
-            items.append(Item(_short(f"Config: {snap.config_problem}"), self._cmd(Cmd.EDIT_CONFIG)))
+        save, status = save_last_line(snap, snap.quitting or recording or armed), status_line(snap)  # fixed places
         items += [
+            Item(save.text, self._cmd(Cmd.SAVE_PREROLL), enabled=save.enabled),
+            Item(status.text, self._cmd(Cmd.EDIT_CONFIG) if status.enabled else None, enabled=status.enabled),
+            Item("Clear error", self._cmd(Cmd.DISMISS), enabled=snap.state is State.ERROR),
             SEP,
             Item("Open recordings folder", self._cmd(Cmd.OPEN_FOLDER)),
             Item("Recent recordings", Menu(*self._recent_items(snap))),
@@ -458,7 +420,7 @@ class Tray:
         Item = self._pystray.MenuItem
         if not snap.recent:
             return [Item("(none yet)", None, enabled=False)]
-        return [Item(_short(p.name, 60), self._open(lambda p=p: p)) for p in snap.recent]
+        return [Item(_short(recent_label(p, snap.folder), 60), self._open(lambda p=p: p)) for p in snap.recent]
 
     def _settings_items(self, snap: Snapshot, cfg):
         p = self._pystray
