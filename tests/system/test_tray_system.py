@@ -153,7 +153,6 @@ class App:
         self.refresh_icon()
         x = self.icon.x + self.icon.width // 2
         y = self.icon.y + self.icon.height // 2
-        self.h.xdotool("mousemove", str(x), str(y), "click", str(button))
 
         def menu():
             others = self.visible_trayrip_windows() - {self.icon.id}
@@ -161,7 +160,16 @@ class App:
             boxes = [b for b in boxes if b[3] >= 60]  # the menu, not a tooltip
             return max(boxes, key=lambda b: b[2] * b[3]) if boxes else None
 
-        box = wait_until(menu, 10, "the tray menu to open", 0.05)
+        # A click that comes before the icon's toolkit listens for it is lost (seen under load with the
+        # appindicator backend): click again while no menu is open, as a user would.
+        for attempt in range(3):
+            self.h.xdotool("mousemove", str(x), str(y), "click", str(button))
+            try:
+                box = wait_until(menu, 5 if attempt < 2 else 10, "the tray menu to open", 0.05)
+                break
+            except TimeoutError:
+                if attempt == 2 or menu() is not None:
+                    raise
         time.sleep(0.2)  # let it settle (GTK maps, then sizes and grabs)
         return box
 
