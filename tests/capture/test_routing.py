@@ -317,7 +317,7 @@ class _ArmedRoute:
     def __init__(self, plays: int):
         self.tries, self.plays, self.connected, self.stopped = 0, plays, False, False
 
-    def prepare(self):
+    def prepare(self, speculate=True):
         self.tries += 1
         if self.tries < self.plays:
             raise routing.NoMatchingApp(self.name, "nothing is playing")
