@@ -645,7 +645,7 @@ class AppSource:
 
     def start(self, sink) -> None:
         try:
-            self.route.prepare()
+            self.route.prepare(speculate=not self.wait)  # armed: no sink for an application that may not play
         except NoMatchingApp:
             if not self.wait:
                 raise
