@@ -34,6 +34,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..errors import CaptureError
 from .together import together
@@ -399,7 +400,7 @@ class AppRoute:
         self.prepare()
         self.connect()
 
-    def prepare(self, speculate: bool = True) -> None:
+    def prepare(self, speculate: bool = True, on_sink: Callable[[], None] | None = None) -> None:
         """Find the application's streams and make the private sink (nothing is routed yet).
 
         Raises NoMatchingApp listing what plays. A recorder started on the sink
@@ -408,8 +409,9 @@ class AppRoute:
         long latency of the moved streams: its monitor's first audio came
         ~0.5 s late). With ``speculate`` the sink is loaded while the streams
         are listed (a start saves the round trips; with no match it is
-        unloaded at once); a muted route names the streams' sink in its own,
-        so it lists first.
+        unloaded at once), and ``on_sink()`` is called as soon as it is
+        there; a muted route names the streams' sink in its own, so it lists
+        first (and calls nothing).
         """
         _cleanup_once()
         if self.pipewire is None:
@@ -426,7 +428,7 @@ class AppRoute:
         inputs, clients, sinks, loaded = together(
             lambda: _pactl_json("list", "sink-inputs"), lambda: _pactl_json("list", "clients"),
             lambda: [] if self.pipewire else _pactl_json("list", "sinks"),  # where a loopback plays (connect)
-            lambda: self._load_sink(""))
+            lambda: (self._load_sink(""), on_sink() if on_sink is not None else None))
         try:
             self._known_sinks = {int(k["index"]): str(k["name"]) for k in sinks.get()}
             self.matched, found = self._find(parse_sink_inputs(inputs.get(), clients.get()))
@@ -644,25 +646,37 @@ class AppSource:
         self._thread: threading.Thread | None = None
 
     def start(self, sink) -> None:
+        launch = None if self.wait else getattr(self._inner, "launch", None)
+        launched: list[bool] = []
+
+        def on_sink() -> None:  # the recorder child connects while the streams are still being listed
+            launch(sink)
+            launched.append(True)
+
         try:
-            self.route.prepare(speculate=not self.wait)  # armed: no sink for an application that may not play
-        except NoMatchingApp:
-            if not self.wait:
+            # armed: no sink for an application that may not play
+            self.route.prepare(speculate=not self.wait, on_sink=on_sink if launch is not None else None)
+        except BaseException as exc:
+            if launched:
+                self._inner.stop()
+            if not isinstance(exc, NoMatchingApp) or not self.wait:
                 raise
             self._wait_for_app(sink)
             return
-        self._start_inner(sink)
+        self._start_inner(sink, launched=bool(launched))
 
-    def _start_inner(self, sink) -> None:
+    def _start_inner(self, sink, launched: bool = False) -> None:
         """The recorder on the private sink first, then the streams into it (see AppRoute.prepare).
 
         A recorder child is routed to while it connects and gets its first audio (~50 ms on a new
         PulseAudio null sink): the wait overlaps the routing instead of coming before it.
+        ``launched``: the child was started already (as soon as the sink was there).
         """
         self.description = self.route.description
         launch = getattr(self._inner, "launch", None)
         try:
-            (launch or self._inner.start)(sink)
+            if not launched:
+                (launch or self._inner.start)(sink)
         except BaseException:
             self.route.stop()
             raise

@@ -134,6 +134,7 @@ class Recorder:
         self._held: list[Block] = []  # blocks after a delivery gap, until we know whether audio was missing
         self._gap_from = 0.0  # arrival of the last block before that gap
         self._stopping = threading.Event()
+        self._source_stopped = False
         self._dropped_pending = 0
         self._pending: list[bytes] = []  # accepted audio not yet written (one batch)
         self._pending_frames = 0
@@ -228,13 +229,21 @@ class Recorder:
             dropped_frames=self._counters.dropped_frames + self._dropped_pending,
         )
 
-    def stop(self, timeout: float = 10.0) -> RecordingResult:
-        """Stop the stream, write what is queued, close the file (keeping it locked until :meth:`release`)."""
+    def stop_source(self) -> None:
+        """Stop the stream only (idempotent): what it delivered is still written by :meth:`stop`, which may
+        then run on another thread (the disk's time is not the caller's)."""
         self._stopping.set()
+        if self._source_stopped:
+            return
+        self._source_stopped = True
         try:
             self.source.stop()
         except Exception as exc:  # a dying device must not cost the audio we have
             log.warning("stopping the capture stream failed: %s", exc)
+
+    def stop(self, timeout: float = 10.0) -> RecordingResult:
+        """Stop the stream, write what is queued, close the file (keeping it locked until :meth:`release`)."""
+        self.stop_source()
         thread_alive = False
         if self._thread is not None:
             if self._thread.is_alive():
