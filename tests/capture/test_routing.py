@@ -483,3 +483,27 @@ def test_the_child_connects_as_soon_as_the_sink_is_there_and_its_first_audio_is_
     with pytest.raises(routing.NoMatchingApp):
         source.start(lambda block: None)
     assert ["child", "stop"] in server.calls and server.modules == {}  # launched on speculation, ended again
+
+
+def test_pipewire_asks_the_ports_while_listing_and_again_when_its_sink_had_none_yet(monkeypatch, no_follow):
+    server = FakeServer(SINK_INPUTS, pipewire=True)
+    route = AppRoute("firefox")
+    dumps = []
+
+    def ports(argv, timeout=5.0):
+        if argv[0] == "pw-dump":
+            server.calls.append(list(argv))
+            ours = [port(3, 99, "input", "FL"), port(4, 99, "input", "FR")]
+            for p in ours:
+                p["info"]["props"]["port.alias"] = f"{route._description}:playback_{p['info']['props']['audio.channel']}"
+            dumps.append(not dumps)  # the first dump comes before the new sink's ports exist
+            return json.dumps([port(1, 75, "output", "FL"), port(2, 75, "output", "FR"), *([] if dumps[-1] else ours)])
+        return server(argv, timeout)
+
+    monkeypatch.setattr(routing, "_run", ports)
+    route.prepare()
+    assert [c for c in server.calls if c[0] == "pw-dump"] == [["pw-dump", "Port"]]  # asked during the start
+    route._link(route.matched[0], tries=1)  # in one try: no 50 ms pause before asking again
+    assert sorted(server.links) == [("1", "3"), ("2", "4")]
+    assert [c for c in server.calls if c[0] == "pw-dump"] == [["pw-dump", "Port"]] * 2  # and no nodes
+    route.stop()

@@ -388,6 +388,7 @@ class AppRoute:
         self._moved: dict[int, int] = {}  # sink-input -> its original sink (PulseAudio)
         self._linked: set[int] = set()  # node ids linked (PipeWire)
         self._sink_node: int | None = None  # our sink's node id, once seen (PipeWire)
+        self._ports_dump: list | None = None  # the ports asked for while the start was listing (PipeWire)
         self._loopback_to: set[int] = set()
         self._known_sinks: dict[int, str] = {}  # sink index -> name, as listed by prepare (PulseAudio)
         self._lock = threading.Lock()
@@ -428,7 +429,7 @@ class AppRoute:
         inputs, clients, sinks, loaded = together(
             lambda: _pactl_json("list", "sink-inputs"), lambda: _pactl_json("list", "clients"),
             lambda: [] if self.pipewire else _pactl_json("list", "sinks"),  # where a loopback plays (connect)
-            lambda: (self._load_sink(""), on_sink() if on_sink is not None else None))
+            lambda: (self._load_sink(""), on_sink() if on_sink is not None else None, self._early_ports()))
         try:
             self._known_sinks = {int(k["index"]): str(k["name"]) for k in sinks.get()}
             self.matched, found = self._find(parse_sink_inputs(inputs.get(), clients.get()))
@@ -558,14 +559,28 @@ class AppRoute:
             threading.Event().wait(0.05)
         log.warning("stream %d of %s has no output ports to link", s.index, s.app)
 
+    def _early_ports(self) -> None:
+        """PipeWire: the ports as soon as our sink is loaded (beside the streams' listing); the first link
+        tries them before asking again (the sink's ports may not be there yet)."""
+        if self.pipewire and not self.muted:
+            self._ports_dump = json.loads(_run(["pw-dump", "Port"], timeout=10) or "[]")
+
     def _link_once(self, s: AppStream) -> None:
-        # Ports only (a whole dump took 2-3 times as long); our sink's node by its ports' alias (its description),
-        # else by its name in the nodes.
-        dump = json.loads(_run(["pw-dump", "Port"], timeout=10) or "[]")
+        early, self._ports_dump = self._ports_dump, None
+        if early is not None:
+            self._link_with(s, early, ask_nodes=False)  # not there yet: ask again below, nodes too
+            if s.node_id in self._linked:
+                return
+        # Ports only (a whole dump took 2-3 times as long)
+        self._link_with(s, json.loads(_run(["pw-dump", "Port"], timeout=10) or "[]"))
+
+    def _link_with(self, s: AppStream, dump: list, ask_nodes: bool = True) -> None:
+        """Link ``s`` to our sink as the ports in ``dump`` say; our sink's node by its ports' alias (its
+        description), else by its name in the nodes."""
         ports = parse_pw_ports(dump)
-        ours = self._sink_node = (self._sink_node or _node_of_ports(dump, self._description)
-                                  or _node_of(dump + json.loads(_run(["pw-dump", "Node"], timeout=10) or "[]"),
-                                              self.sink))
+        ours = self._sink_node = (self._sink_node or _node_of_ports(dump, self._description) or (
+            _node_of(dump + json.loads(_run(["pw-dump", "Node"], timeout=10) or "[]"), self.sink) if ask_nodes
+            else None))
         pairs = plan_links(ports.get(s.node_id, []), ports.get(ours, []) if ours is not None else [])
         if not pairs:
             return
