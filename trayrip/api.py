@@ -330,6 +330,15 @@ class Recording:
         """Block up to ``timeout`` s; True once the recorder stopped on its own (length reached or stream lost)."""
         return self._recorder is not None and self._recorder.done.wait(timeout)
 
+    def stop_stream(self) -> float:
+        """Stop the capture stream now; the seconds written so far. What it delivered is written, and the file
+        closed, by :meth:`stop_capture` (or :meth:`finish`) later, on any thread: a start that comes
+        meanwhile (the tray's next press on a pre-roll stream) need not wait for the disk."""
+        if self._recorder is None:
+            raise TrayripError("this recording was never started")
+        self._recorder.stop_source()
+        return self._recorder.status().elapsed
+
     def stop_capture(self) -> RecordingResult:
         """Stop the stream and close the capture file (fast; nothing is read back)."""
         if self._recorder is None:

@@ -317,7 +317,7 @@ class _ArmedRoute:
     def __init__(self, plays: int):
         self.tries, self.plays, self.connected, self.stopped = 0, plays, False, False
 
-    def prepare(self):
+    def prepare(self, speculate=True):
         self.tries += 1
         if self.tries < self.plays:
             raise routing.NoMatchingApp(self.name, "nothing is playing")
@@ -362,3 +362,148 @@ def test_armed_app_source_says_so_when_the_server_goes_away_while_waiting():
     source._waiting(_Child(), iter(["Event 'new' on sink-input #3\n"]), sink=lambda block: True)
     assert not inner.started
     assert "sound server went away while waiting for application 'mpv'" in source.error()
+
+
+# ---------------------------------------------------------------- issue 20, defect 8: a faster start
+
+
+class MeetingServer(FakeServer):
+    """Lets the streams' listing and the sink's load through only when both are asked at the same time."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        import threading
+
+        self.meet = threading.Barrier(2, timeout=5)
+
+    def __call__(self, argv, timeout=5.0):
+        if argv[-2:] == ["list", "sink-inputs"] or (len(argv) > 2 and argv[2] == "module-null-sink"):
+            self.meet.wait()  # BrokenBarrierError when asked one after the other
+        return super().__call__(argv, timeout)
+
+
+def test_a_start_lists_the_streams_while_the_private_sink_loads(monkeypatch, no_follow):
+    server = MeetingServer(SINK_INPUTS)
+    monkeypatch.setattr(routing, "_run", server)
+    route = AppRoute("firefox")
+    route.start()
+    assert [c for c in server.calls if c[-2:] == ["list", "sinks"]] == [["pactl", "--format=json", "list", "sinks"]]
+    assert "sink=speakers" in next(m for m in server.modules.values() if m.startswith("module-loopback"))
+    route.stop()
+    assert server.modules == {}
+
+
+def test_no_match_after_a_speculative_load_leaves_nothing_and_an_armed_look_loads_nothing(monkeypatch, no_follow):
+    server = MeetingServer(SINK_INPUTS)
+    monkeypatch.setattr(routing, "_run", server)
+    with pytest.raises(routing.NoMatchingApp):
+        AppRoute("vlc").prepare()
+    assert server.modules == {}
+    server = FakeServer(SINK_INPUTS)
+    monkeypatch.setattr(routing, "_run", server)
+    with pytest.raises(routing.NoMatchingApp):
+        AppRoute("vlc").prepare(speculate=False)
+    assert not [c for c in server.calls if "load-module" in c]
+
+
+def test_pipewire_finds_its_sink_by_its_ports_alone(monkeypatch, no_follow):
+    server = FakeServer(SINK_INPUTS, pipewire=True)
+    route = AppRoute("firefox")
+
+    def ports_only(argv, timeout=5.0):
+        if argv[0] == "pw-dump":
+            server.calls.append(list(argv))
+            ours = [port(3, 99, "input", "FL"), port(4, 99, "input", "FR")]
+            for p in ours:
+                p["info"]["props"]["port.alias"] = f"{route._description}:playback_{p['info']['props']['audio.channel']}"
+            return json.dumps([port(1, 75, "output", "FL"), port(2, 75, "output", "FR"), *ours])
+        return server(argv, timeout)
+
+    monkeypatch.setattr(routing, "_run", ports_only)
+    route.start()
+    assert sorted(server.links) == [("1", "3"), ("2", "4")]
+    assert [c for c in server.calls if c[0] == "pw-dump"] == [["pw-dump", "Port"]]  # no whole dump, no nodes
+    route.stop()
+
+
+class _LaunchingChild:
+    """A recorder child that says what happened to it, in the fake server's call log."""
+
+    format = None
+
+    def __init__(self, calls):
+        self.calls = calls
+
+    def launch(self, sink):
+        self.calls.append(["child", "launch"])
+
+    def wait_running(self):
+        self.calls.append(["child", "running"])
+
+    def start(self, sink):  # pragma: no cover - a child that can launch is never started whole
+        raise AssertionError("started whole")
+
+    def stop(self):
+        self.calls.append(["child", "stop"])
+
+    def error(self):
+        return None
+
+
+def test_the_child_connects_as_soon_as_the_sink_is_there_and_its_first_audio_is_awaited_after_routing(
+        monkeypatch, no_follow):
+    import threading
+
+    meet = threading.Barrier(2, timeout=5)  # the child's launch and the streams' listing, at the same time
+
+    class Server(FakeServer):
+        def __call__(self, argv, timeout=5.0):
+            if argv[-2:] == ["list", "sink-inputs"] and meet is not None:
+                meet.wait()
+            return super().__call__(argv, timeout)
+
+    class Child(_LaunchingChild):
+        def launch(self, sink):
+            meet.wait()
+            super().launch(sink)
+
+    server = Server(SINK_INPUTS)
+    monkeypatch.setattr(routing, "_run", server)
+    source = routing.AppSource(AppRoute("firefox"), lambda monitor: Child(server.calls))
+    source.start(lambda block: None)
+    order = [c[1] if c[0] == "child" else c[1] if c[1] != "load-module" else c[2] for c in server.calls]
+    assert order.index("module-null-sink") < order.index("launch") < order.index("move-sink-input") \
+        < order.index("running")
+    source.stop()
+    assert server.modules == {}
+
+    server.calls.clear()
+    meet = None
+    source = routing.AppSource(AppRoute("vlc"), lambda monitor: _LaunchingChild(server.calls))
+    with pytest.raises(routing.NoMatchingApp):
+        source.start(lambda block: None)
+    assert ["child", "stop"] in server.calls and server.modules == {}  # launched on speculation, ended again
+
+
+def test_pipewire_asks_the_ports_while_listing_and_again_when_its_sink_had_none_yet(monkeypatch, no_follow):
+    server = FakeServer(SINK_INPUTS, pipewire=True)
+    route = AppRoute("firefox")
+    dumps = []
+
+    def ports(argv, timeout=5.0):
+        if argv[0] == "pw-dump":
+            server.calls.append(list(argv))
+            ours = [port(3, 99, "input", "FL"), port(4, 99, "input", "FR")]
+            for p in ours:
+                p["info"]["props"]["port.alias"] = f"{route._description}:playback_{p['info']['props']['audio.channel']}"
+            dumps.append(not dumps)  # the first dump comes before the new sink's ports exist
+            return json.dumps([port(1, 75, "output", "FL"), port(2, 75, "output", "FR"), *([] if dumps[-1] else ours)])
+        return server(argv, timeout)
+
+    monkeypatch.setattr(routing, "_run", ports)
+    route.prepare()
+    assert [c for c in server.calls if c[0] == "pw-dump"] == [["pw-dump", "Port"]]  # asked during the start
+    route._link(route.matched[0], tries=1)  # in one try: no 50 ms pause before asking again
+    assert sorted(server.links) == [("1", "3"), ("2", "4")]
+    assert [c for c in server.calls if c[0] == "pw-dump"] == [["pw-dump", "Port"]] * 2  # and no nodes
+    route.stop()

@@ -164,3 +164,28 @@ def test_a_batching_source_is_asked_for_prompt_blocks_only_when_timing_matters(t
     source.block_interval = 0.5
     Recorder(source, tmp_path / "x.part", **mode)
     assert source.block_interval == (0.5 if not mode else 0.1)
+
+
+def test_stop_stream_stops_the_source_and_leaves_the_file_to_whoever_finishes(tmp_path):
+    """Issue 20, defect 8: the tray stops the stream on its controller thread and lets the filer write what
+    was queued and close the file, so the next press does not wait for the disk. Nothing is lost."""
+    import threading
+
+    sig = tone_with_silence(0.0, 0.5, 0.0, freq=440)
+    src = FakeSource(sig, RATE, speed=None, blocksize=1920)
+    rec = trayrip.Recording(source=src, folder=tmp_path, trim=False)
+    disk = threading.Event()
+    rec.start()
+    writer = rec._recorder._writer
+    write = writer.write
+    writer.write = lambda data: (disk.wait(10), write(data))[1]  # a disk that holds every write
+    assert src.wait(10), "the fake source did not deliver"
+    stopper = threading.Thread(target=rec.stop_stream)
+    stopper.start()
+    stopper.join(5)
+    assert not stopper.is_alive(), "stop_stream waited for the disk"
+    assert rec.result is None and src._stop.is_set()  # the stream stopped; the file is not closed yet
+    disk.set()
+    filed = rec.finish()
+    data, rate = sf.read(filed.path)
+    assert rate == RATE and len(data) == len(sig)  # every delivered frame, once

@@ -194,3 +194,35 @@ def test_snapshot_saves_the_last_n_seconds_and_the_ring_stays_bounded(tmp_path):
         assert stream.snapshot()  # a snapshot does not empty the ring
     finally:
         stream.close()
+
+
+def test_a_start_from_the_shared_stream_does_not_wait_for_the_ring_thread(tmp_path):
+    """Issue 20, defect 8: taking the stream over is the O(1) switch; the ring's answer (its thread may be
+    slow to run under load) is waited for by the recorder thread, and still comes first, seamlessly."""
+    sig = counter_signal(8.0)
+    src = FakeSource(sig, RATE, speed=4.0, blocksize=960)
+    stream = SharedStream(src, seconds=2.0).start()
+    ring_may_answer = threading.Event()
+    snapshot = stream._ring.snapshot
+    stream._ring.snapshot = lambda: (ring_may_answer.wait(10), snapshot())[1]  # a ring thread held back
+    try:
+        while src.delivered < round(4.0 * RATE):
+            threading.Event().wait(0.01)
+        rec = trayrip.Recording(folder=tmp_path, trim=False)
+        rec.use_source(stream.tap())
+        starter = threading.Thread(target=rec.start)
+        starter.start()
+        starter.join(2)  # the ring's answer is held for up to 5 s (its hand-over time-out)
+        assert not starter.is_alive(), "the start waited for the ring thread"
+        tapped_by = src.delivered
+        ring_may_answer.set()
+        while src.delivered < round(6.0 * RATE):
+            threading.Event().wait(0.01)
+        stopped_after = src.delivered
+        filed = rec.stop()
+    finally:
+        ring_may_answer.set()
+        stream.close()
+    data, _ = sf.read(filed.path, dtype="float32")
+    assert (np.diff(counter_of(data)) % 20000 == 1).all(), "audio lost or repeated at the seam"
+    assert data.shape[0] >= round(2.0 * RATE) + stopped_after - tapped_by

@@ -204,6 +204,11 @@ class PipeWireSource:
 
     # -- controlling thread ------------------------------------------------
     def start(self, sink: BlockSink) -> None:
+        self.launch(sink)
+        self.wait_running()
+
+    def launch(self, sink: BlockSink) -> None:
+        """Start the child and its reader without waiting for audio (:meth:`wait_running` does)."""
         self._stopping = False
         self._wake.clear()
         self._reader_ended = False
@@ -222,6 +227,11 @@ class PipeWireSource:
         _widen_pipe(self._proc.stdout.fileno())
         self._reader = threading.Thread(target=self._read, name="trayrip-pw-reader", daemon=True)
         self._reader.start()
+
+    def wait_running(self) -> None:
+        """Wait for the first audio or an early failure (at most ``_FIRST_DATA_WAIT``); raise on failure."""
+        if self._proc is None:
+            raise CaptureError(f"the capture of {self.description} was stopped before it ran")
         deadline = time.monotonic() + _FIRST_DATA_WAIT
         while not self._first.wait(0.02):
             if self._proc.poll() is not None or time.monotonic() > deadline:

@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import dataclass
 
 from ..errors import CaptureError
+from .together import together
 
 __all__ = ["PulseSource", "PulseInfo", "query", "parse_info", "parse_sources"]
 
@@ -133,8 +134,10 @@ def parse_sources(text: str) -> list[PulseSource]:
 
 def query() -> PulseInfo:
     """Ask the running server; raises CaptureError with advice when there is none."""
-    info = parse_info(_pactl("info"))
-    sources = tuple(parse_sources(_pactl("list", "sources")))
+    # Both questions at once: a start waits for the slower, not the sum (two child processes).
+    info_text, sources_text = together(lambda: _pactl("info"), lambda: _pactl("list", "sources"))
+    info = parse_info(info_text.get())
+    sources = tuple(parse_sources(sources_text.get()))
     return PulseInfo(
         server_name=info.get("Server Name", "unknown"),
         default_sink=info.get("Default Sink") or None,

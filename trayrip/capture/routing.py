@@ -34,8 +34,10 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..errors import CaptureError
+from .together import together
 
 __all__ = [
     "SINK_PREFIX", "NoMatchingApp", "AppStream", "AppRoute", "parse_sink_inputs", "parse_pw_ports", "match_streams",
@@ -238,6 +240,16 @@ def _node_of(dump: list, name: str) -> int | None:
     return None
 
 
+def _node_of_ports(dump: list, description: str) -> int | None:
+    """The node whose ports are aliased ``description:...`` (PipeWire names a null sink's ports so)."""
+    for obj in dump:
+        props = (obj.get("info") or {}).get("props") or {}
+        if obj.get("type") == "PipeWire:Interface:Port" and str(props.get("port.alias", "")).startswith(
+                description + ":"):
+            return _int(props.get("node.id"))
+    return None
+
+
 def plan_links(app_ports: list[tuple[int, str, str]], sink_ports: list[tuple[int, str, str]]) -> list[tuple[int, int]]:
     """Pairs (output port, input port): same channel, or a mono output to every input."""
     outs = [p for p in app_ports if p[1] == "output"]
@@ -369,12 +381,16 @@ class AppRoute:
         self.pipewire = pipewire
         self.rate, self.channels = rate, channels
         self.sink = f"{SINK_PREFIX}{os.getpid()}_{id(self) & 0xFFFF:x}"
+        self._description = f"trayrip-{os.getpid()}-{id(self) & 0xFFFF:x}"  # unique: finds our ports (PipeWire)
         self.monitor = self.sink + ".monitor"
         self.description = ""
         self._modules: list[int] = []  # loaded by us, unloaded in reverse
         self._moved: dict[int, int] = {}  # sink-input -> its original sink (PulseAudio)
         self._linked: set[int] = set()  # node ids linked (PipeWire)
+        self._sink_node: int | None = None  # our sink's node id, once seen (PipeWire)
+        self._ports_dump: list | None = None  # the ports asked for while the start was listing (PipeWire)
         self._loopback_to: set[int] = set()
+        self._known_sinks: dict[int, str] = {}  # sink index -> name, as listed by prepare (PulseAudio)
         self._lock = threading.Lock()
         self._follow: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
@@ -385,42 +401,69 @@ class AppRoute:
         self.prepare()
         self.connect()
 
-    def prepare(self) -> None:
+    def prepare(self, speculate: bool = True, on_sink: Callable[[], None] | None = None) -> None:
         """Find the application's streams and make the private sink (nothing is routed yet).
 
         Raises NoMatchingApp listing what plays. A recorder started on the sink
         between :meth:`prepare` and :meth:`connect` is running before the
         streams arrive (PulseAudio otherwise runs a new null sink with the
         long latency of the moved streams: its monitor's first audio came
-        ~0.5 s late).
+        ~0.5 s late). With ``speculate`` the sink is loaded while the streams
+        are listed (a start saves the round trips; with no match it is
+        unloaded at once), and ``on_sink()`` is called as soon as it is
+        there; a muted route names the streams' sink in its own, so it lists
+        first (and calls nothing).
         """
         _cleanup_once()
         if self.pipewire is None:
             self.pipewire = is_pipewire()
-        found = streams()
-        self.matched = match_streams(found, self.name)
-        if not self.matched:
+        if self.muted or not speculate:
+            self.matched, found = self._find(streams())
+            back = ""
+            if self.muted:  # where the streams go back to, should this process die before stop()
+                names = {int(k["index"]): str(k["name"]) for k in _pactl_json("list", "sinks")}
+                origin = names.get(self.matched[0].sink or -1, "")
+                back = f" trayrip.return_to={origin}" if re.fullmatch(r"[\w.:-]+", origin) else ""
+            self._load_sink(back)
+            return
+        inputs, clients, sinks, loaded = together(
+            lambda: _pactl_json("list", "sink-inputs"), lambda: _pactl_json("list", "clients"),
+            lambda: [] if self.pipewire else _pactl_json("list", "sinks"),  # where a loopback plays (connect)
+            lambda: (self._load_sink(""), on_sink() if on_sink is not None else None, self._early_ports()))
+        try:
+            self._known_sinks = {int(k["index"]): str(k["name"]) for k in sinks.get()}
+            self.matched, found = self._find(parse_sink_inputs(inputs.get(), clients.get()))
+            loaded.get()
+        except BaseException:
+            self.stop()  # the sink loaded meanwhile goes again
+            raise
+
+    def _find(self, found: list[AppStream]) -> tuple[list[AppStream], list[AppStream]]:
+        """(the matching streams, all) -- NoMatchingApp when none matches; sets the description."""
+        matched = match_streams(found, self.name)
+        if not matched:
             raise NoMatchingApp(self.name, describe_playing(found))
-        apps = playing_apps(self.matched)
+        apps = playing_apps(matched)
         self.description = "application " + ", ".join(f"{a} (pid {p or '?'})" for a, _, p in apps)
         if self.muted:
             self.description += ", muted"
-        back = ""
-        if self.muted:  # where the streams go back to, should this process die before stop()
-            names = {int(k["index"]): str(k["name"]) for k in _pactl_json("list", "sinks")}
-            origin = names.get(self.matched[0].sink or -1, "")
-            back = f" trayrip.return_to={origin}" if re.fullmatch(r"[\w.:-]+", origin) else ""
+        return matched, found
+
+    def _load_sink(self, back: str) -> None:
+        """Load the private null sink (any thread: it may run beside the listing)."""
         try:
             # PulseAudio: a new null sink renders 2 s blocks until a client asks for less, so a recorder's first
             # audio came 0.5-2 s late; without rewinds it runs at its clients' latency at once (measured: 50 ms).
-            self._modules.append(int(_run([
+            module = int(_run([
                 "pactl", "load-module", "module-null-sink", f"sink_name={self.sink}", f"rate={self.rate}",
                 f"channels={self.channels}", *([] if self.pipewire else ["norewinds=1"]),
-                f"sink_properties='device.description=trayrip-{os.getpid()} priority.session=0{back}'",
-            ]).strip()))
+                f"sink_properties='device.description={self._description} priority.session=0{back}'",
+            ]).strip())
         except BaseException:
             self.stop()
             raise
+        with self._lock:
+            self._modules.append(module)
 
     def connect(self) -> None:
         """Route the streams found by :meth:`prepare` into the private sink, and follow new ones."""
@@ -471,7 +514,8 @@ class AppRoute:
         if s.index in self._moved or s.sink is None:
             return
         if s.sink not in self._loopback_to and not self.muted:
-            names = {int(k["index"]): str(k["name"]) for k in _pactl_json("list", "sinks")}
+            names = self._known_sinks if s.sink in self._known_sinks else {
+                int(k["index"]): str(k["name"]) for k in _pactl_json("list", "sinks")}
             if s.sink not in names:
                 return
             self._modules.append(int(_run([
@@ -515,19 +559,34 @@ class AppRoute:
             threading.Event().wait(0.05)
         log.warning("stream %d of %s has no output ports to link", s.index, s.app)
 
+    def _early_ports(self) -> None:
+        """PipeWire: the ports as soon as our sink is loaded (beside the streams' listing); the first link
+        tries them before asking again (the sink's ports may not be there yet)."""
+        if self.pipewire and not self.muted:
+            self._ports_dump = json.loads(_run(["pw-dump", "Port"], timeout=10) or "[]")
+
     def _link_once(self, s: AppStream) -> None:
-        dump = json.loads(_run(["pw-dump"], timeout=10) or "[]")
+        early, self._ports_dump = self._ports_dump, None
+        if early is not None:
+            self._link_with(s, early, ask_nodes=False)  # not there yet: ask again below, nodes too
+            if s.node_id in self._linked:
+                return
+        # Ports only (a whole dump took 2-3 times as long)
+        self._link_with(s, json.loads(_run(["pw-dump", "Port"], timeout=10) or "[]"))
+
+    def _link_with(self, s: AppStream, dump: list, ask_nodes: bool = True) -> None:
+        """Link ``s`` to our sink as the ports in ``dump`` say; our sink's node by its ports' alias (its
+        description), else by its name in the nodes."""
         ports = parse_pw_ports(dump)
-        ours = _node_of(dump, self.sink)
+        ours = self._sink_node = (self._sink_node or _node_of_ports(dump, self._description) or (
+            _node_of(dump + json.loads(_run(["pw-dump", "Node"], timeout=10) or "[]"), self.sink) if ask_nodes
+            else None))
         pairs = plan_links(ports.get(s.node_id, []), ports.get(ours, []) if ours is not None else [])
         if not pairs:
             return
-        for out_port, in_port in pairs:
-            try:
-                _run(["pw-link", str(out_port), str(in_port)])
-            except CaptureError as exc:
-                if "File exists" not in str(exc):
-                    raise
+        for done in together(*(lambda o=o, i=i: _run(["pw-link", str(o), str(i)]) for o, i in pairs)):
+            if done.error is not None and "File exists" not in str(done.error):
+                done.get()
         self._linked.add(s.node_id)
 
     def _start_following(self) -> None:
@@ -602,27 +661,47 @@ class AppSource:
         self._thread: threading.Thread | None = None
 
     def start(self, sink) -> None:
+        launch = None if self.wait else getattr(self._inner, "launch", None)
+        launched: list[bool] = []
+
+        def on_sink() -> None:  # the recorder child connects while the streams are still being listed
+            launch(sink)
+            launched.append(True)
+
         try:
-            self.route.prepare()
-        except NoMatchingApp:
-            if not self.wait:
+            # armed: no sink for an application that may not play
+            self.route.prepare(speculate=not self.wait, on_sink=on_sink if launch is not None else None)
+        except BaseException as exc:
+            if launched:
+                self._inner.stop()
+            if not isinstance(exc, NoMatchingApp) or not self.wait:
                 raise
             self._wait_for_app(sink)
             return
-        self._start_inner(sink)
+        self._start_inner(sink, launched=bool(launched))
 
-    def _start_inner(self, sink) -> None:
-        """The recorder on the private sink first, then the streams into it (see AppRoute.prepare)."""
+    def _start_inner(self, sink, launched: bool = False) -> None:
+        """The recorder on the private sink first, then the streams into it (see AppRoute.prepare).
+
+        A recorder child is routed to while it connects and gets its first audio (~50 ms on a new
+        PulseAudio null sink): the wait overlaps the routing instead of coming before it.
+        ``launched``: the child was started already (as soon as the sink was there).
+        """
         self.description = self.route.description
+        launch = getattr(self._inner, "launch", None)
         try:
-            self._inner.start(sink)
+            if not launched:
+                (launch or self._inner.start)(sink)
         except BaseException:
             self.route.stop()
             raise
         try:
             self.route.connect()
+            if launch is not None:
+                self._inner.wait_running()
         except BaseException:
             self._inner.stop()
+            self.route.stop()  # idempotent: connect undid it already when it failed itself
             raise
 
     def _wait_for_app(self, sink) -> None:
@@ -651,7 +730,7 @@ class AppSource:
                 if self._stopped:
                     return
                 try:
-                    self.route.prepare()
+                    self.route.prepare(speculate=False)  # mostly not there yet: no sink loaded for nothing
                 except NoMatchingApp:
                     continue
                 except CaptureError as exc:

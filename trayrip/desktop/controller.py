@@ -40,6 +40,7 @@ from .saved_text import saved_body
 from .schedule_runner import ScheduleRunner
 from .server_loss import ServerLoss, plain_words
 from .state import Action, Event, Machine, State, step
+from .stopping import stop_stream
 
 __all__ = [
     "Cmd",
@@ -581,8 +582,7 @@ class Controller:
             return
         self._schedules.ended()
         try:
-            result = rec.stop_capture()
-            log.info("capture stopped after %.1f s; filing it", getattr(result, "duration", 0.0))
+            log.info("capture stopped after %.1f s; filing it", stop_stream(rec))  # the file is closed by the filer
         except Exception:
             log.exception("stopping the capture failed; filing what there is")
         if rec.failed:

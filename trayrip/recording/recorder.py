@@ -134,6 +134,7 @@ class Recorder:
         self._held: list[Block] = []  # blocks after a delivery gap, until we know whether audio was missing
         self._gap_from = 0.0  # arrival of the last block before that gap
         self._stopping = threading.Event()
+        self._source_stopped = False
         self._dropped_pending = 0
         self._pending: list[bytes] = []  # accepted audio not yet written (one batch)
         self._pending_frames = 0
@@ -166,6 +167,7 @@ class Recorder:
         self.silence_at: int | None = None  # frame where the stopping silence began
         self._start_frame = 0  # frames of pre-roll in front of the recording proper
         self._preroll: memoryview | None = None  # written first by the recorder thread
+        self._preroll_due = False  # the source's pre-roll is still to be asked for (recorder thread)
         self._on_event = on_event or (lambda kind: None)
 
     # -- driver thread ---------------------------------------------------
@@ -200,14 +202,10 @@ class Recorder:
             self._writer.abort()
             self.part.unlink(missing_ok=True)
             raise
-        # A shared stream (pre-roll) hands over the audio it kept from before this recording; the
-        # recorder thread starts only now, so that audio is written first.
-        preroll = getattr(self.source, "preroll", b"")
-        if preroll and not self.wait_for_sound:
-            bpf = self.format.bytes_per_frame
-            self._preroll = memoryview(preroll)[: len(preroll) - len(preroll) % bpf]
-            self._start_frame = len(self._preroll) // bpf
-            log.info("prepending %.2f s of pre-roll", self._start_frame / self.format.rate)
+        # A shared stream (pre-roll) hands over the audio it kept from before this recording: the recorder
+        # thread asks for it (it may wait for the ring's thread) and writes it before any block.
+        # (asked of the type: reading the property itself would wait for the answer here)
+        self._preroll_due = hasattr(type(self.source), "preroll") and not self.wait_for_sound
         if not can_wait:
             self._thread.start()
         log.info("recording %s from %s into %s", self.format.describe(), self.source.description, self.part.name)
@@ -228,13 +226,21 @@ class Recorder:
             dropped_frames=self._counters.dropped_frames + self._dropped_pending,
         )
 
-    def stop(self, timeout: float = 10.0) -> RecordingResult:
-        """Stop the stream, write what is queued, close the file (keeping it locked until :meth:`release`)."""
+    def stop_source(self) -> None:
+        """Stop the stream only (idempotent): what it delivered is still written by :meth:`stop`, which may
+        then run on another thread (the disk's time is not the caller's)."""
         self._stopping.set()
+        if self._source_stopped:
+            return
+        self._source_stopped = True
         try:
             self.source.stop()
         except Exception as exc:  # a dying device must not cost the audio we have
             log.warning("stopping the capture stream failed: %s", exc)
+
+    def stop(self, timeout: float = 10.0) -> RecordingResult:
+        """Stop the stream, write what is queued, close the file (keeping it locked until :meth:`release`)."""
+        self.stop_source()
         thread_alive = False
         if self._thread is not None:
             if self._thread.is_alive():
@@ -282,6 +288,14 @@ class Recorder:
     # -- recorder thread -------------------------------------------------
     def _write_preroll(self) -> None:
         """Write the pre-roll first, a second at a time (never a second copy of a 120 s buffer)."""
+        if self._preroll_due:
+            self._preroll_due = False
+            preroll = self.source.preroll
+            if preroll:
+                bpf = self.format.bytes_per_frame
+                self._preroll = memoryview(preroll)[: len(preroll) - len(preroll) % bpf]
+                self._start_frame = len(self._preroll) // bpf
+                log.info("prepending %.2f s of pre-roll", self._start_frame / self.format.rate)
         data, self._preroll = self._preroll, None
         if data is None:
             return
