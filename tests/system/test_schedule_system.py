@@ -43,7 +43,7 @@ def test_tray_runs_schedules_late_on_time_and_from_the_menu(harness, user_env, t
         'timezone = "UTC"\n\n[[schedule]]\nid = "missed"\nname = "Missed show"\n'
         f'when = "{_iso(missed_start)}"\nfor = "10s"\ncreated = "{(now - dt.timedelta(minutes=5)).isoformat()}"\n'
     )
-    first_tone = harness.play(tone_file(tmp_path, 660, 14.0), wait=False)
+    first_tone = harness.play(tone_file(tmp_path, 660, 14.0), wait=False, latency_msec=50)  # as media players do
     mark = len(harness.notifications())
     app = App(harness, env, tmp_home, tmp_path)
     try:
@@ -69,7 +69,7 @@ def test_tray_runs_schedules_late_on_time_and_from_the_menu(harness, user_env, t
 
         # The tone plays before the window opens: the two CLI calls below may take seconds under load, and a
         # tone starting late would be trimmed as leading silence.
-        tone = harness.play(tone_file(tmp_path, 880, 12.0), wait=False)
+        tone = harness.play(tone_file(tmp_path, 880, 12.0), wait=False, latency_msec=50)
         start = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(seconds=3)
         mark = len(harness.notifications())
         edit.add(store, NoTimers(), dt.datetime.now(UTC), when=_iso(start), for_="4s", name="Jazz hour")
