@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import CaptureError
+from .app_output import DEFAULT_CHANGED, default_sink_index, loopback_moves
 
 __all__ = [
     "SINK_PREFIX", "NoMatchingApp", "AppStream", "AppRoute", "parse_sink_inputs", "parse_pw_ports", "match_streams",
@@ -372,9 +373,9 @@ class AppRoute:
         self.monitor = self.sink + ".monitor"
         self.description = ""
         self._modules: list[int] = []  # loaded by us, unloaded in reverse
-        self._moved: dict[int, int] = {}  # sink-input -> its original sink (PulseAudio)
+        self._moved: dict[int, int | str] = {}  # sink-input -> where it goes back at stop (PulseAudio)
         self._linked: set[int] = set()  # node ids linked (PipeWire)
-        self._loopback_to: set[int] = set()
+        self._loopbacks: dict[int | str, int] = {}  # sink index, or "default" (follows it): loopback module
         self._lock = threading.Lock()
         self._follow: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
@@ -458,6 +459,7 @@ class AppRoute:
                 except CaptureError as exc:
                     log.warning("could not remove routing module %d: %s", module, exc)
             self._modules.clear()
+            self._loopbacks.clear()
             self._linked.clear()
 
     # -- routing (the controller thread at start, then the follow thread) --
@@ -470,18 +472,25 @@ class AppRoute:
     def _move(self, s: AppStream) -> None:
         if s.index in self._moved or s.sink is None:
             return
-        if s.sink not in self._loopback_to and not self.muted:
-            names = {int(k["index"]): str(k["name"]) for k in _pactl_json("list", "sinks")}
+        back: int | str = s.sink
+        if not self.muted:
+            sinks = _pactl_json("list", "sinks")
+            names = {int(k["index"]): str(k["name"]) for k in sinks}
             if s.sink not in names:
                 return
-            self._modules.append(int(_run([
-                "pactl", "load-module", "module-loopback", f"source={self.monitor}", f"sink={names[s.sink]}",
-                "latency_msec=20", "source_dont_move=true", "sink_dont_move=true",
-                f"sink_input_properties='media.name={self.sink} application.name=trayrip-loopback'",
-            ]).strip()))
-            self._loopback_to.add(s.sink)
+            # A stream on the default output is heard on whatever output is the default (app_output.py).
+            key = "default" if s.sink == default_sink_index(_pactl_json("info"), sinks) else s.sink
+            back = "@DEFAULT_SINK@" if key == "default" else s.sink
+            if key not in self._loopbacks:
+                module = int(_run([
+                    "pactl", "load-module", "module-loopback", f"source={self.monitor}", f"sink={names[s.sink]}",
+                    "latency_msec=20", "source_dont_move=true",
+                    f"sink_input_properties='media.name={self.sink} application.name=trayrip-loopback'",
+                ]).strip())
+                self._modules.append(module)
+                self._loopbacks[key] = module
         _run(["pactl", "move-sink-input", str(s.index), self.sink])
-        self._moved[s.index] = s.sink
+        self._moved[s.index] = back
         if self.pipewire:
             self._confirm_move(s.index)
 
@@ -556,6 +565,9 @@ class AppRoute:
         """
         decided: set[int] = set()
         for line in lines:
+            if line is not None and DEFAULT_CHANGED.search(line) and "default" in self._loopbacks:
+                self._loopback_to_default()
+                continue
             if line is not None:
                 m = _EVENT.search(line)
                 if m is None:
@@ -577,6 +589,22 @@ class AppRoute:
                                 decided.add(s.index)
             except CaptureError as exc:
                 log.warning("could not follow a new stream: %s", exc)
+
+    def _loopback_to_default(self) -> None:
+        """Follow thread: the loopback made for the default output plays on the default now."""
+        try:
+            with self._lock:
+                module = self._loopbacks.get("default")
+                if self._follow is None or module is None:
+                    return
+                sinks = _pactl_json("list", "sinks")
+                default = default_sink_index(_pactl_json("info"), sinks)
+                for index in loopback_moves(_pactl_json("list", "sink-inputs"), {module}, default):
+                    _run(["pactl", "move-sink-input", str(index), "@DEFAULT_SINK@"])
+                    log.info("the default output changed: %s is heard on %s now", self.description,
+                             next((k.get("name") for k in sinks if _int(k.get("index")) == default), "?"))
+        except CaptureError as exc:
+            log.warning("could not follow the default output with the loopback: %s", exc)
 
 class AppSource:
     """A CaptureSource recording one application: the route plus a source on its monitor.
