@@ -1,0 +1,104 @@
+"""The sound server restarting while the tray is armed, and after a resume from sleep (issue 22, item 3).
+
+* **Armed**: Arm (from the tray menu) waits for sound; the server restarts
+  meanwhile. Arm must still be waiting when the server is back (the armed
+  icon, no error), and record the burst that comes then, whole.
+* **Resumed**: a recording runs with sleep held (python-dbusmock's logind on
+  a private system bus); ``PrepareForSleep(true)`` syncs the capture file,
+  the server restarts (as it may while the machine sleeps: devices come back
+  new), ``PrepareForSleep(false)``: the recording goes on, into one file,
+  with the tone played before the suspend and the one played after.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import audio_tools as at
+from harness import wait_until
+from recorder_tools import wait_for_audio
+from test_follow_output_system import PLAYER_LATENCY, tone_seconds
+from test_gates_system import PAD_BEFORE, ONSET_TOL, assert_starts_with, write_signal
+from test_tray_system import App, wait_recordings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "desktop"))
+from test_sleep_inhibit import HELD, inhibitors, logind, prepare_for_sleep  # noqa: E402,F401  (the fixture)
+
+pytestmark = pytest.mark.both_servers
+
+TONE = 1.5
+
+
+def test_arm_waits_across_a_server_restart_and_records_the_sound_after_it(harness, user_env, tmp_home, tmp_path):
+    from test_tray_system import is_idle, red_fraction
+
+    config = tmp_home / ".config" / "trayrip" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("stop_on_silence = 1.0\n")
+    burst = tmp_path / "burst.wav"
+    reference = write_signal(burst, [(660, 0.4), (990, 0.6)])
+    app = App(harness, user_env, tmp_home, tmp_path)
+    try:
+        app.wait_docked()
+        app.wait_icon(is_idle, "the idle icon")
+        app.open_menu()
+        harness.xdotool("key", "Down", "Down", "Return")  # the second item: Arm
+        app.wait_log(r"armed: waiting for sound")
+        app.wait_log(r"audio flowing")
+        mark = len(harness.notifications())
+        harness.restart_pulse()
+        app.wait_log(r"the sound server is back after [\d.]+ s", timeout=20)
+        app.wait_icon(lambda img: not is_idle(img) and red_fraction(img) > 0.05, "still the armed icon")
+        assert not list((tmp_home / "Music" / "playlists").glob("*.wav")), "filed while armed and silent"
+        harness.play(burst, latency_msec=PLAYER_LATENCY)
+        [path] = wait_recordings(app, 1)  # filed by itself: stop on silence
+        app.wait_icon(is_idle, "idle again after filing")
+        notes = harness.notifications(since=mark)
+        assert not [n for n in notes if "problem" in n["summary"].lower() or "error" in n["summary"].lower()], notes
+        assert "Traceback" not in app.log()
+    finally:
+        app.stop()
+    data, _ = at.read_audio(path)
+    begins = assert_starts_with(data, reference, "armed across a restart")
+    assert abs(begins - PAD_BEFORE) <= ONSET_TOL
+
+
+def test_resume_with_a_server_restart_goes_on_in_one_file(harness, harness_environ, logind, tmp_path):
+    from trayrip.api import Recording, RecordingOptions
+    from trayrip.desktop.controller import Snapshot
+    from trayrip.desktop.sleep_inhibit import SleepGuard
+    from trayrip.desktop.state import State
+
+    a = at.write_wav(tmp_path / "a.wav", at.tone(600, TONE, amplitude=0.4))
+    b = at.write_wav(tmp_path / "b.wav", at.tone(1300, TONE, amplitude=0.4))
+    folder = tmp_path / "out"
+    guard = SleepGuard()
+    rec = Recording(RecordingOptions(folder=folder))
+    try:
+        rec.start()
+        wait_for_audio(rec)
+        guard.update(Snapshot(state=State.RECORDING, folder=folder))
+        assert inhibitors(logind) == HELD
+        harness.play(a, latency_msec=PLAYER_LATENCY)
+        prepare_for_sleep(logind, True)
+        wait_until(lambda: guard.synced == 1 and inhibitors(logind) == [("idle", "block")], 10,
+                   "the capture file synced and the delay lock let go")
+        harness.restart_pulse()  # asleep: the server comes back with new devices
+        prepare_for_sleep(logind, False)
+        wait_until(lambda: inhibitors(logind) == HELD, 10, "the delay lock again after resume")
+        written = rec.status().bytes_written
+        wait_until(lambda: rec.status().bytes_written > written + 48000 * 4, 20, "the recording to go on")
+        harness.play(b, latency_msec=PLAYER_LATENCY)
+        filed = rec.stop()
+        guard.update(Snapshot(state=State.IDLE, folder=folder))
+    finally:
+        if rec.running:
+            rec.stop()
+        guard.close()
+    assert [p.name for p in folder.iterdir()] == [filed.path.name]  # one file
+    data, rate = at.read_audio(filed.path)
+    for name, freq in (("before the suspend", 600), ("after the resume", 1300)):
+        seconds = tone_seconds(data, rate, freq)
+        assert seconds >= 0.9 * TONE, f"the tone played {name}: {seconds:.2f} s of {TONE} s"
