@@ -102,3 +102,31 @@ def test_resume_with_a_server_restart_goes_on_in_one_file(harness, harness_envir
     for name, freq in (("before the suspend", 600), ("after the resume", 1300)):
         seconds = tone_seconds(data, rate, freq)
         assert seconds >= 0.9 * TONE, f"the tone played {name}: {seconds:.2f} s of {TONE} s"
+
+
+@pytest.mark.server("pulseaudio")  # the tray's decision; the message is pactl's on both servers
+def test_a_start_while_the_server_is_down_is_idle_again_when_it_is_back(harness, user_env, tmp_home, tmp_path):
+    """Issue 22, item 4: the hotkey pressed while the server restarts; the error leaves by itself."""
+    from test_plan_system import toggle
+    from test_tray_system import is_idle, is_recording
+
+    app = App(harness, user_env, tmp_home, tmp_path)
+    try:
+        app.wait_docked()
+        app.wait_icon(is_idle, "the idle icon")
+        mark = len(harness.notifications())
+        harness.kill_pulse()
+        toggle(user_env)
+        app.wait_icon(lambda img: not is_idle(img) and not is_recording(img), "the error icon")
+        harness.start_pulse()
+        back = harness.wait_notification(summary="the sound server is back", since=mark, timeout=30)
+        assert "next recording can start" in back["body"]
+        app.wait_icon(is_idle, "the idle icon once the server is back")
+        notes = harness.notifications(since=mark)
+        assert sum("sound server is back" in n["summary"] for n in notes) == 1, notes
+        assert all("Connection refused" not in n["body"] and "seq:" not in n["body"] for n in notes), notes
+        toggle(user_env)  # and the next recording starts
+        app.wait_icon(is_recording, "recording")
+        assert "Traceback" not in app.log()
+    finally:
+        app.stop()
