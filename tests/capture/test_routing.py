@@ -404,9 +404,25 @@ def test_armed_app_source_starts_on_a_look_without_any_event():
     assert source.error() is None
 
 
-def test_armed_app_source_says_so_when_the_server_goes_away_while_waiting():
+def test_armed_app_source_says_so_when_the_server_goes_away_while_waiting_and_stays_away(monkeypatch):
+    monkeypatch.setattr(routing, "_answers", lambda: False)
     route, inner = _ArmedRoute(plays=99), _Inner()
     source = routing.AppSource(route, lambda monitor: inner, wait=True)
+    source.patience = 0.3  # 15 s in real life
     source._waiting(_Child(), iter(["Event 'new' on sink-input #3\n"]), sink=lambda block: True)
     assert not inner.started
-    assert "sound server went away while waiting for application 'mpv'" in source.error()
+    assert "sound server went away while waiting for application 'mpv' to play, and did not come back within" \
+        in source.error()
+
+
+def test_armed_app_source_waits_on_when_the_server_comes_back(monkeypatch):
+    answers = iter([False, False, True])
+    monkeypatch.setattr(routing, "_answers", lambda: next(answers))
+    route, inner = _ArmedRoute(plays=3), _Inner()
+    source = routing.AppSource(route, lambda monitor: inner, wait=True)
+    subscribed = []
+    monkeypatch.setattr(source, "_subscribe", lambda: subscribed.append(_Child()) or subscribed[-1])
+    monkeypatch.setattr(routing, "events_and_looks", lambda proc, looks, repeat_last: iter([None, None]))
+    # the first child ends after one try (a restart): the server is looked for, then a new child is read
+    source._waiting(_Child(), iter(["Event 'new' on sink-input #3\n"]), sink=lambda block: True)
+    assert len(subscribed) == 1 and route.tries == 3 and inner.started and source.error() is None

@@ -130,3 +130,42 @@ def test_a_start_while_the_server_is_down_is_idle_again_when_it_is_back(harness,
         assert "Traceback" not in app.log()
     finally:
         app.stop()
+
+
+def _subscribers(pid: int) -> set[int]:
+    """Process ids of the ``pactl subscribe`` children of ``pid``."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid \
+                    and (entry / "cmdline").read_bytes().split(b"\0")[1:2] == [b"subscribe"]:
+                found.add(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def test_armed_for_an_application_waits_across_a_server_restart(harness, user_env, tmp_path):
+    """`record --app NAME --wait-for-sound` while NAME is not playing yet, and the server restarts."""
+    from app_player import AppPlayer
+    from recorder_tools import finish, start_record
+
+    folder = tmp_path / "out"
+    proc = start_record(user_env, "--app", "tonearmed", "--wait-for-sound", "--stop-on-silence", "1",
+                        "--folder", str(folder))
+    try:
+        before = wait_until(lambda: proc.poll() is None and _subscribers(proc.pid), 15, "armed: watching streams")
+        harness.restart_pulse()
+        wait_until(lambda: proc.poll() is not None or _subscribers(proc.pid) - before, 20,
+                   "armed again after the restart")
+        assert proc.poll() is None, proc.communicate()[1]
+        with AppPlayer(harness, "ToneArmed") as player:
+            player.play(at.tone(880, TONE, amplitude=0.4))
+            path = finish(proc)  # stops by itself: stop on silence
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    data, rate = at.read_audio(path)
+    seconds = tone_seconds(data, rate, 880)
+    assert seconds >= 0.9 * TONE, f"the tone played after the restart: {seconds:.2f} s of {TONE} s"

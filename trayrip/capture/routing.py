@@ -606,6 +606,15 @@ class AppRoute:
         except CaptureError as exc:
             log.warning("could not follow the default output with the loopback: %s", exc)
 
+def _answers() -> bool:
+    """Whether the sound server answers now."""
+    try:
+        _run(["pactl", "info"])
+    except CaptureError:
+        return False
+    return True
+
+
 class AppSource:
     """A CaptureSource recording one application: the route plus a source on its monitor.
 
@@ -617,7 +626,10 @@ class AppSource:
     """
 
     def __init__(self, route: AppRoute, make_source, wait: bool = False):
+        from .follow import LOST_PATIENCE
+
         self.route = route
+        self.patience = LOST_PATIENCE  # seconds a server that went away while waiting is waited for
         self._inner = make_source(route.monitor)
         self.format = self._inner.format
         self.description = f"application {route.name!r}"
@@ -625,6 +637,7 @@ class AppSource:
         self.wait = wait
         self._lock = threading.Lock()  # the waiting thread's start against stop()
         self._stopped = False
+        self._stop_wait = threading.Event()
         self._error: str | None = None
         self._waiter: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
@@ -653,16 +666,19 @@ class AppSource:
             self._inner.stop()
             raise
 
-    def _wait_for_app(self, sink) -> None:
+    def _subscribe(self) -> subprocess.Popen:
         exe = shutil.which("pactl")
         if exe is None:
             raise CaptureError("pactl was not found: install it (pulseaudio-utils / pipewire-bin)")
         from .pipewire import spawn_child  # Linux-only, as above
 
-        self._waiter = spawn_child(
+        return spawn_child(
             [exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=dict(os.environ, LC_ALL="C", LANG="C"), start_new_session=True,
         )
+
+    def _wait_for_app(self, sink) -> None:
+        self._waiter = self._subscribe()
         lines = events_and_looks(self._waiter, WAIT_LOOKS, repeat_last=True)
         self._thread = threading.Thread(target=self._waiting, args=(self._waiter, lines, sink),
                                         name="trayrip-app-wait", daemon=True)
@@ -670,38 +686,69 @@ class AppSource:
         log.info("waiting for %s to play", self.description)
 
     def _waiting(self, proc: subprocess.Popen, lines, sink) -> None:
-        """App-wait thread: each stream event (and each look, see :data:`WAIT_LOOKS`) is a try to
-        route the application; the first that works starts the recording."""
+        """App-wait thread: wait (:meth:`_wait_with`); when the server goes away meanwhile (a restart), wait
+        for it to answer again (up to ``patience`` s, looking every 0.25 s) and go on waiting."""
+        while not self._wait_with(proc, lines, sink):
+            gone = time.monotonic()
+            log.info("the sound server went away while waiting for %s to play; waiting up to %.0f s for it",
+                     self.description, self.patience)
+            while True:
+                if self._stop_wait.wait(0.25):
+                    return
+                if _answers():
+                    break
+                if time.monotonic() - gone > self.patience:
+                    with self._lock:
+                        if not self._stopped:
+                            self._error = (f"the sound server went away while waiting for {self.description}"
+                                           f" to play, and did not come back within {self.patience:.0f} s")
+                    return
+            with self._lock:
+                if self._stopped:
+                    return
+                try:
+                    proc = self._waiter = self._subscribe()
+                    lines = events_and_looks(proc, WAIT_LOOKS, repeat_last=True)
+                except (CaptureError, OSError) as exc:
+                    self._error = str(exc)
+                    return
+            log.info("the sound server is back after %.1f s: still waiting for %s to play",
+                     time.monotonic() - gone, self.description)
+
+    def _wait_with(self, proc: subprocess.Popen, lines, sink) -> bool:
+        """Each of the ``pactl subscribe`` child's ``lines`` about a stream (and each look, ``None``: see
+        :data:`WAIT_LOOKS`) is a try to route the application; the first that works starts the
+        recording. False when the child ended (the server went away), else True."""
         for line in lines:
             if line is not None and "sink-input" not in line:
                 continue
             with self._lock:
                 if self._stopped:
-                    return
+                    return True
                 try:
                     self.route.prepare()
                 except NoMatchingApp:
                     continue
                 except CaptureError as exc:
+                    if not _answers():
+                        return False  # the server went away under the question
                     self._error = str(exc)
-                    return
+                    return True
                 try:
                     self._start_inner(sink)
                 except CaptureError as exc:
                     self._error = str(exc)
-                    return
+                    return True
             log.info("%s plays: recording it", self.description)
-            break
-        else:
-            with self._lock:
-                if not self._stopped:  # the subscribe child ended: the server went away
-                    self._error = f"the sound server went away while waiting for {self.description} to play"
-            return
-        proc.terminate()
+            proc.terminate()
+            return True
+        with self._lock:
+            return self._stopped  # else the subscribe child ended: the server went away
 
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
+            self._stop_wait.set()
         waiter, self._waiter = self._waiter, None
         if waiter is not None and waiter.poll() is None:
             waiter.terminate()
