@@ -10,6 +10,8 @@ owner's process id, so a later trayrip can undo what a killed one left.
   what the user hears).
 * **PulseAudio**: a private null sink, a ``module-loopback`` from its monitor
   to the sink the streams were on, and ``move-sink-input``; undone on stop.
+  A loopback made for the default output follows the default, as the
+  streams would have (:mod:`.app_output`).
 * **Muted** (``--muted``, both servers): the streams are *moved* to the
   private sink and nothing plays it back, so the user does not hear them.
   On PipeWire too a move, not removed links: WirePlumber links a stream
