@@ -250,7 +250,7 @@ class ParecRecording:
     stream opens while nothing plays, so `frames_received` can lag wall time.
     """
 
-    def __init__(self, harness: "Harness", device: str, rate: int, channels: int):
+    def __init__(self, harness: "Harness", device: str, rate: int, channels: int, pinned: bool = False):
         self.device = device
         self.rate = rate
         self.channels = channels
@@ -267,6 +267,7 @@ class ParecRecording:
                 f"--channels={channels}",
                 "--latency-msec=20",
                 "--client-name=trayrip-harness",
+                *(["--property=node.dont-reconnect=true"] if pinned else []),
             ],
             env=harness.env,
             stdin=subprocess.DEVNULL,
@@ -481,7 +482,7 @@ class Harness:
         return proc
 
     def record(self, device: str | None = None, rate: int = RATE,
-               channels: int = CHANNELS, flowing: bool = True) -> ParecRecording:
+               channels: int = CHANNELS, flowing: bool = True, pinned: bool = False) -> ParecRecording:
         """Start recording `device` (default: the null sink's monitor) with parec.
 
         ``rec = h.record(); h.play(wav); samples = rec.stop()``
@@ -489,8 +490,12 @@ class Harness:
         With ``flowing`` (the default) this returns once audio arrives: a new
         stream on an idle sink's monitor gets nothing for 0.8-2 s, and sound
         played in that window comes out late or clipped.
+
+        ``pinned`` keeps the stream on ``device`` (PipeWire: WirePlumber moves
+        a stream on the default output's monitor to the new default's, and one
+        whose device went away to another; pinned, it ends instead).
         """
-        rec = ParecRecording(self, device or self.monitor, rate, channels)
+        rec = ParecRecording(self, device or self.monitor, rate, channels, pinned)
         if flowing:
             try:
                 rec.wait_frames(rate // 50, timeout=15)

@@ -96,6 +96,7 @@ class FakeServer:
     def __init__(self, sink_inputs, pipewire=False, refuse_moves=0):
         self.sink_inputs = copy.deepcopy(sink_inputs)
         self.sinks = {44: "speakers"}
+        self.default = "speakers"
         self.refuse_moves = refuse_moves  # moves the server undoes (WirePlumber 0.5 with a brand-new sink)
         self.calls: list[list[str]] = []
         self.modules: dict[int, str] = {}
@@ -113,6 +114,8 @@ class FakeServer:
             self.links.append((argv[1], argv[2]))
             return ""
         args = [a for a in argv[1:] if a != "--format=json"]
+        if args == ["info"] and "--format=json" in argv:
+            return json.dumps({"server_name": "pulseaudio", "default_sink_name": self.default})
         if args == ["info"]:
             return "Server Name: " + ("PulseAudio (on PipeWire 0.3.65)" if self.pipewire else "pulseaudio")
         if args == ["list", "sink-inputs"]:
@@ -129,16 +132,21 @@ class FakeServer:
             if args[1] == "module-null-sink":
                 self.sink_name = args[2].split("=", 1)[1]
                 self.sinks[index + 100] = self.sink_name
+            if args[1] == "module-loopback":  # its own stream: no client, owned by the module
+                to = {n: i for i, n in self.sinks.items()}[next(a[5:] for a in args if a.startswith("sink="))]
+                self.sink_inputs.append(sink_input(500 + index, "trayrip-loopback", sink=to, module=str(index)))
             return f"{index}\n"
         if args[0] == "unload-module":
             del self.modules[int(args[1])]
             self.sinks.pop(int(args[1]) + 100, None)
+            self.sink_inputs = [si for si in self.sink_inputs if si["owner_module"] != args[1]]
             return ""
         if args[0] == "move-sink-input":
             if self.refuse_moves:
                 self.refuse_moves -= 1
                 return ""
             by_name = {n: i for i, n in self.sinks.items()}
+            by_name["@DEFAULT_SINK@"] = by_name[self.default]
             target = by_name.get(args[2], int(args[2]) if args[2].isdigit() else None)
             for si in self.sink_inputs:
                 if str(si["index"]) == args[1]:
@@ -176,9 +184,49 @@ def test_pulseaudio_route_moves_with_a_loopback_and_undoes_it(monkeypatch, no_fo
     assert f"source={route.monitor}" in loopback and "sink=speakers" in loopback
     server.calls.clear()
     route.stop()
-    assert server.calls[0] == ["pactl", "move-sink-input", "90", "44"]  # back where it was, first
+    # back first, to the default output it followed (the server then lets it follow the default again)
+    assert server.calls[0] == ["pactl", "move-sink-input", "90", "@DEFAULT_SINK@"]
     assert server.modules == {}
     route.stop()  # idempotent
+
+
+def test_pulseaudio_loopback_of_the_default_output_follows_the_default(monkeypatch, no_follow):
+    server = FakeServer(SINK_INPUTS)
+    server.sinks[45] = "headphones"
+    monkeypatch.setattr(routing, "_run", server)
+    route = AppRoute("firefox")
+    route.start()
+    loopback = next(si for si in server.sink_inputs if si["properties"]["application.name"] == "trayrip-loopback")
+    assert loopback["sink"] == 44
+    route._follow = object()  # running
+    server.default = "headphones"
+    route._following(iter(["Event 'change' on server #4294967295\n"]))
+    assert loopback["sink"] == 45  # heard on the new default
+    del server.sinks[45]  # unplugged: the server rescues the loopback to the default, and says so
+    server.default, loopback["sink"] = "speakers", 44
+    calls = len(server.calls)
+    route._following(iter(["Event 'remove' on sink #45\n"]))
+    assert not [c for c in server.calls[calls:] if c[1] == "move-sink-input"]  # already there: nothing moved
+    route._follow = None
+    route.stop()
+    assert server.modules == {}
+
+
+def test_pulseaudio_loopback_of_a_chosen_output_stays_there(monkeypatch, no_follow):
+    server = FakeServer([sink_input(90, "Firefox", sink=45, binary="firefox-esr", pid=1000, client=81)])
+    server.sinks[45] = "headphones"  # the user chose it for this application; the default is the speakers
+    monkeypatch.setattr(routing, "_run", server)
+    route = AppRoute("firefox")
+    route.start()
+    loopback = next(si for si in server.sink_inputs if si["properties"]["application.name"] == "trayrip-loopback")
+    route._follow = object()
+    route._following(iter(["Event 'change' on server #4294967295\n"]))
+    assert loopback["sink"] == 45
+    assert not [c for c in server.calls if c[1] == "move-sink-input" and c[2] != "90"]
+    server.calls.clear()
+    route._follow = None
+    route.stop()
+    assert server.calls[0] == ["pactl", "move-sink-input", "90", "45"]  # back to the chosen output
 
 
 def test_pipewire_route_links_ports_and_never_moves(monkeypatch, no_follow):
@@ -356,12 +404,28 @@ def test_armed_app_source_starts_on_a_look_without_any_event():
     assert source.error() is None
 
 
-def test_armed_app_source_says_so_when_the_server_goes_away_while_waiting():
+def test_armed_app_source_says_so_when_the_server_goes_away_while_waiting_and_stays_away(monkeypatch):
+    monkeypatch.setattr(routing, "_answers", lambda: False)
     route, inner = _ArmedRoute(plays=99), _Inner()
     source = routing.AppSource(route, lambda monitor: inner, wait=True)
+    source.patience = 0.3  # 15 s in real life
     source._waiting(_Child(), iter(["Event 'new' on sink-input #3\n"]), sink=lambda block: True)
     assert not inner.started
-    assert "sound server went away while waiting for application 'mpv'" in source.error()
+    assert "sound server went away while waiting for application 'mpv' to play, and did not come back within" \
+        in source.error()
+
+
+def test_armed_app_source_waits_on_when_the_server_comes_back(monkeypatch):
+    answers = iter([False, False, True])
+    monkeypatch.setattr(routing, "_answers", lambda: next(answers))
+    route, inner = _ArmedRoute(plays=3), _Inner()
+    source = routing.AppSource(route, lambda monitor: inner, wait=True)
+    subscribed = []
+    monkeypatch.setattr(source, "_subscribe", lambda: subscribed.append(_Child()) or subscribed[-1])
+    monkeypatch.setattr(routing, "events_and_looks", lambda proc, looks, repeat_last: iter([None, None]))
+    # the first child ends after one try (a restart): the server is looked for, then a new child is read
+    source._waiting(_Child(), iter(["Event 'new' on sink-input #3\n"]), sink=lambda block: True)
+    assert len(subscribed) == 1 and route.tries == 3 and inner.started and source.error() is None
 
 
 # ---------------------------------------------------------------- issue 20, defect 8: a faster start

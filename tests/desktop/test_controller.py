@@ -258,6 +258,17 @@ def test_a_lost_stream_gives_error_and_files_what_was_captured(h):
     assert "trayrip: recording problem" in summaries and "Recording saved after an error" in summaries
 
 
+def test_a_start_while_the_server_is_down_leaves_the_error_when_it_is_back_and_says_so_once(h):
+    h.factory.then(fail_start="no PulseAudio/PipeWire sound server is reachable (Connection failure: "
+                              "Connection refused): start your sound server (or check PULSE_SERVER)")
+    snap = h.send(Cmd.TOGGLE)
+    assert snap.state is State.ERROR and "Connection refused" not in snap.error
+    assert h.send(Cmd.REFRESH_APPS).state is State.IDLE  # the stream watcher: the server answers again
+    h.send(Cmd.REFRESH_APPS)
+    assert h.notes.summaries().count("trayrip: the sound server is back") == 1
+    assert all("Connection refused" not in body for _, body, _ in h.notes.items)
+
+
 def test_ticks_publish_level_and_elapsed_only_while_recording(h):
     assert h.c.wait_timeout() is None  # idle: the controller sleeps until a command comes
     h.send(Cmd.TOGGLE)

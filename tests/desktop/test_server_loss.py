@@ -19,6 +19,11 @@ def test_the_servers_wording_goes_to_the_log_not_to_the_user(caplog):
     assert "seq:" not in text and "remote error" not in text and "when the sound server is back" in text
     assert "remote error: id=0 seq:61" in caplog.text
     assert plain_words("disk full") == "disk full"
+    down = ("no PulseAudio/PipeWire sound server is reachable (Connection failure: Connection refused): "
+            "start your sound server (or check PULSE_SERVER)")
+    text = plain_words(down)
+    assert "Connection" not in text and "no sound server is reachable" in text and "is back" in text
+    assert "Connection failure: Connection refused" in caplog.text
 
 
 def test_the_loss_is_noted_once_and_the_return_said_once():
@@ -27,6 +32,12 @@ def test_the_loss_is_noted_once_and_the_return_said_once():
     assert not loss.lost  # not a server loss
     loss.lose(RAW)
     assert loss.lost
+    for message in ("no PulseAudio/PipeWire sound server is reachable (x): start your sound server",
+                    "the sound server went away while waiting for application 'mpv' to play"):
+        loss = ServerLoss()
+        loss.lose(message)
+        assert loss.lost, message
+    loss.lose(RAW)
     summary, body = loss.back(preroll=True)
     assert "sound server is back" in summary and "pre-roll is listening again" in body and not loss.lost
 

@@ -10,6 +10,8 @@ owner's process id, so a later trayrip can undo what a killed one left.
   what the user hears).
 * **PulseAudio**: a private null sink, a ``module-loopback`` from its monitor
   to the sink the streams were on, and ``move-sink-input``; undone on stop.
+  A loopback made for the default output follows the default, as the
+  streams would have (:mod:`.app_output`).
 * **Muted** (``--muted``, both servers): the streams are *moved* to the
   private sink and nothing plays it back, so the user does not hear them.
   On PipeWire too a move, not removed links: WirePlumber links a stream
@@ -37,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import CaptureError
+from .app_output import DEFAULT_CHANGED, default_sink_index, loopback_moves
 from .together import together
 
 __all__ = [
@@ -385,12 +388,12 @@ class AppRoute:
         self.monitor = self.sink + ".monitor"
         self.description = ""
         self._modules: list[int] = []  # loaded by us, unloaded in reverse
-        self._moved: dict[int, int] = {}  # sink-input -> its original sink (PulseAudio)
+        self._moved: dict[int, int | str] = {}  # sink-input -> where it goes back at stop (PulseAudio)
         self._linked: set[int] = set()  # node ids linked (PipeWire)
         self._sink_node: int | None = None  # our sink's node id, once seen (PipeWire)
         self._ports_dump: list | None = None  # the ports asked for while the start was listing (PipeWire)
-        self._loopback_to: set[int] = set()
-        self._known_sinks: dict[int, str] = {}  # sink index -> name, as listed by prepare (PulseAudio)
+        self._start_sinks: tuple[list, int | None] | None = None  # (sinks, default) listed by prepare (PulseAudio)
+        self._loopbacks: dict[int | str, int] = {}  # sink index, or "default" (follows it): loopback module
         self._lock = threading.Lock()
         self._follow: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
@@ -426,12 +429,14 @@ class AppRoute:
                 back = f" trayrip.return_to={origin}" if re.fullmatch(r"[\w.:-]+", origin) else ""
             self._load_sink(back)
             return
-        inputs, clients, sinks, loaded = together(
+        inputs, clients, sinks, info, loaded = together(
             lambda: _pactl_json("list", "sink-inputs"), lambda: _pactl_json("list", "clients"),
             lambda: [] if self.pipewire else _pactl_json("list", "sinks"),  # where a loopback plays (connect)
+            lambda: {} if self.pipewire else _pactl_json("info"),  # the default output (app_output.py)
             lambda: (self._load_sink(""), on_sink() if on_sink is not None else None, self._early_ports()))
         try:
-            self._known_sinks = {int(k["index"]): str(k["name"]) for k in sinks.get()}
+            if not self.pipewire:
+                self._start_sinks = (sinks.get(), default_sink_index(info.get(), sinks.get()))
             self.matched, found = self._find(parse_sink_inputs(inputs.get(), clients.get()))
             loaded.get()
         except BaseException:
@@ -471,6 +476,7 @@ class AppRoute:
             with self._lock:
                 for s in self.matched:
                     self._route(s)
+                self._start_sinks = None  # what the start saw; later streams ask the server then
             self._start_following()
         except BaseException:
             self.stop()
@@ -501,6 +507,7 @@ class AppRoute:
                 except CaptureError as exc:
                     log.warning("could not remove routing module %d: %s", module, exc)
             self._modules.clear()
+            self._loopbacks.clear()
             self._linked.clear()
 
     # -- routing (the controller thread at start, then the follow thread) --
@@ -513,19 +520,29 @@ class AppRoute:
     def _move(self, s: AppStream) -> None:
         if s.index in self._moved or s.sink is None:
             return
-        if s.sink not in self._loopback_to and not self.muted:
-            names = self._known_sinks if s.sink in self._known_sinks else {
-                int(k["index"]): str(k["name"]) for k in _pactl_json("list", "sinks")}
+        back: int | str = s.sink
+        if not self.muted:
+            # the start listed the sinks and the default beside the streams; a later stream asks again
+            sinks, default = self._start_sinks or (None, None)
+            if sinks is None or s.sink not in {_int(k.get("index")) for k in sinks}:
+                sinks = _pactl_json("list", "sinks")
+                default = default_sink_index(_pactl_json("info"), sinks)
+            names = {int(k["index"]): str(k["name"]) for k in sinks}
             if s.sink not in names:
                 return
-            self._modules.append(int(_run([
-                "pactl", "load-module", "module-loopback", f"source={self.monitor}", f"sink={names[s.sink]}",
-                "latency_msec=20", "source_dont_move=true", "sink_dont_move=true",
-                f"sink_input_properties='media.name={self.sink} application.name=trayrip-loopback'",
-            ]).strip()))
-            self._loopback_to.add(s.sink)
+            # A stream on the default output is heard on whatever output is the default (app_output.py).
+            key = "default" if s.sink == default else s.sink
+            back = "@DEFAULT_SINK@" if key == "default" else s.sink
+            if key not in self._loopbacks:
+                module = int(_run([
+                    "pactl", "load-module", "module-loopback", f"source={self.monitor}", f"sink={names[s.sink]}",
+                    "latency_msec=20", "source_dont_move=true",
+                    f"sink_input_properties='media.name={self.sink} application.name=trayrip-loopback'",
+                ]).strip())
+                self._modules.append(module)
+                self._loopbacks[key] = module
         _run(["pactl", "move-sink-input", str(s.index), self.sink])
-        self._moved[s.index] = s.sink
+        self._moved[s.index] = back
         if self.pipewire:
             self._confirm_move(s.index)
 
@@ -615,6 +632,9 @@ class AppRoute:
         """
         decided: set[int] = set()
         for line in lines:
+            if line is not None and DEFAULT_CHANGED.search(line) and "default" in self._loopbacks:
+                self._loopback_to_default()
+                continue
             if line is not None:
                 m = _EVENT.search(line)
                 if m is None:
@@ -637,6 +657,31 @@ class AppRoute:
             except CaptureError as exc:
                 log.warning("could not follow a new stream: %s", exc)
 
+    def _loopback_to_default(self) -> None:
+        """Follow thread: the loopback made for the default output plays on the default now."""
+        try:
+            with self._lock:
+                module = self._loopbacks.get("default")
+                if self._follow is None or module is None:
+                    return
+                sinks = _pactl_json("list", "sinks")
+                default = default_sink_index(_pactl_json("info"), sinks)
+                for index in loopback_moves(_pactl_json("list", "sink-inputs"), {module}, default):
+                    _run(["pactl", "move-sink-input", str(index), "@DEFAULT_SINK@"])
+                    log.info("the default output changed: %s is heard on %s now", self.description,
+                             next((k.get("name") for k in sinks if _int(k.get("index")) == default), "?"))
+        except CaptureError as exc:
+            log.warning("could not follow the default output with the loopback: %s", exc)
+
+def _answers() -> bool:
+    """Whether the sound server answers now."""
+    try:
+        _run(["pactl", "info"])
+    except CaptureError:
+        return False
+    return True
+
+
 class AppSource:
     """A CaptureSource recording one application: the route plus a source on its monitor.
 
@@ -648,7 +693,10 @@ class AppSource:
     """
 
     def __init__(self, route: AppRoute, make_source, wait: bool = False):
+        from .follow import LOST_PATIENCE
+
         self.route = route
+        self.patience = LOST_PATIENCE  # seconds a server that went away while waiting is waited for
         self._inner = make_source(route.monitor)
         self.format = self._inner.format
         self.description = f"application {route.name!r}"
@@ -656,6 +704,7 @@ class AppSource:
         self.wait = wait
         self._lock = threading.Lock()  # the waiting thread's start against stop()
         self._stopped = False
+        self._stop_wait = threading.Event()
         self._error: str | None = None
         self._waiter: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
@@ -704,16 +753,19 @@ class AppSource:
             self.route.stop()  # idempotent: connect undid it already when it failed itself
             raise
 
-    def _wait_for_app(self, sink) -> None:
+    def _subscribe(self) -> subprocess.Popen:
         exe = shutil.which("pactl")
         if exe is None:
             raise CaptureError("pactl was not found: install it (pulseaudio-utils / pipewire-bin)")
         from .pipewire import spawn_child  # Linux-only, as above
 
-        self._waiter = spawn_child(
+        return spawn_child(
             [exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=dict(os.environ, LC_ALL="C", LANG="C"), start_new_session=True,
         )
+
+    def _wait_for_app(self, sink) -> None:
+        self._waiter = self._subscribe()
         lines = events_and_looks(self._waiter, WAIT_LOOKS, repeat_last=True)
         self._thread = threading.Thread(target=self._waiting, args=(self._waiter, lines, sink),
                                         name="trayrip-app-wait", daemon=True)
@@ -721,38 +773,69 @@ class AppSource:
         log.info("waiting for %s to play", self.description)
 
     def _waiting(self, proc: subprocess.Popen, lines, sink) -> None:
-        """App-wait thread: each stream event (and each look, see :data:`WAIT_LOOKS`) is a try to
-        route the application; the first that works starts the recording."""
+        """App-wait thread: wait (:meth:`_wait_with`); when the server goes away meanwhile (a restart), wait
+        for it to answer again (up to ``patience`` s, looking every 0.25 s) and go on waiting."""
+        while not self._wait_with(proc, lines, sink):
+            gone = time.monotonic()
+            log.info("the sound server went away while waiting for %s to play; waiting up to %.0f s for it",
+                     self.description, self.patience)
+            while True:
+                if self._stop_wait.wait(0.25):
+                    return
+                if _answers():
+                    break
+                if time.monotonic() - gone > self.patience:
+                    with self._lock:
+                        if not self._stopped:
+                            self._error = (f"the sound server went away while waiting for {self.description}"
+                                           f" to play, and did not come back within {self.patience:.0f} s")
+                    return
+            with self._lock:
+                if self._stopped:
+                    return
+                try:
+                    proc = self._waiter = self._subscribe()
+                    lines = events_and_looks(proc, WAIT_LOOKS, repeat_last=True)
+                except (CaptureError, OSError) as exc:
+                    self._error = str(exc)
+                    return
+            log.info("the sound server is back after %.1f s: still waiting for %s to play",
+                     time.monotonic() - gone, self.description)
+
+    def _wait_with(self, proc: subprocess.Popen, lines, sink) -> bool:
+        """Each of the ``pactl subscribe`` child's ``lines`` about a stream (and each look, ``None``: see
+        :data:`WAIT_LOOKS`) is a try to route the application; the first that works starts the
+        recording. False when the child ended (the server went away), else True."""
         for line in lines:
             if line is not None and "sink-input" not in line:
                 continue
             with self._lock:
                 if self._stopped:
-                    return
+                    return True
                 try:
                     self.route.prepare(speculate=False)  # mostly not there yet: no sink loaded for nothing
                 except NoMatchingApp:
                     continue
                 except CaptureError as exc:
+                    if not _answers():
+                        return False  # the server went away under the question
                     self._error = str(exc)
-                    return
+                    return True
                 try:
                     self._start_inner(sink)
                 except CaptureError as exc:
                     self._error = str(exc)
-                    return
+                    return True
             log.info("%s plays: recording it", self.description)
-            break
-        else:
-            with self._lock:
-                if not self._stopped:  # the subscribe child ended: the server went away
-                    self._error = f"the sound server went away while waiting for {self.description} to play"
-            return
-        proc.terminate()
+            proc.terminate()
+            return True
+        with self._lock:
+            return self._stopped  # else the subscribe child ended: the server went away
 
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
+            self._stop_wait.set()
         waiter, self._waiter = self._waiter, None
         if waiter is not None and waiter.poll() is None:
             waiter.terminate()

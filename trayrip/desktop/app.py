@@ -198,7 +198,10 @@ def run_tray(args) -> int:
 
 
 def _run(lock: InstanceLock) -> int:
+    from .memory import limit_arenas
     from .tray import Tray
+
+    limit_arenas()  # before the threads: see memory.py
 
     store = ConfigStore()
     loaded = store.load()
@@ -238,8 +241,10 @@ def _run(lock: InstanceLock) -> int:
         if sys.platform.startswith("linux"):  # logind: sleep waits while a recording runs
             from .sleep_inhibit import SleepGuard
 
-            sleep_guard = SleepGuard()
-            controller.subscribe(lambda snap: tray.update(sleep_guard.update(snap)))
+            from .memory import AfterRecording
+
+            sleep_guard, trim = SleepGuard(), AfterRecording()
+            controller.subscribe(lambda snap: tray.update(sleep_guard.update(trim.update(snap))))
         else:
             controller.subscribe(tray.update)
         controller.on_exit(tray.stop)

@@ -540,7 +540,7 @@ class Controller:
             self._sources["rec"] = self._sources["plan"] = plan.label
             self._notify(*note)
         except (TrayripError, ValueError, OSError) as exc:
-            self._error = getattr(exc, "tray_message", None) or str(exc)  # the tray's own fix, not a CLI option
+            self._error = self._loss.lose(getattr(exc, "tray_message", None) or str(exc))  # tray_message: its own fix
             self._refresh_factory()
             self._sync_preroll()
             return Event.CAPTURE_FAILED
