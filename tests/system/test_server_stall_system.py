@@ -26,6 +26,7 @@ pytestmark = pytest.mark.both_servers
 
 TONE = 1.5
 STALL = 6.0
+ARMED_FOR = 2.5  # -d of the armed recording
 
 
 def _stall(harness, seconds: float) -> None:
@@ -75,3 +76,31 @@ def test_a_recording_goes_on_after_the_server_stalled(harness, user_env, tmp_pat
     a_on = min(start for start, _, f in bursts if abs(f - 600) < 20)
     b_on = min(start for start, _, f in bursts if abs(f - 1300) < 20)
     assert abs((b_on - a_on) - (b_at - a_at)) < 0.5, (bursts, b_at - a_at)
+
+
+def test_an_armed_recording_still_hears_the_sound_after_the_server_stalled(harness, user_env, tmp_path):
+    """Arm (``--wait-for-sound``) through a stall: still armed after it, and the first sound is recorded."""
+    tone = at.write_wav(tmp_path / "tone.wav", at.tone(900, ARMED_FOR + 1.0, amplitude=0.4))
+    folder = tmp_path / "out"
+    proc = start_record(user_env, "--wait-for-sound", "-d", str(ARMED_FOR), "--folder", str(folder))
+    try:
+        deadline = time.monotonic() + 20
+        while not list(folder.glob(".trayrip-*.wav.part")):  # armed: the capture is open, nothing written yet
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "never armed"
+            time.sleep(0.05)
+        _stall(harness, STALL)
+        assert proc.poll() is None, proc.communicate()[1]  # a stall ends no armed recording
+        harness.play(tone, latency_msec=PLAYER_LATENCY, wait=False)
+        path = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    data, rate = at.read_audio(path)
+    onset = at.onsets(data, rate)[0]
+    after = len(data) / rate - onset
+    seconds = tone_seconds(data, rate, 900)
+    # -d counts the lead-in before the sound: 0.5 s, plus at most one gathered read (0.5 s) that held the onset
+    assert after >= ARMED_FOR - 0.5 - 0.5, f"{after:.2f} s recorded after the onset, -d {ARMED_FOR}"
+    print(f"\narmed through a stall ({harness.server}): {seconds:.2f} s of the tone, {after:.2f} s after its onset")
+    assert seconds >= 0.9 * after, f"the tone after the stall: {seconds:.2f} s of the {after:.2f} s after its onset"
