@@ -189,3 +189,14 @@ def test_stop_stream_stops_the_source_and_leaves_the_file_to_whoever_finishes(tm
     filed = rec.finish()
     data, rate = sf.read(filed.path)
     assert rate == RATE and len(data) == len(sig)  # every delivered frame, once
+
+
+def test_an_armed_recording_with_a_length_waits_through_a_backlog_longer_than_that_length(tmp_path):
+    """A stalled server hands over its backlog of silence in a burst: while waiting for sound that is not
+    part of the recording yet (it ended with 'no sound came while waiting' when the burst exceeded -d)."""
+    sig = tone_with_silence(lead=2.0, tone=1.0, tail=0.0)
+    src = FakeSource(sig, RATE, speed=1.0, blocksize=960, stalls={RATE // 5: 1.5})  # a 1.5 s backlog
+    path = trayrip.record(0.8, source=src, folder=tmp_path, trim=False, wait_for_sound=True)
+    data, _ = sf.read(path)
+    assert data.shape[0] == round(0.8 * RATE)  # the length counts from the lead-in, as documented
+    assert np.abs(data[-RATE // 10:, 0]).max() > 0.35  # and ends in the tone

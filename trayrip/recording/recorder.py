@@ -361,8 +361,8 @@ class Recorder:
             log.debug("stopping the source after a failure: %s", exc)
 
     def _room(self, frames: int) -> int:
-        if self.max_frames is None:
-            return frames
+        if self.max_frames is None or not self.triggered.is_set():
+            return frames  # waiting for sound: nothing counts yet (the gate cuts the lead-in to the limit)
         assert self._writer is not None
         return max(0, min(frames, self.max_frames - self._writer.frames - self._pending_frames))
 
@@ -407,7 +407,12 @@ class Recorder:
             self._write_silence(frames)
             self._counters.filled_frames += frames
             log.info("filled %.3f s in which the loopback source delivered nothing", missing)
-        return all(self._append(b) for b in held)
+        for b in held:
+            if not self._append(b):
+                return False
+            if not self.triggered.is_set() and self._pending_frames >= self._batch_frames:
+                self._flush()  # a backlog longer than the limit, still waiting: the gate sees it batch by batch
+        return True
 
     def _append(self, block: Block) -> bool:
         n = self._room(block.frames)
