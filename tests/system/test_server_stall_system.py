@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import audio_tools as at
+from harness import wait_until
 from recorder_tools import finish, start_record, wait_for_capture_file
 from test_follow_output_system import PLAYER_LATENCY, tone_seconds
 
@@ -59,11 +60,12 @@ def test_a_recording_goes_on_after_the_server_stalled(harness, user_env, tmp_pat
         _stall(harness, STALL)
         part = next(folder.glob(".trayrip-*.wav.part"))
         size = part.stat().st_size
-        deadline = time.monotonic() + 20
-        while part.stat().st_size <= size + 48000:  # written to again: audio flows after the stall
+
+        def written_again() -> bool:  # audio flows after the stall
             assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "the recording never went on after the stall"
-            time.sleep(0.05)
+            return part.stat().st_size > size + 48000
+
+        wait_until(written_again, 20, "the recording to go on after the stall", 0.05)
         b_at = time.monotonic()
         harness.play(b, latency_msec=PLAYER_LATENCY)
     finally:
