@@ -288,12 +288,35 @@ def test_muted_route_moves_without_playing_back_and_remembers_where_from(monkeyp
     route.start()
     assert "muted" in route.description
     assert [m.split()[0] for m in server.modules.values()] == ["module-null-sink"]  # no loopback: not heard
-    assert "trayrip.return_to=speakers" in next(iter(server.modules.values()))
+    # it played on the default output: back to the default, whichever output that is by then
+    assert "trayrip.return_to=@DEFAULT_SINK@" in next(iter(server.modules.values()))
     assert [c for c in server.calls if c[1] == "move-sink-input"] == [["pactl", "move-sink-input", "90", route.sink]]
     assert not server.links  # on PipeWire a move as well (WirePlumber would link an unlinked stream again)
     server.calls.clear()
     route.stop()
-    assert server.calls[0] == ["pactl", "move-sink-input", "90", "44"] and server.modules == {}
+    assert server.calls[0] == ["pactl", "move-sink-input", "90", "@DEFAULT_SINK@"] and server.modules == {}
+
+
+@pytest.mark.parametrize("muted", [False, True])
+def test_a_stream_on_another_output_than_the_default_goes_back_to_that_output(monkeypatch, no_follow, muted):
+    server = FakeServer(SINK_INPUTS)
+    server.sinks[45] = server.default = "headphones"  # the stream plays on the speakers, not the default
+    monkeypatch.setattr(routing, "_run", server)
+    route = AppRoute("firefox", muted=muted)
+    route.start()
+    assert all("trayrip.return_to=speakers" in m for m in server.modules.values() if "sink_name=" not in m or muted)
+    route.stop()
+    assert ["pactl", "move-sink-input", "90", "44"] in server.calls and server.modules == {}
+
+
+def test_a_killed_heard_route_sends_its_streams_to_the_default_output_they_followed():
+    """The loopback may have followed the default to the headphones: after a kill -9 the streams go to the
+    default output, not to the output the loopback was made for."""
+    modules = routing.parse_short_modules(
+        "2\tmodule-loopback\tsource=trayrip_app_111_ab.monitor sink=speakers latency_msec=20 "
+        "sink_input_properties='media.name=trayrip_app_111_ab application.name=trayrip-loopback "
+        "trayrip.return_to=@DEFAULT_SINK@'\t\n")
+    assert routing.leftover_modules(modules, alive=lambda pid: False) == [(2, "trayrip_app_111_ab", "@DEFAULT_SINK@")]
 
 
 def test_muted_on_pipewire_moves_again_when_the_server_puts_the_stream_back(monkeypatch, no_follow):

@@ -112,6 +112,52 @@ def test_a_late_driver_catching_up_inserts_no_silence(tmp_path):
     rec.finish()
 
 
+class ScriptedSource:
+    """Blocks handed to the recorder by the test, with the arrival times it chooses (no thread)."""
+
+    def __init__(self):
+        from trayrip.wav.format import AudioFormat
+        self.format = AudioFormat(RATE, 2, 2)
+        self.description = "scripted source"
+        self.sink = None
+
+    def start(self, sink):
+        self.sink = sink
+
+    def stop(self):
+        pass
+
+    def error(self):
+        return None
+
+    def deliver(self, seconds: float, arrival: float) -> None:
+        from trayrip.capture.base import Block
+        frames = round(seconds * RATE)
+        assert self.sink(Block(bytes(frames * 4), frames, arrival))
+
+
+def test_a_catch_up_read_shorter_than_the_stall_is_followed_by_the_missing_time(tmp_path):
+    """PipeWire's null sink after a 6.1 s stall: 4.4 s of its catch-up come in one read, then blocks flow
+    again. The read covers 4.4 s of the stall, the other 1.7 s are filled (the long read used to hide the
+    gap, and the stall was kept 1.7 s shorter than it lasted)."""
+    src = ScriptedSource()
+    rec = Recorder(src, tmp_path / "x.part")
+    rec.start()
+    t = 100.0
+    for jitter in (0.0, 0.05, -0.05, 0.1, -0.1, 0.0):  # 0.5 s reads, their wake-ups a little early or late
+        src.deliver(0.5, t + 0.5 + jitter)
+        t += 0.5
+    src.deliver(4.4, t + 6.1)
+    t += 6.1
+    for _ in range(3):
+        src.deliver(0.5, t + 0.5)
+        t += 0.5
+    result = rec.stop()
+    rec.release()
+    assert abs(result.filled_frames / RATE - 1.7) < 0.01
+    assert abs(result.frames / RATE - (3.0 + 6.1 + 1.5)) < 0.01
+
+
 def test_duration_is_reached_by_the_clock_when_nothing_is_delivered(tmp_path, monkeypatch):
     monkeypatch.setattr("trayrip.api._DURATION_GRACE", 0.5)
     src = FakeSource(np.zeros((RATE, 2), np.float32), RATE, speed=1.0, total_frames=RATE // 10)

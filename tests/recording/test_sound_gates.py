@@ -119,6 +119,20 @@ def test_wait_for_sound_with_a_duration_is_exact_from_the_lead_in(tmp_path, seco
         assert np.abs(data[-RATE // 10 :]).max() > 0.35
 
 
+def test_the_onset_is_found_inside_a_backlog_delivered_in_one_block(tmp_path):
+    """A stalled server's backlog can arrive in one read: seconds of silence, then the sound. Only the
+    lead-in before the sound is kept, and the length counts from there (it used to count from the start
+    of the read, filing 1 s of the waiting's silence)."""
+    sig = tone_with_silence(lead=3.0, tone=1.5, tail=0.0)
+    src = FakeSource(sig, RATE, speed=None, blocksize=sig.shape[0])
+    path = trayrip.record(1.0, source=src, folder=tmp_path, wait_for_sound=True, trim=False)
+    data, _ = sf.read(path)
+    assert data.shape[0] == RATE
+    onset = int(np.flatnonzero(np.abs(data[:, 0]) > 0.05)[0])
+    assert abs(onset - RATE // 2) <= RATE // 100  # the 0.5 s lead-in, to within one 10 ms gate window
+    assert np.abs(data[onset:, 0]).max() > 0.35
+
+
 def test_armed_and_silent_files_nothing(tmp_path):
     src = FakeSource(np.zeros((RATE * 3, 2), np.float32), RATE, speed=None)
     rec = trayrip.Recording(source=src, folder=tmp_path, wait_for_sound=True)

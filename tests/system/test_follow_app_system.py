@@ -20,7 +20,7 @@ import audio_tools as at
 from app_player import AppPlayer
 from harness import wait_until
 from recorder_tools import finish, start_record, wait_for_capture_file
-from test_apps_system import server_state, streams_of
+from test_apps_system import server_state, streams_of, trayrip
 from test_follow_output_system import FREQS, HEADPHONES, PRESENT, TONE, tone_seconds
 
 pytestmark = pytest.mark.both_servers
@@ -95,3 +95,33 @@ def test_muted_app_is_recorded_and_plays_on_no_new_output(harness, user_env, tmp
     for out, x in heard_on.items():
         for k, f in FREQS.items():
             assert tone_seconds(x, 48000, f) == 0, f"muted, but tone {k} was heard on the {out}"
+
+
+@pytest.mark.parametrize("muted", [False, True], ids=["heard", "muted"])
+def test_after_a_kill_the_app_goes_to_the_output_that_is_the_default_now(harness, user_env, tmp_path, muted):
+    """kill -9 of `record --app` after the headphones became the default: the next trayrip puts the
+    application on the headphones, as a stop would have (PulseAudio moves streams on the default output to
+    a new default); it used to go back to the speakers it played on when the recording began."""
+    headphones = harness.add_sink(HEADPHONES)
+    player = AppPlayer(harness, APP)
+    try:
+        wait_until(lambda: streams_of(harness, APP), 10, "the application's stream")
+        folder = tmp_path / "out"
+        proc = start_record(user_env, "--app", APP.lower(), *(["--muted"] if muted else []), "--folder", str(folder))
+        wait_for_capture_file(folder)
+        harness.pactl("set-default-sink", HEADPHONES)
+        proc.kill()
+        proc.wait(10)
+        done = trayrip(user_env, "recover", "--folder", str(folder))
+        assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
+        phones = next(k["index"] for k in harness.pactl_json("list", "sinks") if k["name"] == HEADPHONES)
+
+        def on_the_headphones() -> bool:
+            return all(si["sink"] == phones for si in harness.pactl_json("list", "sink-inputs")
+                       if si["properties"].get("application.name") == APP)
+
+        wait_until(on_the_headphones, 10, "the application on the headphones, the default output now")
+        assert not [m for m in harness.pactl_json("list", "modules") if "trayrip_app_" in m.get("argument", "")]
+    finally:
+        player.close()
+        harness.remove_sink(headphones)

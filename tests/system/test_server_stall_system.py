@@ -25,6 +25,9 @@ import audio_tools as at
 from harness import wait_until
 from recorder_tools import finish, start_record, wait_for_capture_file
 from test_follow_output_system import PLAYER_LATENCY, tone_seconds
+from test_gates_system import PAD_BEFORE, ONSET_TOL, RATE, assert_starts_with, write_signal
+from test_plan_system import toggle
+from test_tray_system import App, is_idle, wait_recordings
 
 pytestmark = pytest.mark.both_servers
 
@@ -76,22 +79,22 @@ def test_a_recording_goes_on_after_the_server_stalled(harness, user_env, tmp_pat
     for name, freq in (("before", 600), ("after", 1300)):
         seconds = tone_seconds(data, rate, freq)
         assert seconds >= 0.9 * TONE, f"the tone played {name} the stall: {seconds:.2f} s of {TONE} s"
-    # The stall is kept as silence, never longer than it lasted: B is at most as far after A as it was played.
-    # Not "exactly": on PipeWire 1.4 under load (two CPU hogs) the gap, measured from block arrivals, was kept
-    # up to 1.9 s shorter than it lasted (README, Reliability); nothing played was lost.
+    # The stall is kept as silence of its length: B is as far after A as it was played. (On PipeWire the null
+    # sink's catch-up after the stall comes in one long read; that read used to hide the rest of the gap, and
+    # under load the stall was kept up to 1.9 s shorter.)
     bursts = at.burst_frequencies(data, rate)
     a_on = min(start for start, _, f in bursts if abs(f - 600) < 20)
     b_on = min(start for start, _, f in bursts if abs(f - 1300) < 20)
-    assert TONE + 0.3 <= b_on - a_on < (b_at - a_at) + 0.5, (bursts, b_at - a_at)
+    assert abs((b_on - a_on) - (b_at - a_at)) < 0.5, (bursts, b_at - a_at)
 
 
 
-@pytest.mark.server("pulseaudio")
 def test_an_armed_recording_still_hears_the_sound_after_the_server_stalled(harness, user_env, tmp_path):
     """Arm (``--wait-for-sound``) through a stall: still armed after it, and the first sound is recorded.
 
-    PulseAudio only for now: on PipeWire about one run in three files 2.5 s of digital silence after
-    the stall (the gate opens on something that is not the tone); see the README's open points.
+    On PipeWire the null sink's clock catches up after the stall: seconds of silence arrive in one read,
+    with the tone's first milliseconds at their end. The gate must find the onset inside that read
+    (it used to count ``-d`` from the read's start and filed 2.5 s of silence, about one run in three).
     """
     tone = at.write_wav(tmp_path / "tone.wav", at.tone(900, ARMED_FOR + 1.0, amplitude=0.4))
     folder = tmp_path / "out"
@@ -106,8 +109,12 @@ def test_an_armed_recording_still_hears_the_sound_after_the_server_stalled(harne
         assert first.startswith("Waiting for sound"), first + proc.communicate()[1]
         _stall(harness, STALL)
         assert proc.poll() is None, proc.communicate()[1]  # a stall ends no armed recording
-        harness.play(tone, latency_msec=PLAYER_LATENCY, wait=False)
-        path = finish(proc)
+        player = harness.play(tone, latency_msec=PLAYER_LATENCY, wait=False)
+        try:
+            path = finish(proc)
+        finally:
+            player.terminate()  # the tone outlasts -d: the next test must not hear its end
+            player.wait(10)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -115,6 +122,44 @@ def test_an_armed_recording_still_hears_the_sound_after_the_server_stalled(harne
     onset = (list(at.onsets(data, rate)) or [0.0])[0]  # 0: the file begins in the tone
     after = len(data) / rate - onset
     seconds = tone_seconds(data, rate, 900)
-    # -d counts the lead-in before the sound: 0.5 s, plus at most one gathered read (0.5 s) that held the onset
-    assert after >= ARMED_FOR - 0.5 - 0.5, f"{after:.2f} s recorded after the onset, -d {ARMED_FOR}"
+    # -d counts the 0.5 s lead-in before the sound (found to within the gate's 10 ms window)
+    assert after >= ARMED_FOR - 0.5 - 0.02, f"{after:.2f} s recorded after the onset, -d {ARMED_FOR}"
     assert seconds >= 0.9 * after, f"the tone after the stall: {seconds:.2f} s of the {after:.2f} s after its onset"
+
+
+def test_preroll_listens_again_after_the_server_stalled(harness, user_env, tmp_home, tmp_path):
+    """Pre-roll through a stall: its stream goes on by itself, without a word to the user, and a start
+    pressed 1 s into a sound played after the stall still begins at the sound's onset."""
+    config = tmp_home / ".config" / "trayrip" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("preroll_seconds = 10\n")
+    song = tmp_path / "song.wav"
+    reference = write_signal(song, [(660, 0.3), (1320, 2.7)])
+    app = App(harness, user_env, tmp_home, tmp_path)
+    try:
+        app.wait_docked()
+        app.wait_log(r"pre-roll: audio flowing")
+        mark = len(harness.notifications())
+        _stall(harness, STALL)
+        with harness.record() as clock:  # the sink's clock, once the server runs again
+            clock.wait_frames(1)
+            player = harness.play(song, wait=False, latency_msec=PLAYER_LATENCY)
+            clock.wait_frames(clock.frames_received + RATE, timeout=15)  # 1 s into the sound
+            toggle(user_env)
+        app.wait_log(r"capture running at")
+        assert player.wait(15) == 0
+        toggle(user_env)
+        [path] = wait_recordings(app, 1)
+        app.wait_icon(is_idle, "the idle icon after the recording")
+        log = app.log()
+        notes = harness.notifications(since=mark)
+    finally:
+        app.stop()
+    assert "Traceback" not in log
+    told = [n["summary"] for n in notes if not n["summary"].startswith(("Recording started", "Recording saved"))]
+    assert not told, notes  # a stall is not a problem to tell the user about
+    data, rate = at.read_audio(path)
+    assert rate == RATE
+    begins = assert_starts_with(data, reference, "pre-roll after the stall")
+    assert abs(begins - PAD_BEFORE) <= ONSET_TOL, f"the sound begins at {begins:.3f} s, not at the pad"
+    assert tone_seconds(data, rate, 1320) >= 0.9 * 2.7

@@ -15,9 +15,11 @@ owner's process id, so a later trayrip can undo what a killed one left.
 * **Muted** (``--muted``, both servers): the streams are *moved* to the
   private sink and nothing plays it back, so the user does not hear them.
   On PipeWire too a move, not removed links: WirePlumber links a stream
-  that has none again at once. The sink the streams came from is kept in the
-  private sink's properties (``trayrip.return_to``), so a later trayrip
-  moves them back there after a kill -9.
+  that has none again at once. Where the streams go back to is kept in the
+  private sink's properties (``trayrip.return_to``; a heard route keeps it
+  in its loopback's), so a later trayrip moves them back there after a
+  kill -9: the output they came from, or the default output *now* when
+  they played on the default (as :meth:`AppRoute.stop` does).
 
 The recording itself is the null sink's monitor. New streams of the
 application (the next track) are followed: a ``pactl subscribe`` child is
@@ -51,6 +53,7 @@ log = logging.getLogger(__name__)
 
 SINK_PREFIX = "trayrip_app_"  # + owner pid; the marker of everything routing creates
 _EVENT = re.compile(r"Event '(?:new|change)' on sink-input #(?P<index>\d+)")
+DEFAULT_SINK = "@DEFAULT_SINK@"  # pactl's name for whatever output is the default
 _RETURN_TO = re.compile(r"trayrip\.return_to=(?P<sink>[^\s'\"]+)")
 _NO_SINK = 0xFFFFFFFF
 
@@ -294,21 +297,26 @@ def _arg(argument: str, key: str) -> str | None:
     return None
 
 
+def _return_to(sink: str) -> str:
+    """The property (in a module's argument) naming where the streams go back to after a crash."""
+    return f" trayrip.return_to={sink}" if re.fullmatch(r"@?[\w.:-]+@?", sink) else ""
+
+
 def leftover_modules(modules: list, alive=_pid_alive) -> list[tuple[int, str, str | None]]:
-    """Our modules whose owner is gone: (module index, sink name, loopback target sink or None)."""
+    """Our modules whose owner is gone: (module index, sink name, where its streams go back to, or None)."""
     out = []
     for m in modules:
         arg = m.get("argument") or ""
         name = m.get("name")
         sink = _arg(arg, "sink_name") if name == "module-null-sink" else None
-        back = _RETURN_TO.search(arg) if name == "module-null-sink" else None
+        back = _RETURN_TO.search(arg) if name in ("module-null-sink", "module-loopback") else None
         if name == "module-loopback":
             src = _arg(arg, "source") or ""
             sink = src[: -len(".monitor")] if src.endswith(".monitor") else None
         owner = _owner(sink or "")
         if owner is None or alive(owner):
             continue
-        target = _arg(arg, "sink") if name == "module-loopback" else back["sink"] if back else None
+        target = back["sink"] if back else _arg(arg, "sink") if name == "module-loopback" else None
         out.append((int(m["index"]), sink or "", target))
     return out
 
@@ -342,7 +350,7 @@ def cleanup_leftovers() -> int:
         for si in _pactl_json("list", "sink-inputs"):
             owner_sink = ours.get(_int(si.get("sink")))
             if owner_sink is not None:
-                target = back_to.get(owner_sink) or "@DEFAULT_SINK@"
+                target = back_to.get(owner_sink) or DEFAULT_SINK
                 _run(["pactl", "move-sink-input", str(si["index"]), target])
         kinds = {m["index"]: m["name"] for m in listed}
         for index, _, _ in sorted(left, key=lambda m: kinds.get(m[0]) == "module-null-sink"):  # loopbacks first
@@ -424,9 +432,9 @@ class AppRoute:
             self.matched, found = self._find(streams())
             back = ""
             if self.muted:  # where the streams go back to, should this process die before stop()
-                names = {int(k["index"]): str(k["name"]) for k in _pactl_json("list", "sinks")}
-                origin = names.get(self.matched[0].sink or -1, "")
-                back = f" trayrip.return_to={origin}" if re.fullmatch(r"[\w.:-]+", origin) else ""
+                sinks = _pactl_json("list", "sinks")
+                self._start_sinks = (sinks, default_sink_index(_pactl_json("info"), sinks))
+                back = _return_to(self._back_to(self.matched[0].sink, *self._start_sinks))
             self._load_sink(back)
             return
         inputs, clients, sinks, info, loaded = together(
@@ -517,30 +525,37 @@ class AppRoute:
         else:
             self._move(s)
 
+    @staticmethod
+    def _back_to(sink: int | None, sinks: list, default: int | None) -> str:
+        """Where a stream now on ``sink`` goes back to: the default output if it played there (it follows the
+        default, as it would have without trayrip: headphones plugged in meanwhile), else that output."""
+        if sink is not None and sink == default:
+            return DEFAULT_SINK
+        return next((str(k["name"]) for k in sinks if _int(k.get("index")) == sink), "")
+
     def _move(self, s: AppStream) -> None:
         if s.index in self._moved or s.sink is None:
             return
-        back: int | str = s.sink
-        if not self.muted:
-            # the start listed the sinks and the default beside the streams; a later stream asks again
-            sinks, default = self._start_sinks or (None, None)
-            if sinks is None or s.sink not in {_int(k.get("index")) for k in sinks}:
-                sinks = _pactl_json("list", "sinks")
-                default = default_sink_index(_pactl_json("info"), sinks)
-            names = {int(k["index"]): str(k["name"]) for k in sinks}
-            if s.sink not in names:
-                return
-            # A stream on the default output is heard on whatever output is the default (app_output.py).
-            key = "default" if s.sink == default else s.sink
-            back = "@DEFAULT_SINK@" if key == "default" else s.sink
-            if key not in self._loopbacks:
-                module = int(_run([
-                    "pactl", "load-module", "module-loopback", f"source={self.monitor}", f"sink={names[s.sink]}",
-                    "latency_msec=20", "source_dont_move=true",
-                    f"sink_input_properties='media.name={self.sink} application.name=trayrip-loopback'",
-                ]).strip())
-                self._modules.append(module)
-                self._loopbacks[key] = module
+        # the start listed the sinks and the default beside the streams; a later stream asks again
+        sinks, default = self._start_sinks or (None, None)
+        if sinks is None or s.sink not in {_int(k.get("index")) for k in sinks}:
+            sinks = _pactl_json("list", "sinks")
+            default = default_sink_index(_pactl_json("info"), sinks)
+        names = {int(k["index"]): str(k["name"]) for k in sinks}
+        if s.sink not in names:
+            return
+        # A stream on the default output is heard on whatever output is the default (app_output.py).
+        key = "default" if s.sink == default else s.sink
+        back: int | str = DEFAULT_SINK if key == "default" else s.sink
+        if not self.muted and key not in self._loopbacks:
+            module = int(_run([
+                "pactl", "load-module", "module-loopback", f"source={self.monitor}", f"sink={names[s.sink]}",
+                "latency_msec=20", "source_dont_move=true",
+                f"sink_input_properties='media.name={self.sink} application.name=trayrip-loopback"
+                f"{_return_to(self._back_to(s.sink, sinks, default))}'",
+            ]).strip())
+            self._modules.append(module)
+            self._loopbacks[key] = module
         _run(["pactl", "move-sink-input", str(s.index), self.sink])
         self._moved[s.index] = back
         if self.pipewire:
@@ -667,7 +682,7 @@ class AppRoute:
                 sinks = _pactl_json("list", "sinks")
                 default = default_sink_index(_pactl_json("info"), sinks)
                 for index in loopback_moves(_pactl_json("list", "sink-inputs"), {module}, default):
-                    _run(["pactl", "move-sink-input", str(index), "@DEFAULT_SINK@"])
+                    _run(["pactl", "move-sink-input", str(index), DEFAULT_SINK])
                     log.info("the default output changed: %s is heard on %s now", self.description,
                              next((k.get("name") for k in sinks if _int(k.get("index")) == default), "?"))
         except CaptureError as exc:

@@ -383,7 +383,9 @@ class Recorder:
                 return True
             if not self._settle():
                 return False
-        elif previous is not None and (block.arrival - previous) - block_time > max(self.gap_threshold, 3 * block_time):
+        elif previous is not None and (block.arrival - previous) - block_time > self.gap_threshold:
+            # Held even when the block is long: after a stall PipeWire's null sink hands over seconds of its
+            # catch-up in one read, and only the time that read does not cover is missing (_settle).
             self._held, self._gap_from = [block], previous
             return True
         return self._append(block)
@@ -419,7 +421,9 @@ class Recorder:
         if n:
             self._pending.append(block.data if n == block.frames else block.data[: n * self.format.bytes_per_frame])
             self._pending_frames += n
-            if not self._clock_map or block.arrival - self._clock_map[-1][1] >= _CLOCK_EVERY:
+            # (not while waiting for sound: what is gathered then is not in the file yet, and may never be)
+            due = not self._clock_map or block.arrival - self._clock_map[-1][1] >= _CLOCK_EVERY
+            if due and self.triggered.is_set():
                 assert self._writer is not None
                 self._clock_map.append((self._writer.frames + self._pending_frames, block.arrival))
         return self.max_frames is None or self._room(1) > 0
@@ -463,12 +467,20 @@ class Recorder:
         """While waiting for sound: keep the batch in the lead-in ring, or open the gate.
 
         Returns what to write now: nothing while it is silent, else the lead-in
-        plus this batch (the onset lies in the batch or right before it).
+        before the onset plus the rest of the batch from the onset on. The
+        onset is found inside the batch: a batch may hold seconds (a stalled
+        server's backlog arrives in one read), and what came before the sound
+        in it is waiting, not recording.
         """
+        fed_before = self._gate.frames
         self._gate.feed(data)
         if not self._gate.has_sound:
             self._lead.write(data)
             return b""
+        assert self._gate.first_sound is not None
+        onset = max(0, self._gate.first_sound - fed_before) * self.format.bytes_per_frame
+        self._lead.write(memoryview(data)[:onset])
+        data = data[onset:]
         lead = self._lead.snapshot()
         self._lead.clear()
         self.triggered.set()
