@@ -167,3 +167,22 @@ def test_outputs_and_the_default_are_watched_when_asked(tmp_path):
         assert calls.n == 1  # the stream event before it was not reported
     finally:
         watcher.stop()
+
+
+def test_a_server_away_for_minutes_is_looked_for_every_10_s_at_most():
+    """The tray notices a long outage's end (pre-roll, the idle icon) within 10 s: the pause between tries
+    doubles from 1 s and stops at 10 s (it used to reach 60 s)."""
+    waits: list[float] = []
+
+    class Pauses:  # the watcher's stop event: records each pause and ends the watcher after eight
+        def is_set(self) -> bool:
+            return len(waits) >= 8
+
+        def wait(self, seconds: float) -> bool:
+            waits.append(seconds)
+            return self.is_set()
+
+    watcher = StreamWatcher(lambda: None, exe="/bin/false")  # pactl failing at once: no server
+    watcher._stop = Pauses()
+    watcher._run()
+    assert waits == [1, 2, 4, 8, 10, 10, 10, 10]

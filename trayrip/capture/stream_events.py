@@ -10,7 +10,10 @@ burst began); ``on_change`` must be O(1) (a queue put). While nothing changes th
 nothing when idle. When the server goes away the child ends; it is started
 again after a pause that doubles up to ``retry_max``, and ``on_change`` is
 called once it is back, i.e. once a new child has stayed for ``settle``
-seconds (what plays may be different by then).
+seconds (what plays may be different by then). ``retry_max`` is 10 s: the
+tray notices a long outage's end within 10 s (pre-roll and the idle icon
+come back then), for one short-lived ``pactl`` every 10 s while no server
+answers.
 """
 from __future__ import annotations
 
@@ -51,7 +54,7 @@ class StreamWatcher:
     """Calls ``on_change()`` after the set of playing streams may have changed."""
 
     def __init__(self, on_change: Callable[[], None], *, settle: float = 0.3, retry: float = 1.0,
-                 retry_max: float = 60.0, exe: str | None = None, kinds: tuple[str, ...] = ("sink-input",)):
+                 retry_max: float = 10.0, exe: str | None = None, kinds: tuple[str, ...] = ("sink-input",)):
         self._on_change = on_change
         self.kinds = frozenset(kinds)
         self.settle = settle
