@@ -207,21 +207,39 @@ class Soak:
             sinks=len(self.h.pactl("list", "short", "sinks").splitlines()),
         )
 
-    def run(self, cycles: int, every: int = 50, report=None) -> tuple[Counts, list[Counts], Counts]:
+    def counts_once(self, settled, timeout: float = 10.0) -> Counts:
+        """The counts once ``settled(counts)`` holds, or the last reading after ``timeout`` s: a child or a
+        descriptor only passing through (a short-lived query or helper process) is no leak, and a leak never
+        lets the condition hold."""
+        readings: list[Counts] = []
+
+        def read() -> bool:
+            readings.append(self.counts())
+            return settled(readings[-1])
+
+        try:
+            wait_until(read, timeout, "counts back to the reference", interval=0.1)
+        except TimeoutError:
+            pass  # the caller's assertion shows the reading
+        return readings[-1]
+
+    def run(self, cycles: int, every: int = 50, report=None,
+            settled=None) -> tuple[Counts, list[Counts], Counts]:
         """``cycles`` recordings; a server restart and an output switch after every ``every``.
 
         Returns the counts before the first recording, a sample after every
         ``every`` recordings (taken before that restart and switch: the app
         has been recording steadily since the last one; after the first, on
         the headphones), and the counts at the end, once the default output
-        is the one of the start again.
+        is the one of the start again. With ``settled(samples so far,
+        counts)``, each sample is read again until it holds (:meth:`counts_once`).
         """
         start = self.counts()
         samples: list[Counts] = []
         for i in range(1, cycles + 1):
             self.cycle()
             if i % every == 0:
-                samples.append(self.counts())
+                samples.append(self.counts_once(lambda c: settled(samples, c)) if settled else self.counts())
                 if report:
                     report(samples[-1])
                 if i < cycles:
