@@ -193,6 +193,14 @@ def wait_until(
         time.sleep(interval)
 
 
+def write_user_config(home: Path, text: str) -> Path:
+    """Write trayrip's config file under ``home`` (a test's HOME) and return its path."""
+    config = Path(home) / ".config" / "trayrip" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(text)
+    return config
+
+
 @dataclass
 class _Part:
     """One started process."""

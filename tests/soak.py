@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import audio_tools as at
-from harness import Harness, wait_until
+from harness import Harness, wait_until, write_user_config
 from trayrip.hotkey_syntax import DEFAULT_HOTKEY, xdotool_keys
 
 HOTKEY = xdotool_keys(DEFAULT_HOTKEY)
@@ -73,9 +73,7 @@ class Soak:
     def __init__(self, harness: Harness, env: dict, home: Path, workdir: Path, preroll: float = 2.0,
                  timeout: float = 30.0):
         self.h, self.env, self.home, self.timeout = harness, env, home, timeout
-        config = home / ".config" / "trayrip" / "config.toml"
-        config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(f"preroll_seconds = {preroll:g}\nnotifications = true\n")
+        write_user_config(home, f"preroll_seconds = {preroll:g}\nnotifications = true\n")
         self.tone = at.write_wav(workdir / "soak-tone.wav", at.tone(880, 30.0, amplitude=0.3))
         self._player: subprocess.Popen | None = None
         self._err = open(workdir / "trayrip-soak.stderr", "w+")

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import audio_tools as at
-from harness import wait_until
+from harness import wait_until, write_user_config
 from test_tray_system import HOTKEY, App, wait_recordings
 
 RATE = 48000
@@ -161,9 +161,7 @@ def toggle(how: str, harness, env: dict, expect: str) -> None:
 
 @pytest.mark.parametrize("how", ["trayrip toggle", "hotkey"])
 def test_preroll_tray_recording_started_3_s_late_begins_at_the_onset(how, harness, user_env, tmp_home, tmp_path):
-    config = tmp_home / ".config" / "trayrip" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text("preroll_seconds = 10\n")
+    write_user_config(tmp_home, "preroll_seconds = 10\n")
     song = tmp_path / "song.wav"
     reference = write_signal(song, [(660, 0.3), (1320, 5.7)])
     app = App(harness, user_env, tmp_home, tmp_path)
@@ -201,9 +199,7 @@ def test_preroll_tray_recording_started_3_s_late_begins_at_the_onset(how, harnes
 def test_tray_arm_from_the_menu_waits_records_the_burst_and_stops_on_silence(harness, user_env, tmp_home, tmp_path):
     from test_tray_system import is_idle, red_fraction
 
-    config = tmp_home / ".config" / "trayrip" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text("stop_on_silence = 1.0\n")
+    write_user_config(tmp_home, "stop_on_silence = 1.0\n")
     burst = tmp_path / "burst.wav"
     reference = write_signal(burst, [(660, 0.4), (990, 0.6)])
     app = App(harness, user_env, tmp_home, tmp_path)

@@ -33,7 +33,7 @@ import pytest
 import soundfile as sf
 
 import audio_tools as at
-from harness import wait_until
+from harness import wait_until, write_user_config
 from pairwise import pairwise, uncovered_pairs
 from test_apps_system import play_as, server_state, streams_of
 from test_tray_system import HOTKEY, App
@@ -114,9 +114,7 @@ class Matrix:
 
     def __init__(self, harness, env, home, tmp):
         self.h, self.env, self.home, self.tmp = harness, env, home, tmp
-        self.config = home / ".config" / "trayrip" / "config.toml"
-        self.config.parent.mkdir(parents=True, exist_ok=True)
-        self.config.write_text("")
+        self.config = write_user_config(home, "")
         self.alpha = at.write_wav(tmp / "alpha.wav", np.concatenate([
             at.silence(LEAD), at.tone(ALPHA1, TONE), at.silence(GAP), at.tone(ALPHA2, TONE), at.silence(TAIL)]))
         self.decoy = at.write_wav(tmp / "decoy.wav", np.concatenate([

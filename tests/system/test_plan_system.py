@@ -14,7 +14,7 @@ import sys
 import pytest
 
 import audio_tools as at
-from harness import wait_until
+from harness import wait_until, write_user_config
 from test_apps_system import play_as, streams_of
 from test_tray_system import App, wait_recordings
 
@@ -39,9 +39,7 @@ def record_a_second(app: App, harness, env: dict, started: int) -> None:
 
 
 def test_preroll_follows_record_from_switched_while_the_tray_runs(harness, user_env, tmp_home, tmp_path):
-    config = tmp_home / ".config" / "trayrip" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text("preroll_seconds = 10\ntrim = false\n")
+    config = write_user_config(tmp_home, "preroll_seconds = 10\ntrim = false\n")
     players = [play_as(harness, "ToneAlpha", at.write_wav(tmp_path / "a.wav", at.tone(ALPHA, 60.0))),
                play_as(harness, "ToneDecoy", at.write_wav(tmp_path / "d.wav", at.tone(DECOY, 60.0)))]
     app = None
@@ -78,9 +76,7 @@ def test_after_the_sound_server_comes_back_preroll_resumes_and_the_icon_is_idle(
     """Issue 20, defect 5: the server dies mid-recording with pre-roll on, then returns by itself."""
     from test_tray_system import is_idle, is_recording
 
-    config = tmp_home / ".config" / "trayrip" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text("preroll_seconds = 10\n")
+    write_user_config(tmp_home, "preroll_seconds = 10\n")
     app = App(harness, user_env, tmp_home, tmp_path)
     try:
         app.wait_docked()

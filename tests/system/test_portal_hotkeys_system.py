@@ -15,6 +15,7 @@ import threading
 
 import pytest
 
+from harness import write_user_config
 from portal_backend import PortalStack
 from test_tray_system import App, assert_recording_of, is_idle, is_recording, tone_file, wait_recordings
 from trayrip.desktop.hotkeys import HotkeyManager
@@ -155,9 +156,7 @@ def _doctor_hotkey(env: dict) -> str:
 def test_tray_app_binds_again_after_a_portal_restart_and_keeps_its_session_on_reload(portal, harness, tmp_home,
                                                                                       tmp_path):
     env = dict(portal.env, XDG_SESSION_TYPE="wayland")
-    config = tmp_home / ".config" / "trayrip" / "config.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text('hotkey = "<ctrl>+<alt>+<shift>+r"\n')
+    config = write_user_config(tmp_home, 'hotkey = "<ctrl>+<alt>+<shift>+r"\n')
     app = App(harness, env, tmp_home, tmp_path)
     try:
         app.wait_docked()

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import audio_tools as at
-from harness import wait_until
+from harness import wait_until, write_user_config
 from recorder_tools import wait_for_audio
 from test_follow_output_system import PLAYER_LATENCY, tone_seconds
 from test_gates_system import PAD_BEFORE, ONSET_TOL, assert_starts_with, write_signal
@@ -35,9 +35,7 @@ TONE = 1.5
 def test_arm_waits_across_a_server_restart_and_records_the_sound_after_it(harness, user_env, tmp_home, tmp_path):
     from test_tray_system import is_idle, red_fraction
 
-    config = tmp_home / ".config" / "trayrip" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text("stop_on_silence = 1.0\n")
+    write_user_config(tmp_home, "stop_on_silence = 1.0\n")
     burst = tmp_path / "burst.wav"
     reference = write_signal(burst, [(660, 0.4), (990, 0.6)])
     app = App(harness, user_env, tmp_home, tmp_path)

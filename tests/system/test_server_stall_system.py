@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import audio_tools as at
-from harness import wait_until
+from harness import wait_until, write_user_config
 from recorder_tools import finish, start_record, wait_for_capture_file
 from test_follow_output_system import PLAYER_LATENCY, tone_seconds
 from test_gates_system import PAD_BEFORE, ONSET_TOL, RATE, assert_starts_with, write_signal
@@ -130,9 +130,7 @@ def test_an_armed_recording_still_hears_the_sound_after_the_server_stalled(harne
 def test_preroll_listens_again_after_the_server_stalled(harness, user_env, tmp_home, tmp_path):
     """Pre-roll through a stall: its stream goes on by itself, without a word to the user, and a start
     pressed 1 s into a sound played after the stall still begins at the sound's onset."""
-    config = tmp_home / ".config" / "trayrip" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text("preroll_seconds = 10\n")
+    write_user_config(tmp_home, "preroll_seconds = 10\n")
     song = tmp_path / "song.wav"
     reference = write_signal(song, [(660, 0.3), (1320, 2.7)])
     app = App(harness, user_env, tmp_home, tmp_path)
