@@ -6,6 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+from harness import wait_until
+
 
 def start_record(env, *args) -> subprocess.Popen:
     return subprocess.Popen(
@@ -37,6 +39,20 @@ def wait_for_capture_file(folder: Path, timeout: float = 10) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(f"trayrip never started capturing into {folder}")
+
+
+def wait_for_more_audio(proc: subprocess.Popen, folder: Path, what: str, timeout: float = 20,
+                        more: int = 48000) -> None:
+    """Wait until the running `trayrip record` ``proc`` writes ``more`` bytes beyond what its capture file holds
+    now (audio flows again after a restart or a stall); fails at once with its stderr if it ended."""
+    part = next(folder.glob(".trayrip-*.wav.part"))
+    size = part.stat().st_size
+
+    def grown() -> bool:
+        assert proc.poll() is None, proc.communicate()[1]
+        return part.stat().st_size > size + more
+
+    wait_until(grown, timeout, what, 0.05)
 
 
 def wait_for_audio(rec, timeout: float = 10) -> None:

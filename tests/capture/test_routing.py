@@ -64,6 +64,14 @@ def port(pid, node, direction, channel):
                                                        "port.name": f"x_{channel}"}}}
 
 
+def sink_ports_named_for(route) -> list[dict]:
+    """Our sink's input ports (node 99) as PipeWire shows them: aliased by the sink's description alone."""
+    ours = [port(3, 99, "input", "FL"), port(4, 99, "input", "FR")]
+    for p in ours:
+        p["info"]["props"]["port.alias"] = f"{route._description}:playback_{p['info']['props']['audio.channel']}"
+    return ours
+
+
 def test_ports_are_linked_channel_by_channel_and_mono_to_both():
     dump = [port(1, 70, "output", "FL"), port(2, 70, "output", "FR"), port(3, 99, "input", "FL"),
             port(4, 99, "input", "FR"), port(5, 71, "output", "MONO"),
@@ -500,9 +508,7 @@ def test_pipewire_finds_its_sink_by_its_ports_alone(monkeypatch, no_follow):
     def ports_only(argv, timeout=5.0):
         if argv[0] == "pw-dump":
             server.calls.append(list(argv))
-            ours = [port(3, 99, "input", "FL"), port(4, 99, "input", "FR")]
-            for p in ours:
-                p["info"]["props"]["port.alias"] = f"{route._description}:playback_{p['info']['props']['audio.channel']}"
+            ours = sink_ports_named_for(route)
             return json.dumps([port(1, 75, "output", "FL"), port(2, 75, "output", "FR"), *ours])
         return server(argv, timeout)
 
@@ -580,9 +586,7 @@ def test_pipewire_asks_the_ports_while_listing_and_again_when_its_sink_had_none_
     def ports(argv, timeout=5.0):
         if argv[0] == "pw-dump":
             server.calls.append(list(argv))
-            ours = [port(3, 99, "input", "FL"), port(4, 99, "input", "FR")]
-            for p in ours:
-                p["info"]["props"]["port.alias"] = f"{route._description}:playback_{p['info']['props']['audio.channel']}"
+            ours = sink_ports_named_for(route)
             dumps.append(not dumps)  # the first dump comes before the new sink's ports exist
             return json.dumps([port(1, 75, "output", "FL"), port(2, 75, "output", "FR"), *([] if dumps[-1] else ours)])
         return server(argv, timeout)

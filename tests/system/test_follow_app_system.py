@@ -59,17 +59,28 @@ def _record_app(harness, user_env, tmp_path, *args):
     return headphones, speakers, phones, player, proc
 
 
+def _stop_all(proc, speakers, phones, player) -> dict:
+    """Ask the recording to stop, stop both monitors and the application: what each output's monitor heard."""
+    proc.send_signal(signal.SIGINT)
+    heard_on = {"speakers": speakers.stop(), "headphones": phones.stop()}
+    player.close()
+    return heard_on
+
+
+def _tones_recorded(proc) -> dict:
+    """Seconds of each tone in the file the stopped recording filed."""
+    data, rate = at.read_audio(finish(proc))
+    return {k: tone_seconds(data, rate, f) for k, f in FREQS.items()}
+
+
 def test_app_is_recorded_and_heard_on_the_new_output(harness, user_env, tmp_path):
     before = server_state(harness)
     headphones, speakers, phones, player, proc = _record_app(harness, user_env, tmp_path)
     try:
         _three_tones(harness, player, headphones)
     finally:
-        proc.send_signal(signal.SIGINT)
-        heard_on = {"speakers": speakers.stop(), "headphones": phones.stop()}
-        player.close()
-    data, rate = at.read_audio(finish(proc))
-    recorded = {k: tone_seconds(data, rate, f) for k, f in FREQS.items()}
+        heard_on = _stop_all(proc, speakers, phones, player)
+    recorded = _tones_recorded(proc)
     heard = {out: {k: tone_seconds(x, 48000, f) for k, f in FREQS.items()} for out, x in heard_on.items()}
     for k in FREQS:
         assert recorded[k] >= PRESENT * TONE, f"tone {k}: {recorded[k]:.2f} s of {TONE} s recorded: {recorded}"
@@ -85,11 +96,8 @@ def test_muted_app_is_recorded_and_plays_on_no_new_output(harness, user_env, tmp
     try:
         _three_tones(harness, player, headphones, MUTED_TONE)
     finally:
-        proc.send_signal(signal.SIGINT)
-        heard_on = {"speakers": speakers.stop(), "headphones": phones.stop()}
-        player.close()
-    data, rate = at.read_audio(finish(proc))
-    recorded = {k: tone_seconds(data, rate, f) for k, f in FREQS.items()}
+        heard_on = _stop_all(proc, speakers, phones, player)
+    recorded = _tones_recorded(proc)
     for k in FREQS:
         assert recorded[k] >= PRESENT * MUTED_TONE, f"tone {k}: {recorded[k]:.2f} s of {MUTED_TONE} s: {recorded}"
     for out, x in heard_on.items():

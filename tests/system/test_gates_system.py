@@ -12,6 +12,7 @@ as the sink's clock, files appearing), never bare sleeps.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 import subprocess
@@ -196,8 +197,11 @@ def test_preroll_tray_recording_started_3_s_late_begins_at_the_onset(how, harnes
     assert prepended and 3.0 <= float(prepended.group(1)) <= 10.0, "the pre-roll held the sound's first 3 s"
 
 
-def test_tray_arm_from_the_menu_waits_records_the_burst_and_stops_on_silence(harness, user_env, tmp_home, tmp_path):
-    from test_tray_system import is_idle, red_fraction
+@contextlib.contextmanager
+def tray_armed_from_the_menu(harness, user_env, tmp_home, tmp_path):
+    """The tray app (stop on silence 1 s) armed from its menu; yields (app, the burst's file, its samples) and
+    stops the app afterwards. The burst (660 Hz 0.4 s, 990 Hz 0.6 s) is the caller's to play."""
+    from test_tray_system import is_idle
 
     write_user_config(tmp_home, "stop_on_silence = 1.0\n")
     burst = tmp_path / "burst.wav"
@@ -209,6 +213,15 @@ def test_tray_arm_from_the_menu_waits_records_the_burst_and_stops_on_silence(har
         app.open_menu()
         harness.xdotool("key", "Down", "Down", "Return")  # the second item: Arm
         app.wait_log(r"armed: waiting for sound")
+        yield app, burst, reference
+    finally:
+        app.stop()
+
+
+def test_tray_arm_from_the_menu_waits_records_the_burst_and_stops_on_silence(harness, user_env, tmp_home, tmp_path):
+    from test_tray_system import is_idle, red_fraction
+
+    with tray_armed_from_the_menu(harness, user_env, tmp_home, tmp_path) as (app, burst, reference):
         app.wait_icon(lambda img: not is_idle(img) and red_fraction(img) > 0.05, "the armed icon")
         app.wait_log(r"audio flowing")
         with harness.record() as clock:  # 2 s of the sink's clock: armed and silent, nothing filed
@@ -220,8 +233,6 @@ def test_tray_arm_from_the_menu_waits_records_the_burst_and_stops_on_silence(har
         [path] = wait_recordings(app, 1)  # filed by itself: stop on silence
         app.wait_icon(is_idle, "idle again after filing")
         assert "Traceback" not in app.log()
-    finally:
-        app.stop()
     data, _ = at.read_audio(path)
     begins = assert_starts_with(data, reference, "tray armed")
     print(f"\ntray armed: the burst's onset is at {begins:.3f} s of the filed file (pad {PAD_BEFORE} s)")

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 import audio_tools as at
-from harness import wait_until, write_user_config
+from harness import wait_until
 from recorder_tools import wait_for_audio
 from test_follow_output_system import PLAYER_LATENCY, tone_seconds
-from test_gates_system import PAD_BEFORE, ONSET_TOL, assert_starts_with, write_signal
+from test_gates_system import PAD_BEFORE, ONSET_TOL, assert_starts_with, tray_armed_from_the_menu
 from test_tray_system import App, wait_recordings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "desktop"))
@@ -35,16 +35,7 @@ TONE = 1.5
 def test_arm_waits_across_a_server_restart_and_records_the_sound_after_it(harness, user_env, tmp_home, tmp_path):
     from test_tray_system import is_idle, red_fraction
 
-    write_user_config(tmp_home, "stop_on_silence = 1.0\n")
-    burst = tmp_path / "burst.wav"
-    reference = write_signal(burst, [(660, 0.4), (990, 0.6)])
-    app = App(harness, user_env, tmp_home, tmp_path)
-    try:
-        app.wait_docked()
-        app.wait_icon(is_idle, "the idle icon")
-        app.open_menu()
-        harness.xdotool("key", "Down", "Down", "Return")  # the second item: Arm
-        app.wait_log(r"armed: waiting for sound")
+    with tray_armed_from_the_menu(harness, user_env, tmp_home, tmp_path) as (app, burst, reference):
         app.wait_log(r"audio flowing")
         mark = len(harness.notifications())
         harness.restart_pulse()
@@ -61,8 +52,6 @@ def test_arm_waits_across_a_server_restart_and_records_the_sound_after_it(harnes
         notes = harness.notifications(since=mark)
         assert not [n for n in notes if "problem" in n["summary"].lower() or "error" in n["summary"].lower()], notes
         assert "Traceback" not in app.log()
-    finally:
-        app.stop()
     data, _ = at.read_audio(path)
     begins = assert_starts_with(data, reference, "armed across a restart")
     assert abs(begins - PAD_BEFORE) <= ONSET_TOL

@@ -8,12 +8,11 @@ away is kept as silence. Pre-roll's stream comes back the same way.
 from __future__ import annotations
 
 import signal
-import time
 
 import pytest
 
 import audio_tools as at
-from recorder_tools import finish, start_record, wait_for_capture_file
+from recorder_tools import finish, start_record, wait_for_capture_file, wait_for_more_audio
 from test_follow_output_system import PLAYER_LATENCY, tone_seconds
 
 pytestmark = pytest.mark.both_servers
@@ -30,19 +29,19 @@ def test_a_recording_goes_on_across_a_server_restart(harness, user_env, tmp_path
         wait_for_capture_file(folder)
         harness.play(a, latency_msec=PLAYER_LATENCY)
         harness.restart_pulse()
-        part = next(folder.glob(".trayrip-*.wav.part"))
-        size = part.stat().st_size
-        deadline = time.monotonic() + 20
-        while part.stat().st_size <= size + 48000:  # written to again: the stream is back
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "the recording never came back after the restart"
-            time.sleep(0.05)
+        wait_for_more_audio(proc, folder, "the recording to come back after the restart")
         harness.play(b, latency_msec=PLAYER_LATENCY)
     finally:
         proc.send_signal(signal.SIGINT)
-    path = finish(proc)
+    one_file_with_both_tones(folder, finish(proc), "the restart")
+
+
+def one_file_with_both_tones(folder, path, event: str) -> tuple:
+    """``path`` is the one file in ``folder``, and holds tone A (600 Hz) played before ``event`` and tone B
+    (1300 Hz) after it, each at least 90 % of ``TONE``; returns its (samples, rate)."""
     assert [p.name for p in folder.iterdir()] == [path.name]  # one file
     data, rate = at.read_audio(path)
     for name, freq in (("before", 600), ("after", 1300)):
         seconds = tone_seconds(data, rate, freq)
-        assert seconds >= 0.9 * TONE, f"the tone played {name} the restart: {seconds:.2f} s of {TONE} s"
+        assert seconds >= 0.9 * TONE, f"the tone played {name} {event}: {seconds:.2f} s of {TONE} s"
+    return data, rate

@@ -625,12 +625,7 @@ class AppRoute:
         exe = shutil.which("pactl")
         if exe is None:
             return
-        from .pipewire import spawn_child  # Linux-only (fcntl); this module is imported on every OS
-
-        self._follow = spawn_child(  # never outlives us, even when no event comes to break its pipe
-            [exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=dict(os.environ, LC_ALL="C", LANG="C"), start_new_session=True,
-        )
+        self._follow = _subscribe(exe)
         lines = events_and_looks(self._follow, FOLLOW_LOOKS)
         self._thread = threading.Thread(target=self._following, args=(lines,), name="trayrip-app-follow",
                                         daemon=True)
@@ -687,6 +682,17 @@ class AppRoute:
                              next((k.get("name") for k in sinks if _int(k.get("index")) == default), "?"))
         except CaptureError as exc:
             log.warning("could not follow the default output with the loopback: %s", exc)
+
+
+def _subscribe(exe: str) -> subprocess.Popen:
+    """A ``pactl subscribe`` child whose lines are the server's events (C locale: the event words are parsed)."""
+    from .pipewire import spawn_child  # Linux-only (fcntl); this module is imported on every OS
+
+    return spawn_child(  # never outlives us, even when no event comes to break its pipe
+        [exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        env=dict(os.environ, LC_ALL="C", LANG="C"), start_new_session=True,
+    )
+
 
 def _answers() -> bool:
     """Whether the sound server answers now."""
@@ -768,16 +774,12 @@ class AppSource:
             self.route.stop()  # idempotent: connect undid it already when it failed itself
             raise
 
-    def _subscribe(self) -> subprocess.Popen:
+    @staticmethod
+    def _subscribe() -> subprocess.Popen:
         exe = shutil.which("pactl")
         if exe is None:
             raise CaptureError("pactl was not found: install it (pulseaudio-utils / pipewire-bin)")
-        from .pipewire import spawn_child  # Linux-only, as above
-
-        return spawn_child(
-            [exe, "subscribe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=dict(os.environ, LC_ALL="C", LANG="C"), start_new_session=True,
-        )
+        return _subscribe(exe)
 
     def _wait_for_app(self, sink) -> None:
         self._waiter = self._subscribe()

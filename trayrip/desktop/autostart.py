@@ -294,12 +294,10 @@ class AutostartSwitch:
             self.enabled = self._safe_enabled()
             on_change()
 
-        try:
-            if watcher is None:
-                from .file_watch import watch_file as watcher
-            self._monitor = watcher(path, changed)
-        except Exception as exc:  # no GIO: the checkbox follows the menu's own clicks only
-            log.info("'Start at login' will not follow changes made elsewhere: %s", exc)
+        from .file_watch import watch_or_say  # no GIO: the checkbox follows the menu's own clicks only
+
+        self._monitor = watch_or_say(path, changed, "'Start at login' will not follow changes made elsewhere",
+                                     watcher)
 
     def close(self, timeout: float = 2.0) -> None:
         self._queue.put(None)

@@ -7,10 +7,13 @@ own (pystray's setup thread), which hands its events to that global loop.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["watch_file"]
+__all__ = ["watch_file", "watch_or_say"]
+
+log = logging.getLogger(__name__)
 
 
 def watch_file(path: Path, on_change: Callable[[], None]) -> Any:
@@ -24,3 +27,14 @@ def watch_file(path: Path, on_change: Callable[[], None]) -> Any:
     monitor = Gio.File.new_for_path(str(path)).monitor_file(Gio.FileMonitorFlags.WATCH_MOVES, None)
     monitor.connect("changed", lambda *_args: on_change())
     return monitor
+
+
+def watch_or_say(path: Path, on_change: Callable[[], None], without: str,
+                 watcher: Callable[..., Any] | None = None) -> Any:
+    """:func:`watch_file` (or ``watcher``, for tests), or None with ``without`` logged (what will not follow
+    changes) where it cannot watch: no GIO off the GTK backends."""
+    try:
+        return (watcher or watch_file)(path, on_change)
+    except Exception as exc:
+        log.info("%s: %s", without, exc)
+        return None

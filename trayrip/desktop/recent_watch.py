@@ -8,22 +8,15 @@ reads the journal again.
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Callable
 
 from ..filing.recent import journal_path
+from .file_watch import watch_or_say
 
 __all__ = ["watch_recent"]
-
-log = logging.getLogger(__name__)
 
 
 def watch_recent(on_change: Callable[[], None], watcher: Callable[..., Any] | None = None) -> Any:
     """The monitor (keep it), or None when GIO is not there (the list then follows the tray's own recordings)."""
-    try:
-        if watcher is None:
-            from .file_watch import watch_file as watcher
-        return watcher(journal_path(), on_change)
-    except Exception as exc:
-        log.info("'Recent recordings' will not follow recordings made elsewhere: %s", exc)
-        return None
+    return watch_or_say(journal_path(), on_change, "'Recent recordings' will not follow recordings made elsewhere",
+                        watcher)

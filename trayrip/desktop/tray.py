@@ -50,7 +50,7 @@ from ..config import FORMATS, THRESHOLD_PRESETS
 from .controller import Cmd, Snapshot
 from ..errors import TrayripError
 from ..filing.recent import recent_label
-from ..hotkey_syntax import PRESETS, HotkeyError, display_name
+from ..hotkey_syntax import PRESETS, display_name
 from .folder_dialog import FolderDialog
 from .hotkey_view import key_label, tooltip_note
 from .icons import state_image
@@ -202,13 +202,9 @@ def _load_pystray(candidates: list[str]):
 
 
 # -- what is shown -----------------------------------------------------------------
-def _hotkey_label(snap: Snapshot) -> str:
-    return key_label(snap)  # the key the desktop bound (Wayland portal), else the config's
-
-
 def tooltip(snap: Snapshot) -> str:
     """Title/tooltip text: state, elapsed time while recording, the hotkey."""
-    key = _hotkey_label(snap)
+    key = key_label(snap)  # the key the desktop bound (Wayland portal), else the config's
     if snap.state is State.RECORDING:
         text = f"trayrip: recording {_clock(snap.elapsed)}{_from(snap.source, 'from')} ({key} stops)"
         if snap.pending:
@@ -383,7 +379,7 @@ class Tray:
         Item, Menu, SEP = p.MenuItem, p.Menu, p.Menu.SEPARATOR
         snap = self._snap
         cfg = snap.config
-        key = _hotkey_label(snap)
+        key = key_label(snap)
         recording = snap.state is State.RECORDING
         armed = snap.state is State.ARMED
         items = [
@@ -453,7 +449,7 @@ class Tray:
 
         hotkeys = [radio(display_name(h), "hotkey", h) for h in PRESETS]
         if cfg.hotkey not in PRESETS:
-            hotkeys.append(radio(f"{_hotkey_label(snap)} (from the config)", "hotkey", cfg.hotkey))
+            hotkeys.append(radio(f"{key_label(snap)} (from the config)", "hotkey", cfg.hotkey))
         hotkeys += [SEP, Item("Other: edit the config file…", self._cmd(Cmd.EDIT_CONFIG))]
 
         bits = 3 if cfg.bits == 24 else 2

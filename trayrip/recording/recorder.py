@@ -409,12 +409,7 @@ class Recorder:
             self._write_silence(frames)
             self._counters.filled_frames += frames
             log.info("filled %.3f s in which the loopback source delivered nothing", missing)
-        for b in held:
-            if not self._append(b):
-                return False
-            if not self.triggered.is_set() and self._pending_frames >= self._batch_frames:
-                self._flush()  # a backlog longer than the limit, still waiting: the gate sees it batch by batch
-        return True
+        return all(self._append(b) for b in held)  # still waiting: the gate finds the onset inside the backlog
 
     def _append(self, block: Block) -> bool:
         n = self._room(block.frames)
