@@ -103,9 +103,11 @@ def test_record_argv_for_a_monitor_and_for_linked_ports():
 
 
 def fake_child(tmp_path, body: str):
-    """A stand-in for pw-record: a script that ignores its arguments."""
+    """A stand-in for pw-record: a script that ignores its arguments (and answers ``--help`` at once,
+    unless ``body`` does: the source asks for it before it records)."""
     exe = tmp_path / "fake-pw-record"
-    exe.write_text(f"#!{sys.executable}\nimport os, sys, time\n" + textwrap.dedent(body))
+    answer_help = "" if "--help" in body else "if '--help' in sys.argv:\n    sys.exit(0)\n"
+    exe.write_text(f"#!{sys.executable}\nimport os, sys, time\n{answer_help}" + textwrap.dedent(body))
     exe.chmod(0o700)
     return str(exe)
 
@@ -200,6 +202,48 @@ def test_reader_gathers_the_pipe_rather_than_waking_for_every_cycle(tmp_path):
     src.stop()
     assert frames == 150 * 480
     assert len(blocks) <= elapsed / src.block_interval + 2, (len(blocks), elapsed)
+
+
+def test_a_catch_up_after_a_stall_is_read_before_it_fills_the_pipe(tmp_path):
+    # After a stall PipeWire 1.4's null sink writes the cycles it missed as fast as it can. A child that
+    # finds the pipe full loses them (a graph does not wait): here, a non-blocking writer that counts what
+    # did not fit. It writes one cycle, stalls, then three pipes' worth at ~20x real time. A reader that
+    # pauses 0.5 s after the first read following the stall lets the pipe overflow.
+    report = tmp_path / "report"
+    exe = fake_child(tmp_path, f"""
+        import fcntl
+        cycle = b"\\x01\\x00" * 2 * 2048
+        os.write(1, cycle)
+        time.sleep(1.0)  # the stall
+        fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) | os.O_NONBLOCK)
+        burst = 3 * fcntl.fcntl(1, 1032) // len(cycle)  # F_GETPIPE_SZ, after trayrip widened the pipe
+        written = lost = len(cycle)
+        for _ in range(burst):
+            try:
+                written += os.write(1, cycle)
+            except BlockingIOError:
+                lost += len(cycle)
+            time.sleep(0.002)  # 43 ms of audio every 2 ms
+        with open({str(report)!r} + ".tmp", "w") as f:
+            f.write(f"{{written}} {{lost}}")
+        os.rename({str(report)!r} + ".tmp", {str(report)!r})
+        time.sleep(30)
+    """)
+    src = PipeWireSource(AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "fake"), exe=exe)
+    q, sink = collect()
+    src.start(sink)
+    try:
+        received = 0
+        while not report.exists() or received < int(report.read_text().split()[0]):
+            try:
+                received += len(q.get(timeout=0.1).data)
+            except queue.Empty:
+                assert src.error() is None
+        written, lost = map(int, report.read_text().split())
+    finally:
+        src.stop()
+    assert lost == len(b"\x01\x00" * 2 * 2048), f"{lost - 8192} bytes of the catch-up did not fit in the pipe"
+    assert received == written
 
 
 def test_drain_with_an_empty_pipe_returns_at_once(tmp_path):

@@ -7,7 +7,8 @@ private sink); the choice is measured by ``bench/bench_pipewire.py``
 Debian 12, GStreamer would be a large dependency for one stream, and a
 binding would run PipeWire's callbacks under the GIL.
 
-Threads: the ``trayrip-pw-reader`` thread reads the pipe twice a second and
+Threads: the ``trayrip-pw-reader`` thread reads the pipe twice a second
+(without pausing while a server catches up after a stall: ``read_pace``) and
 hands what gathered to the sink (O(1): wrap and ``put_nowait``); start/stop/error run on
 the controlling thread. The child gets its own session (a terminal's Ctrl+C
 must reach trayrip, which then files the recording, not the child). It dies
@@ -35,7 +36,8 @@ import time
 
 from ..errors import CaptureError
 from .base import AudioFormat, Block, BlockSink
-from .childtarget import TOOLS, PipeWireTarget, pw_record_path
+from .childtarget import PipeWireTarget, pw_record_path
+from .read_pace import ReadPace
 from .startup_zeros import StartupZeros
 
 __all__ = ["MARKER", "PipeWireTarget", "PipeWireSource", "record_argv", "pw_record_path", "raw_pcm_args"]
@@ -353,9 +355,11 @@ class PipeWireSource:
         view = memoryview(buffer)
         held = 0  # bytes of a torn frame kept at the front of buffer
         zeros = StartupZeros(bpf, self.format.rate)  # the new stream's first, zero-filled cycle
+        pace = ReadPace(self.format.rate * bpf)
         while True:
             with self._read_done:
                 self._reads_started += 1
+            began = time.monotonic()
             try:
                 n = os.readv(fd, [view[held:]])
             except (OSError, ValueError):
@@ -363,6 +367,9 @@ class PipeWireSource:
             if not n:
                 break
             arrival = time.monotonic()
+            if n >= capacity:
+                log.warning("the capture pipe was full (%.1f s of audio): %s may have lost some",
+                            n / (self.format.rate * bpf), self.tool)
             self.bytes_read += n
             held += n
             usable = held - held % bpf
@@ -375,7 +382,7 @@ class PipeWireSource:
             with self._read_done:
                 self._reads_done = self._reads_started
                 self._read_done.notify_all()
-            if not self._stopping:
+            if not self._stopping and pace.may_pause(n, began, arrival):
                 # Let the pipe gather; stop() and drain() cut this short. stop() sets _stopping before
                 # waking us, so clearing here can never swallow a stop.
                 self._wake.wait(min(self.block_interval, pause))
