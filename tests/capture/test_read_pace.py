@@ -1,7 +1,7 @@
 """When the pipe reader pauses: twice a second in real time, never while a server catches up after a stall."""
 from __future__ import annotations
 
-from trayrip.capture.read_pace import CATCH_UP_SPAN, STALLED_AFTER, ReadPace
+from trayrip.capture.read_pace import CATCH_UP_SPAN, KEEP_ON, STALLED_AFTER, ReadPace
 
 SECOND = 48000 * 4  # bytes of 48 kHz 16-bit stereo
 
@@ -37,14 +37,26 @@ def test_after_a_stall_the_reader_reads_on_without_pausing_until_the_catch_up_is
 def test_a_long_catch_up_keeps_the_reader_going_past_the_span():
     pace = ReadPace(SECOND)
     pace.may_pause(8192, 0.0, 0.1)
-    assert not pace.may_pause(8192, 0.2, 0.2 + STALLED_AFTER)
-    t = 0.2 + STALLED_AFTER + CATCH_UP_SPAN
+    stalled = STALLED_AFTER + 0.05
+    assert not pace.may_pause(8192, 0.2, 0.2 + stalled)
+    t = 0.2 + stalled + CATCH_UP_SPAN
     assert not pace.may_pause(8192, t - 0.02, t - 0.01)  # the span's last read
-    assert not pace.may_pause(SECOND, t, t + 0.05)  # a second of audio in 50 ms: still catching up
-    assert pace.may_pause(SECOND // 10, t + 0.05, t + 0.15)  # 0.1 s in 0.1 s
+    assert not pace.may_pause(SECOND, t, t + 0.05)  # a second of audio in 60 ms: still catching up
+    t += 0.05
+    assert not pace.may_pause(SECOND // 40, t, t + 0.04)  # one slow write (25 ms of audio in 40 ms) ...
+    t += 0.04
+    assert not pace.may_pause(SECOND, t, t + 0.01)  # ... and the catch-up goes on
+    t += 0.01
+    # real time again: the reader pauses once reads have brought no more than real time for KEEP_ON
+    end = t + KEEP_ON
+    while t + 0.1 < end:
+        assert not pace.may_pause(SECOND // 10, t, t + 0.1)
+        t += 0.1
+    t = end + 0.01
+    assert pace.may_pause(SECOND // 100, t - 0.01, t)
 
 
 def test_a_wait_shorter_than_a_stall_changes_nothing():
     pace = ReadPace(SECOND)
     pace.may_pause(SECOND // 2, 0.0, 0.5)
-    assert pace.may_pause(SECOND // 2, 1.0, 1.0 + STALLED_AFTER / 2)
+    assert pace.may_pause(SECOND // 2, 1.0 - STALLED_AFTER / 2, 1.0)

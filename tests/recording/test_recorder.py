@@ -158,6 +158,31 @@ def test_a_catch_up_read_shorter_than_the_stall_is_followed_by_the_missing_time(
     assert abs(result.frames / RATE - (3.0 + 6.1 + 1.5)) < 0.01
 
 
+def test_a_catch_up_in_hundreds_of_small_blocks_is_held_whole(tmp_path):
+    """A 6 s stall's catch-up as a reader that keeps up hands it over: one 21 ms cycle per block, 281
+    blocks within 12 ms. They cover the stall, so nothing is filled (a hold limited to 250 blocks decided
+    early and filled 0.68 s, and the stall was kept that much longer than it lasted)."""
+    src = ScriptedSource()
+    rec = Recorder(src, tmp_path / "x.part")
+    rec.start()
+    t = 100.0
+    for _ in range(4):
+        src.deliver(0.5, t + 0.5)
+        t += 0.5
+    cycle = 1024 / RATE
+    catch_up = round(6.0 / cycle)
+    for i in range(catch_up):
+        src.deliver(cycle, t + 6.0 + i * 0.012 / catch_up)
+    t += 6.0 + 0.012
+    for _ in range(3):
+        src.deliver(0.5, t + 0.5)
+        t += 0.5
+    result = rec.stop()
+    rec.release()
+    assert result.filled_frames == 0, f"{result.filled_frames / RATE:.2f} s filled"
+    assert result.frames == round(4 * 0.5 * RATE) + catch_up * 1024 + round(3 * 0.5 * RATE)
+
+
 def test_duration_is_reached_by_the_clock_when_nothing_is_delivered(tmp_path, monkeypatch):
     monkeypatch.setattr("trayrip.api._DURATION_GRACE", 0.5)
     src = FakeSource(np.zeros((RATE, 2), np.float32), RATE, speed=1.0, total_frames=RATE // 10)

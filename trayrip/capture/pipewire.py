@@ -25,6 +25,7 @@ import functools
 import logging
 import os
 import queue
+import select
 import shutil
 import signal
 import struct
@@ -59,6 +60,7 @@ _F_GETPIPE_SZ = 1032
 # every cycle is what keeps trayrip near pw-record's own cost (README, "PipeWire").
 # The price: a kill -9 loses what is in the pipe, at most this long.
 _READ_EVERY = 0.5
+_QUIET = 0.1  # seconds without a write after which what a catch-up gathered is handed over
 _PIPE_BYTES = 1 << 20
 
 
@@ -250,7 +252,8 @@ class PipeWireSource:
     def stop(self) -> None:
         """End the child, deliver what is still in the pipe, then detach the sink.
 
-        O(1): the pipe holds at most ``block_interval`` (0.5 s) of audio.
+        Quick: the pipe holds what gathered since the last read (``block_interval``, 0.5 s; after a
+        stall, a catch-up of up to the pipe's 5.5 s).
         """
         self._stopping = True
         self._wake.set()
@@ -338,6 +341,17 @@ class PipeWireSource:
                 if sink is not None:
                     sink(Block(data, len(data) // self.format.bytes_per_frame, arrival))
 
+    def _hand_over(self, view: memoryview, held: int, zeros: StartupZeros, arrival: float) -> int:
+        """Deliver the whole frames at the front of ``view`` (reader thread); returns the bytes kept."""
+        bpf = self.format.bytes_per_frame
+        usable = held - held % bpf
+        if usable:
+            data = zeros.feed(bytes(view[:usable]))
+            view[: held - usable] = view[usable:held]
+            self._deliver(data, arrival)
+            self._first.set()
+        return held - usable
+
     def _read(self) -> None:
         """Reader thread: pipe bytes -> whole-frame Blocks, until EOF.
 
@@ -351,12 +365,18 @@ class PipeWireSource:
         bpf = self.format.bytes_per_frame
         capacity = _pipe_size(fd)
         pause = capacity / (self.format.rate * bpf) / 4  # the longest pause the pipe allows (a quarter of it)
-        buffer = bytearray(capacity + bpf)
+        most = int(_READ_EVERY * self.format.rate) * bpf  # a block's most audio; also what a catch-up gathers
+        buffer = bytearray(capacity + most + bpf)
         view = memoryview(buffer)
-        held = 0  # bytes of a torn frame kept at the front of buffer
+        held = 0  # bytes not handed over yet (a torn frame; during a catch-up, up to a block's worth)
         zeros = StartupZeros(bpf, self.format.rate)  # the new stream's first, zero-filled cycle
         pace = ReadPace(self.format.rate * bpf)
+        arrival = 0.0
+        asked = False  # drain() or stop() woke the reader: what this read brings is handed over at once
+        full = 0  # reads that found the pipe full
         while True:
+            if held >= bpf and not select.select([fd], [], [], _QUIET)[0]:
+                held = self._hand_over(view, held, zeros, arrival)  # a catch-up's gathering ended quietly
             with self._read_done:
                 self._reads_started += 1
             began = time.monotonic()
@@ -367,26 +387,29 @@ class PipeWireSource:
             if not n:
                 break
             arrival = time.monotonic()
-            if n >= capacity:
-                log.warning("the capture pipe was full (%.1f s of audio): %s may have lost some",
-                            n / (self.format.rate * bpf), self.tool)
+            if n >= capacity:  # (said once per stream: a reader starved for long would say it at every read)
+                full += 1
+                (log.warning if full == 1 else log.debug)(
+                    "the capture pipe was full (%.1f s of audio): %s may have lost some", n / (self.format.rate * bpf),
+                    self.tool)
             self.bytes_read += n
             held += n
-            usable = held - held % bpf
-            if usable:
-                data = zeros.feed(bytes(view[:usable]))
-                view[: held - usable] = view[usable:held]
-                held -= usable
-                self._deliver(data, arrival)
-                self._first.set()
+            may_pause = self._stopping or pace.may_pause(n, began, arrival)
+            # While catching up, reads come every cycle: they are handed over a block at a time (as many
+            # blocks as usual), and at once when drain() or stop() asks (they set _wake).
+            asked = asked or self._wake.is_set()
+            if may_pause or asked or held >= min(most, self.block_interval * self.format.rate * bpf):
+                held = self._hand_over(view, held, zeros, arrival)
+                asked = False
             with self._read_done:
                 self._reads_done = self._reads_started
                 self._read_done.notify_all()
-            if not self._stopping and pace.may_pause(n, began, arrival):
+            if may_pause and not self._stopping:
                 # Let the pipe gather; stop() and drain() cut this short. stop() sets _stopping before
                 # waking us, so clearing here can never swallow a stop.
-                self._wake.wait(min(self.block_interval, pause))
+                asked = self._wake.wait(min(self.block_interval, pause))
                 self._wake.clear()
+        self._hand_over(view, held, zeros, time.monotonic())
         self._deliver(zeros.flush(), time.monotonic())
         with self._read_done:
             self._reader_ended = True

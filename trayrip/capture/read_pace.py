@@ -15,11 +15,12 @@ reads bring audio faster than real time.
 """
 from __future__ import annotations
 
-__all__ = ["ReadPace", "STALLED_AFTER", "CATCH_UP_SPAN"]
+__all__ = ["ReadPace", "STALLED_AFTER", "CATCH_UP_SPAN", "KEEP_ON"]
 
 STALLED_AFTER = 0.25  # seconds a read waited for its first byte: the stream had stopped
 CATCH_UP_SPAN = 1.0  # seconds of unpaused reads after such a read: the catch-up's first writes may be slow
-_FASTER = 1.5  # a read bringing more audio than this times the time since the last one: still catching up
+KEEP_ON = 0.25  # seconds of unpaused reads after a read that brought audio faster than real time
+_FASTER = 1.5  # ... that is, more than this times the time since the read before
 
 
 class ReadPace:
@@ -32,11 +33,14 @@ class ReadPace:
 
     def may_pause(self, nbytes: int, began: float, ended: float) -> bool:
         """After a read of ``nbytes`` that began and ended at these monotonic times: True if the reader may
-        pause (the stream runs in real time), False if it should read again at once (a catch-up)."""
+        pause (the stream runs in real time), False if it should read again at once (a catch-up).
+
+        The catch-up ends only after a quiet stretch: one slow write in it (a loaded machine) does not
+        let the reader pause while seconds more are coming."""
         since, self._last = (ended - self._last if self._last is not None else None), ended
-        if since is not None and ended - began >= STALLED_AFTER:  # (the first read waits for start-up: no backlog)
-            self._until = ended + CATCH_UP_SPAN
-        if ended < self._until:
-            return False
-        audio = nbytes / self._bytes_per_second
-        return since is None or audio <= _FASTER * since
+        if since is not None:  # (the first read waits for the stream's start-up: no backlog)
+            if ended - began >= STALLED_AFTER:
+                self._until = ended + CATCH_UP_SPAN
+            elif nbytes / self._bytes_per_second > _FASTER * since:
+                self._until = max(self._until, ended + KEEP_ON)
+        return ended >= self._until

@@ -28,7 +28,7 @@ __all__ = ["Recorder", "RecorderStatus", "RecordingResult"]
 log = logging.getLogger(__name__)
 
 _STOP = None
-_MAX_HELD = 250  # blocks (10 s of PortAudio's 40 ms ones) held while deciding about a gap
+_MAX_HELD_SECONDS = 60  # of audio held while deciding about a gap (a stalled server's catch-up, in blocks of any size)
 _BATCH_WAIT = 0.1  # seconds the recorder thread lets blocks gather between writes
 PROMPT_BLOCK_SECONDS = 0.1  # at most this much audio per block from a batching source when waiting for sound or silence
 _CLOCK_EVERY = 0.5  # seconds between points of the frame <-> arrival time map
@@ -132,6 +132,8 @@ class Recorder:
         self._last_arrival: float | None = None
         self._flowing = False
         self._held: list[Block] = []  # blocks after a delivery gap, until we know whether audio was missing
+        self._held_frames = 0
+        self._max_held = _MAX_HELD_SECONDS * self.format.rate
         self._gap_from = 0.0  # arrival of the last block before that gap
         self._stopping = threading.Event()
         self._source_stopped = False
@@ -378,15 +380,16 @@ class Recorder:
         previous, self._last_arrival = self._last_arrival, block.arrival
         block_time = block.frames / self.format.rate
         if self._held:
-            if block.arrival - self._held[-1].arrival < 0.5 * block_time and len(self._held) < _MAX_HELD:
+            if block.arrival - self._held[-1].arrival < 0.5 * block_time and self._held_frames < self._max_held:
                 self._held.append(block)  # still draining a backlog
+                self._held_frames += block.frames
                 return True
             if not self._settle():
                 return False
         elif previous is not None and (block.arrival - previous) - block_time > self.gap_threshold:
             # Held even when the block is long: after a stall PipeWire's null sink hands over seconds of its
             # catch-up in one read, and only the time that read does not cover is missing (_settle).
-            self._held, self._gap_from = [block], previous
+            self._held, self._held_frames, self._gap_from = [block], block.frames, previous
             return True
         return self._append(block)
 
