@@ -236,12 +236,14 @@ def test_a_catch_up_after_a_stall_is_read_before_it_fills_the_pipe(tmp_path):
     src.start(sink)
     try:
         received, blocks = 0, 0
+        deadline = time.monotonic() + 60
         while not report.exists() or received < int(report.read_text().split()[0]):
             try:
                 received += len(q.get(timeout=0.1).data)
                 blocks += 1
             except queue.Empty:
                 assert src.error() is None
+                assert time.monotonic() < deadline, f"{received} bytes handed over; the rest never came"
         written, lost = map(int, report.read_text().split())
     finally:
         src.stop()

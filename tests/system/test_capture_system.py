@@ -24,9 +24,10 @@ pytestmark = pytest.mark.both_servers  # PulseAudio and PipeWire
 
 PAD_BEFORE, PAD_AFTER = 0.100, 0.300
 TOL = 0.050  # issue 2: trimmed to the pads within ~50 ms
+CYCLE = 1024 / 48000  # PipeWire's graph cycle in the harness (its default quantum at 48 kHz)
 
 
-def check_bursts(path: Path, played: at.Bursts, rate: int):
+def check_bursts(path: Path, played: at.Bursts, rate: int, server: str = "pulseaudio"):
     data, got_rate = at.read_audio(path)
     assert got_rate == rate
     found = at.burst_frequencies(data, got_rate, threshold_db=-30)
@@ -35,9 +36,13 @@ def check_bursts(path: Path, played: at.Bursts, rate: int):
     starts = [a for a, _, _ in found]
     # leading silence trimmed to the pad
     assert abs(starts[0] - PAD_BEFORE) <= TOL, starts
-    # no frames dropped: bursts are exactly as far apart as played
-    for got, want in zip(np.diff(starts), np.diff(played.onsets)):
-        assert abs(got - want) <= 0.005, (starts, played.onsets)
+    # no frames dropped: bursts are exactly as far apart as played. On PipeWire a client that a loaded
+    # machine does not run in time loses a whole graph cycle in the server, pw-record on its own too (README,
+    # "PipeWire": 32-72 times in 3 minutes at load 3-5); one such cycle, and nothing else, is let through.
+    short = [want - got for got, want in zip(np.diff(starts), np.diff(played.onsets))]
+    cycles = [i for i, s in enumerate(short) if server == "pipewire" and abs(s - CYCLE) <= 0.002]
+    assert len(cycles) <= 1, (starts, played.onsets)
+    assert all(abs(s) <= 0.005 for i, s in enumerate(short) if i not in cycles), (starts, played.onsets)
     # trailing silence trimmed to the pad, and the total length follows
     last_end = starts[-1] + played.burst
     assert abs(len(data) / got_rate - (last_end + PAD_AFTER)) <= TOL
@@ -54,7 +59,7 @@ def test_record_files_the_played_bursts_trimmed(harness, user_env, tmp_path):
     path = finish(proc)
     info = sf.info(path)
     assert (info.samplerate, info.channels, info.subtype) == (48000, 2, "PCM_16")
-    check_bursts(path, played, 48000)
+    check_bursts(path, played, 48000, harness.server)
     assert [p.name for p in folder.iterdir()] == [path.name]  # nothing else left behind
 
 
@@ -91,7 +96,7 @@ def test_master_format_and_sigterm(harness, user_env, tmp_path):
     assert finish(proc) == out
     info = sf.info(out)
     assert (info.samplerate, info.subtype) == (96000, "PCM_24")
-    check_bursts(out, played, 96000)
+    check_bursts(out, played, 96000, harness.server)
 
 
 def test_devices_marks_the_loopback(harness, user_env):

@@ -371,11 +371,13 @@ class PipeWireSource:
         held = 0  # bytes not handed over yet (a torn frame; during a catch-up, up to a block's worth)
         zeros = StartupZeros(bpf, self.format.rate)  # the new stream's first, zero-filled cycle
         pace = ReadPace(self.format.rate * bpf)
+        quiet = select.poll()
+        quiet.register(fd, select.POLLIN)
         arrival = 0.0
         asked = False  # drain() or stop() woke the reader: what this read brings is handed over at once
         full = 0  # reads that found the pipe full
         while True:
-            if held >= bpf and not select.select([fd], [], [], _QUIET)[0]:
+            if held >= bpf and not quiet.poll(_QUIET * 1000):  # (poll: select() fails for descriptors past 1023)
                 held = self._hand_over(view, held, zeros, arrival)  # a catch-up's gathering ended quietly
             with self._read_done:
                 self._reads_started += 1

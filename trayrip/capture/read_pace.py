@@ -10,8 +10,9 @@ of a second. A reader paused for 0.5 s then let a 6 s catch-up fill the pipe,
 and the newest audio -- the start of the next sound -- was lost.
 
 So: after a read that had to wait for its first byte (the server delivered
-nothing for a while), read without pausing for a moment, and for as long as
-reads bring audio faster than real time.
+nothing for a while), read without pausing for a second, and on until reads
+have brought no more than real time for a quarter second. (The reader hands
+what these reads bring over in blocks of the usual size: ``pipewire``.)
 """
 from __future__ import annotations
 
