@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -170,15 +171,29 @@ class App:
             except TimeoutError:
                 if attempt == 2 or menu() is not None:
                     raise
-        time.sleep(0.2)  # let it settle (GTK maps, then sizes and grabs)
-        return box
+        # GTK maps the menu, then sizes and places it: a click before it stands still can land outside
+        return self._standing_still(lambda: menu() or box, "the tray menu to stand still")
+
+    def _standing_still(self, read: Callable[[], object], what: str, polls: int = 3):
+        """``read()`` once it has given the same value ``polls`` times in a row (0.05 s apart)."""
+        seen: list[object] = []
+
+        def still():
+            seen.append(read())
+            return seen[-1] if len(seen) >= polls and all(v == seen[-1] for v in seen[-polls:]) else None
+
+        return wait_until(still, 10, what, 0.05)
 
     def menu_choose(self, which: str, button: int = 3) -> None:
         """Open the menu and click its first or last item (Start/Stop, Quit)."""
         mx, my, mw, mh = self.open_menu(button)
         y = my + 16 if which == "first" else my + mh - 16
+        row = (mx + 2, y - 4, mx + mw - 2, y + 4)
+        before = _rgb(self.h.screenshot().crop(row))
         self.h.xdotool("mousemove", str(mx + mw // 3), str(y))
-        time.sleep(0.1)
+        # the item lights up once GTK has seen the pointer on it: a click before that closes the menu unchosen
+        wait_until(lambda: np.abs(_rgb(self.h.screenshot().crop(row)) - before).max() > 16, 10,
+                   f"the {which} menu item to light up under the pointer", 0.05)
         self.h.xdotool("click", "1")
         wait_until(lambda: not (self.visible_trayrip_windows() - {self.icon.id}) or self.proc.poll() is not None,
                    10, "the tray menu to close", 0.05)
