@@ -363,14 +363,15 @@ class PipeWireSource:
         assert proc is not None and proc.stdout is not None
         fd = proc.stdout.fileno()
         bpf = self.format.bytes_per_frame
+        per_second = self.format.rate * bpf
         capacity = _pipe_size(fd)
-        pause = capacity / (self.format.rate * bpf) / 4  # the longest pause the pipe allows (a quarter of it)
+        pause = capacity / per_second / 4  # the longest pause the pipe allows (a quarter of it)
         most = int(_READ_EVERY * self.format.rate) * bpf  # a block's most audio; also what a catch-up gathers
         buffer = bytearray(capacity + most + bpf)
         view = memoryview(buffer)
         held = 0  # bytes not handed over yet (a torn frame; during a catch-up, up to a block's worth)
         zeros = StartupZeros(bpf, self.format.rate)  # the new stream's first, zero-filled cycle
-        pace = ReadPace(self.format.rate * bpf)
+        pace = ReadPace(per_second)
         quiet = select.poll()
         quiet.register(fd, select.POLLIN)
         arrival = 0.0
@@ -392,15 +393,14 @@ class PipeWireSource:
             if n >= capacity:  # (said once per stream: a reader starved for long would say it at every read)
                 full += 1
                 (log.warning if full == 1 else log.debug)(
-                    "the capture pipe was full (%.1f s of audio): %s may have lost some", n / (self.format.rate * bpf),
-                    self.tool)
+                    "the capture pipe was full (%.1f s of audio): %s may have lost some", n / per_second, self.tool)
             self.bytes_read += n
             held += n
             may_pause = self._stopping or pace.may_pause(n, began, arrival)
             # While catching up, reads come every cycle: they are handed over a block at a time (as many
             # blocks as usual), and at once when drain() or stop() asks (they set _wake).
             asked = asked or self._wake.is_set()
-            if may_pause or asked or held >= min(most, self.block_interval * self.format.rate * bpf):
+            if may_pause or asked or held >= min(most, self.block_interval * per_second):
                 held = self._hand_over(view, held, zeros, arrival)
                 asked = False
             with self._read_done:
