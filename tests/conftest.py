@@ -69,12 +69,18 @@ def harness(request):
 @pytest.fixture(autouse=True)
 def _harness_guard(request):
     """Before each test that uses the harness: bring PulseAudio back if an
-    earlier test killed it, and fail clearly if another part has died."""
-    if "harness" in request.fixturenames:
-        h = request.getfixturevalue("harness")
-        h.start_pulse()
-        h.check_alive()
+    earlier test killed it, and fail clearly if another part has died; after
+    it: fail if the sound server died on its own during the test."""
+    if "harness" not in request.fixturenames:
+        yield
+        return
+    h = request.getfixturevalue("harness")
+    h.start_pulse()
+    h.check_alive()
     yield
+    crash = h.server_crash()  # (the next test's start_pulse() brings it back: say it here, where it happened)
+    if crash:
+        pytest.fail(crash, pytrace=False)
 
 
 @pytest.fixture(autouse=True)

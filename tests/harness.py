@@ -421,6 +421,14 @@ class Harness:
         """PIDs of the running parts, by name."""
         return {name: p.pid for name, p in self._parts.items() if p.alive()}
 
+    def server_crash(self) -> str | None:
+        """What the sound server said before it died on its own (not killed by a test), or None if it runs."""
+        part = self._parts.get(self.server)
+        if part is None or part.alive():
+            return None
+        return f"harness: {self.server} died on its own ({part.popen.returncode})\n--- tail of {part.log} ---\n" + \
+            _tail(part.log)
+
     def check_alive(self) -> None:
         """Raise `HarnessError` if any part has died (PulseAudio killed on purpose excepted)."""
         for name, part in self._parts.items():
@@ -899,10 +907,16 @@ class Harness:
         env.pop("DBUS_SESSION_BUS_ADDRESS", None)
         env.pop("DISPLAY", None)
         log = self.log_dir / "pulseaudio.log"
+        # --disable-shm: PulseAudio 16.1 (Debian 12) aborts now and then (2 runs in 20 of the tracks test
+        # under load) when a player's stream ends while a recorder of the monitor gets its blocks by
+        # shared memory: "memblock.c: Assertion 'pa_atomic_load(&b->pool->stat.n_imported) > 0' failed
+        # ... memblock_replace_import()", after "pstream.c: Cannot send block reference with
+        # non-registered memfd ID". A server bug, not trayrip's (it waits for a lost server and records on:
+        # test_server_back_system.py); with the audio sent over the socket it does not happen.
         return self._spawn(
             "pulseaudio",
             ["pulseaudio", "-n", "--daemonize=no", "--system=no", "--exit-idle-time=-1",
-             "--disallow-exit", "--use-pid-file=no", "--realtime=no", "--high-priority=no",
+             "--disallow-exit", "--use-pid-file=no", "--realtime=no", "--high-priority=no", "--disable-shm=yes",
              "--log-time=1", "--log-level=info", f"--log-target=file:{log}",
              "-F", str(self.dir / "pulse.pa")],
             env=env,

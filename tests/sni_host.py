@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 WATCHER = "org.kde.StatusNotifierWatcher"
 _XML = """
@@ -157,8 +158,12 @@ def _entry(node) -> MenuEntry:
     return MenuEntry(id_, label, props, [_entry(c[1]) for c in children])
 
 
+class MenuCallError(Exception):
+    """The item's dbusmenu answered with an error (e.g. an id from a menu rebuilt since)."""
+
+
 def _menu_call(bus_name: str, item_path: str, method: str, signature: str, args: tuple):
-    from jeepney import DBusAddress, Properties, new_method_call
+    from jeepney import DBusAddress, MessageType, Properties, new_method_call
     from jeepney.io.blocking import open_dbus_connection
 
     with open_dbus_connection(bus="SESSION") as conn:
@@ -166,7 +171,10 @@ def _menu_call(bus_name: str, item_path: str, method: str, signature: str, args:
         reply = conn.send_and_get_reply(Properties(item).get("Menu"), timeout=5)
         menu_path = reply.body[0][1]
         menu = DBusAddress(menu_path, bus_name=bus_name, interface="com.canonical.dbusmenu")
-        return conn.send_and_get_reply(new_method_call(menu, method, signature, args), timeout=5).body
+        reply = conn.send_and_get_reply(new_method_call(menu, method, signature, args), timeout=5)
+        if reply.header.message_type is MessageType.error:
+            raise MenuCallError(f"{method}: {reply.header.fields.get(4, '')} {reply.body}")
+        return reply.body
 
 
 def menu_layout(bus_name: str, item_path: str) -> MenuEntry:
@@ -175,10 +183,24 @@ def menu_layout(bus_name: str, item_path: str) -> MenuEntry:
     return _entry(root)
 
 
-def click(bus_name: str, item_path: str, entry: MenuEntry) -> None:
-    """What the panel sends when the user clicks ``entry``."""
-    stamp = int(time.monotonic() * 1000) & 0xFFFFFFFF
-    _menu_call(bus_name, item_path, "Event", "isvu", (entry.id, "clicked", ("i", 0), stamp))
+def click(bus_name: str, item_path: str, find: Callable[[MenuEntry], MenuEntry], timeout: float = 5.0) -> None:
+    """What the panel sends when the user clicks the entry ``find`` picks out of the menu.
+
+    The app rebuilds its menu whenever what it shows changes, and a rebuilt
+    menu has new ids: a click on an id read before is refused ("does not refer
+    to a menu item"). A panel shows the new menu; this reads it again and
+    clicks once more, until the click is taken.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        entry = find(menu_layout(bus_name, item_path))
+        stamp = int(time.monotonic() * 1000) & 0xFFFFFFFF
+        try:
+            _menu_call(bus_name, item_path, "Event", "isvu", (entry.id, "clicked", ("i", 0), stamp))
+            return
+        except MenuCallError:
+            if time.monotonic() >= deadline:
+                raise
 
 
 if __name__ == "__main__":

@@ -92,17 +92,17 @@ def test_choose_folder_shows_the_dialog_built_ahead_once_and_sized_to_the_screen
 
     assert not dialogs()  # built, not shown
 
-    def choose():  # the panel reads the layout again when it changes: item ids are not kept
-        return menu_layout(name, path).find("Settings").find("Output folder").find("Choose folder")
+    def choose(menu):
+        return menu.find("Settings").find("Output folder").find("Choose folder")
 
-    click(name, path, choose())
+    click(name, path, choose)
     [wid] = wait_until(dialogs, 10, "the folder chooser on the screen", 0.05)
     app.wait_log(r"folder chooser shown in [\d.]+ s \(built ahead\)")
     screen_w, screen_h = (int(v) for v in harness.xdotool("getdisplaygeometry").split())
     wait_until(lambda: app.geometry(wid)[3] <= screen_h * 0.85, 5, "the dialog sized to the screen", 0.05)
     x, y, w, h = app.geometry(wid)
     assert w <= screen_w * 0.85 and h <= screen_h * 0.85
-    click(name, path, choose())  # a second click raises it: still one dialog
+    click(name, path, choose)  # a second click raises it: still one dialog
     app.wait_log(r"folder chooser raised \(it is open\)")
     assert dialogs() == [wid]
     harness.xdotool("key", "--window", str(wid), "Escape")  # Cancel

@@ -74,6 +74,12 @@ class App:
             pytest.fail(f"trayrip did not exit within {timeout:g} s:\n{self.stderr()[-8000:]}")
 
     def stop(self) -> None:
+        """Stop the app; what it logged is printed (pytest shows it with a failure only)."""
+        if self.err.closed:
+            return
+        if self.proc.poll() is not None:
+            print(f"trayrip had exited by itself with {self.proc.returncode}:\n{self.stderr()}")
+        print("--- trayrip log, last 60 lines ---\n" + "\n".join(self.log().splitlines()[-60:]))
         if self.proc.poll() is None:
             self.proc.terminate()
             try:

@@ -82,6 +82,9 @@ def _quiet_stderr():
 # sound server dies: "Expression 'PaAlsaStream_WaitForFrames( ... )' failed in ..."). They mean
 # nothing to a user; the one-line error comes from the recorder instead.
 _NOISE = (b"Expression '", b"ALSA lib ", b"PaAlsa", b"Cannot connect to server", b"jack server")
+# How the pump logs a noise line. With ``-vv`` the console handler writes that record to fd 2 -- the
+# pipe: a line holding this is trayrip's own and passes (read as noise again, it looped for ever).
+_LOGGED = b"portaudio: "
 
 
 class _StderrFilter:
@@ -186,11 +189,13 @@ class _StderrFilter:
         for line in parts:
             at = _noise_at(line)
             if at >= 0:
-                log.debug("portaudio: %s", line[at:].decode(errors="replace").strip())
+                log.debug("%s%s", _LOGGED.decode(), line[at:].decode(errors="replace").strip())
                 line = line[:at]
             passed.append(line)
         at = _noise_at(pending)
-        if at < 0:  # no noise yet: pass all but a tail that may be the start of some
+        if _LOGGED in pending:  # our own line, torn: the rest of it must not be taken for noise
+            pass
+        elif at < 0:  # no noise yet: pass all but a tail that may be the start of some
             keep = _maybe_noise_tail(pending)
             passed.append(pending[: len(pending) - keep])
             pending = pending[len(pending) - keep :]
@@ -205,6 +210,8 @@ class _StderrFilter:
 
 def _noise_at(line: bytes) -> int:
     """Where PortAudio/ALSA noise starts in ``line`` (-1: nowhere)."""
+    if _LOGGED in line:
+        return -1
     hits = [i for i in (line.find(n) for n in _NOISE) if i >= 0]
     return min(hits) if hits else -1
 
@@ -380,10 +387,10 @@ class PortAudioSource:
                     with _quiet_stderr():
                         # Pa_StopStream waits for the driver thread to deliver its next block; on an
                         # idle monitor that wait is 0.8-2 s (it held the next hotkey press in the
-                        # controller's queue). With nothing flowing there is nothing to wait for: abort.
-                        if self._stalled():
-                            stream.abort_stream()
-                        else:
+                        # controller's queue). With nothing flowing there is nothing to wait for:
+                        # closing a running stream aborts it (Pa_CloseStream; PyAudio's Stream has
+                        # no abort method).
+                        if not self._stalled():
                             stream.stop_stream()
                         stream.close()
             finally:
