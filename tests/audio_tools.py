@@ -311,6 +311,39 @@ def normalized_xcorr_peak(reference: np.ndarray, recording: np.ndarray) -> float
     return float(np.dot(a, b) / denom) if denom else 0.0
 
 
+def alignment(reference: np.ndarray, recording: np.ndarray, rate: int = RATE, lost_cycle: int | None = None,
+              segment: float = 0.4, slack: float = 0.002) -> tuple[float, float, float]:
+    """Where ``reference`` is in ``recording``: (normalised xcorr peak, lag at its start, lag at its end; s).
+
+    Without ``lost_cycle`` both lags are the one lag of the whole. With it
+    (frames: PipeWire drops one whole graph cycle for a client it could not
+    run in time), the recording may miss exactly that much once: the
+    reference's ``segment``-long pieces found whole in the recording (peak
+    ≥ 0.98) keep one lag up to a point and one lag ``lost_cycle`` shorter
+    (± ``slack``) after it, with at most one piece between them (the one the
+    loss fell in), and the peak is the lower of the two parts'. Anything else
+    (two losses, another length, more left unexplained) is judged whole.
+    """
+    whole = normalized_xcorr_peak(reference, recording), xcorr_lag_seconds(reference, recording, rate)
+    plain = (whole[0], whole[1], whole[1])
+    if lost_cycle is None:
+        return plain
+    step = int(segment * rate)
+    found = [(s, (xcorr_lag(reference[s:s + step], recording) - s) / rate)
+             for s in range(0, len(reference) - step + 1, step)
+             if normalized_xcorr_peak(reference[s:s + step], recording) >= 0.98]
+    if len(found) < 2:
+        return plain
+    first, last = found[0][1], found[-1][1]
+    if abs(first - last - lost_cycle / rate) > slack:
+        return plain
+    k = next(i for i, (_s, lag) in enumerate(found) if abs(lag - first) > slack)
+    if any(abs(lag - last) > slack for _s, lag in found[k:]) or found[k][0] - (found[k - 1][0] + step) > step:
+        return plain
+    before, after = reference[: found[k - 1][0] + step], reference[found[k][0]:]
+    return min(normalized_xcorr_peak(before, recording), normalized_xcorr_peak(after, recording)), first, last
+
+
 def make_capture(path, frames, channels=2, width=2, rate=48000, rf64_limit=None):
     """A capture file written by the real WavWriter (a sawtooth per channel); returns its samples."""
     from trayrip.capture.base import AudioFormat

@@ -76,12 +76,13 @@ def test_default_folder_is_music_playlists_and_sigint_files(harness, user_env, t
     assert path.parent == folder
     data, rate = at.read_audio(path)
     ref, _ = at.read_audio(speech)
-    assert at.normalized_xcorr_peak(ref, data) > 0.9
-    lag = at.xcorr_lag_seconds(ref, data, rate)
+    # (on PipeWire one whole graph cycle may be lost in the server under load: see check_bursts)
+    peak, lag_start, lag_end = at.alignment(ref, data, rate, round(CYCLE * rate) if harness.server == "pipewire" else None)
+    assert peak > 0.9
     speech_bursts = at.find_bursts(ref, rate, threshold_db=-50, min_gap=0.5)
     # the recording starts PAD_BEFORE before the first sound of the speech
-    assert abs((lag + speech_bursts[0][0]) - PAD_BEFORE) <= TOL
-    assert abs(len(data) / rate - (lag + speech_bursts[-1][1] + PAD_AFTER)) <= TOL
+    assert abs((lag_start + speech_bursts[0][0]) - PAD_BEFORE) <= TOL
+    assert abs(len(data) / rate - (lag_end + speech_bursts[-1][1] + PAD_AFTER)) <= TOL
 
 
 def test_master_format_and_sigterm(harness, user_env, tmp_path):
