@@ -64,6 +64,23 @@ def test_pulse_has_null_sink_monitor_and_decoy(harness):
     assert oct(os.stat(harness.runtime_dir).st_mode & 0o777) == "0o700"
 
 
+def test_alignment_lets_one_lost_pipewire_cycle_through_and_nothing_else():
+    rng = np.random.default_rng(1)
+    ref = (0.1 * rng.standard_normal((3 * RATE, 2))).astype(np.float32)  # every piece found at one lag only
+    played = np.concatenate([at.silence(0.1), ref, at.silence(0.3)]).astype(np.float32)
+
+    def cut(x, at_second, frames):
+        i = round(at_second * RATE)
+        return np.concatenate([x[:i], x[i + frames:]])
+
+    assert at.alignment(ref, played, RATE, 1024) == pytest.approx((1.0, 0.1, 0.1), abs=1e-6)
+    one = cut(played, 1.3, 1024)
+    assert at.alignment(ref, one, RATE)[0] < 0.9  # the plain check (PulseAudio) fails it
+    assert at.alignment(ref, one, RATE, 1024) == pytest.approx((1.0, 0.1, 0.1 - 1024 / RATE), abs=1e-6)
+    for other in (cut(cut(played, 1.3, 1024), 2.5, 1024), cut(played, 1.3, 1500), cut(played, 1.3, 2048)):
+        assert at.alignment(ref, other, RATE, 1024)[0] < 0.9
+
+
 @pytest.mark.both_servers
 def test_monitor_records_what_is_played(harness, tmp_path):
     bursts = at.write_bursts(tmp_path / "bursts.wav", [500, 1000, 2000],
