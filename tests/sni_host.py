@@ -191,16 +191,18 @@ def click(bus_name: str, item_path: str, find: Callable[[MenuEntry], MenuEntry],
     to a menu item"). A panel shows the new menu; this reads it again and
     clicks once more, until the click is taken.
     """
-    deadline = time.monotonic() + timeout
-    while True:
+    from harness import wait_until
+
+    def taken() -> bool:
         entry = find(menu_layout(bus_name, item_path))
         stamp = int(time.monotonic() * 1000) & 0xFFFFFFFF
         try:
             _menu_call(bus_name, item_path, "Event", "isvu", (entry.id, "clicked", ("i", 0), stamp))
-            return
         except MenuCallError:
-            if time.monotonic() >= deadline:
-                raise
+            return False
+        return True
+
+    wait_until(taken, timeout, "the menu to take the click", 0.02)
 
 
 if __name__ == "__main__":
