@@ -69,6 +69,46 @@ def test_silence_from_the_start_counts_when_nothing_ever_sounds(tmp_path):
     rec.finish()
 
 
+def silence_when_stopping(caplog) -> float:
+    """The silence the recorder had counted when it decided to stop (its log line)."""
+    line = next(r.getMessage() for r in caplog.records if "of silence after" in r.getMessage())
+    return float(line.split(" s of silence")[0])
+
+
+@pytest.mark.parametrize("blocksize", [1920, RATE // 2, RATE * 2])
+def test_stop_on_silence_falls_on_its_frame_however_long_the_blocks(tmp_path, caplog, blocksize):
+    # A late reader hands over long blocks, a stall a backlog: the stop still falls S after the sound.
+    caplog.set_level("INFO", logger="trayrip.recording.recorder")
+    sig = tone_with_silence(lead=0.5, tone=1.0, tail=30.0)
+    rec = trayrip.Recording(source=FakeSource(sig, RATE, speed=None, blocksize=blocksize), folder=tmp_path,
+                            stop_on_silence=1.0)
+    ended = threading.Event()
+    rec.on_event = lambda kind: ended.set() if kind == "silence" else None
+    rec.start()
+    assert ended.wait(20), "stop on silence never fired"
+    rec.stop_capture()
+    assert abs(rec._recorder.silence_at / RATE - 1.5) <= 0.011
+    assert silence_when_stopping(caplog) == 1.0
+    rec.finish()
+
+
+def test_stop_on_silence_falls_inside_a_filled_gap(tmp_path, caplog):
+    # The loopback source delivered nothing for 3 s after the sound: the gap is silence, and S ends inside it.
+    caplog.set_level("INFO", logger="trayrip.recording.recorder")
+    sig = tone_with_silence(lead=0.5, tone=1.0, tail=2.0)
+    gap_at = round(1.5 * RATE) - round(1.5 * RATE) % 960
+    rec = trayrip.Recording(source=FakeSource(sig, RATE, speed=1.0, blocksize=960, gaps={gap_at: 3.0}),
+                            folder=tmp_path, stop_on_silence=1.0)
+    ended = threading.Event()
+    rec.on_event = lambda kind: ended.set() if kind == "silence" else None
+    rec.start()
+    assert ended.wait(20), "stop on silence never fired"
+    result = rec.stop_capture()
+    assert result.filled_frames > 2 * RATE
+    assert silence_when_stopping(caplog) == 1.0
+    rec.finish()
+
+
 def test_stop_on_silence_must_not_be_negative():
     with pytest.raises(ValueError):
         trayrip.RecordingOptions(stop_on_silence=-1)

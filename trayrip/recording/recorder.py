@@ -140,7 +140,8 @@ class Recorder:
         self._dropped_pending = 0
         self._pending: list[bytes] = []  # accepted audio not yet written (one batch)
         self._pending_frames = 0
-        # Stop on silence is noticed at a batch boundary: smaller batches (one 40 ms block) keep it on time.
+        # Stop on silence falls on its frame (_track) but is noticed when a batch is written:
+        # smaller batches (one 40 ms block) keep it on time.
         self._batch_wait = _BATCH_WAIT if not stop_on_silence else 0.04
         interval = getattr(source, "block_interval", None)  # a source that delivers in batches (PipeWire's pipe)
         if interval and (wait_for_sound or stop_on_silence):  # the sound and the silence are noticed on time
@@ -167,7 +168,8 @@ class Recorder:
         self._silence_frames = int(round(stop_on_silence * self.format.rate))
         self.silence_reached = threading.Event()
         self.silence_at: int | None = None  # frame where the stopping silence began
-        self._start_frame = 0  # frames of pre-roll in front of the recording proper
+        # Silence counts from here: after the pre-roll, or (armed) from the onset that opened the gate.
+        self._silence_from = 0
         self._preroll: memoryview | None = None  # written first by the recorder thread
         self._preroll_due = False  # the source's pre-roll is still to be asked for (recorder thread)
         self._on_event = on_event or (lambda kind: None)
@@ -296,8 +298,8 @@ class Recorder:
             if preroll:
                 bpf = self.format.bytes_per_frame
                 self._preroll = memoryview(preroll)[: len(preroll) - len(preroll) % bpf]
-                self._start_frame = len(self._preroll) // bpf
-                log.info("prepending %.2f s of pre-roll", self._start_frame / self.format.rate)
+                self._silence_from = len(self._preroll) // bpf
+                log.info("prepending %.2f s of pre-roll", self._silence_from / self.format.rate)
         data, self._preroll = self._preroll, None
         if data is None:
             return
@@ -439,14 +441,12 @@ class Recorder:
                 return
         assert self._writer is not None
         self._writer.write(data)
-        self._tracker.feed(data)
+        self._track(data, len(data) // self.format.bytes_per_frame)
         if self._meter is not None:
             self._metering.append(data)
             self._metering_bytes += len(data)
             if self._metering_bytes >= _METER_EVERY * self.format.rate * self.format.bytes_per_frame:
                 self._measure()
-        if self._silence_frames:
-            self._check_silence()
 
     def _measure(self) -> None:
         """Feed the loudness meter what was written since it last ran."""
@@ -481,6 +481,7 @@ class Recorder:
         data = data[onset:]
         lead = self._lead.snapshot()
         self._lead.clear()
+        self._silence_from = self._tracker.frames + len(lead) // self.format.bytes_per_frame  # (not the lead-in)
         self.triggered.set()
         log.info("sound above %.0f dBFS: recording (with %.2f s lead-in)", self.silence.threshold_db,
                  len(lead) / self.format.bytes_per_frame / self.format.rate)
@@ -490,12 +491,37 @@ class Recorder:
             out = out[: self.max_frames * self.format.bytes_per_frame]
         return out
 
+    def _track(self, data: bytes | None, frames: int) -> None:
+        """Feed the silence tracker what was written: ``data``, or ``frames`` of digital silence.
+
+        With stop on silence it is fed up to the frame where the silence would
+        be long enough and checked there, so the stop falls on that frame
+        however much one write holds (a late reader's long block, a backlog
+        after a stall, a filled gap).
+        """
+        t = self._tracker
+        bpf = self.format.bytes_per_frame
+        view = memoryview(data) if data is not None else None
+        while frames > 0:
+            n = frames
+            if self._silence_frames and not self.silence_reached.is_set():
+                since = max(t.last_sound_end or 0, self._silence_from)
+                n = min(frames, max(1, since + self._silence_frames - t.frames))
+            if view is None:
+                t.feed_silence(n)
+            else:
+                t.feed(view[: n * bpf])
+                view = view[n * bpf :]
+            frames -= n
+            if self._silence_frames:
+                self._check_silence()
+
     def _check_silence(self) -> None:
         """Report (once) when the sound has been gone for ``stop_on_silence`` seconds."""
         if self.silence_reached.is_set():
             return
         t = self._tracker
-        since = max(t.last_sound_end or 0, self._start_frame)
+        since = max(t.last_sound_end or 0, self._silence_from)
         if t.frames - since >= self._silence_frames:
             self.silence_at = since
             self.silence_reached.set()
@@ -520,9 +546,7 @@ class Recorder:
             n = min(remaining, len(chunk) // bpf)
             writer.write(chunk[: n * bpf] if n * bpf != len(chunk) else chunk)
             remaining -= n
-        self._tracker.feed_silence(frames)
+        self._track(None, frames)
         if self._meter is not None:
             self._measure()
             self._meter.feed_silence(frames)
-        if self._silence_frames:
-            self._check_silence()
