@@ -520,6 +520,16 @@ class Harness:
                 raise
         return rec
 
+    def let_sink_run(self, seconds: float) -> None:
+        """Return once the null sink has played ``seconds`` more (its monitor's frames, counted by parec).
+
+        Unlike a sleep, this is the sink's time: a loaded machine that wakes
+        the test late cannot make it shorter than the audio it stands for.
+        """
+        with self.record() as clock:
+            start = clock.frames_received
+            clock.wait_frames(start + round(seconds * clock.rate), timeout=10 + 2 * seconds)
+
     def screenshot(self):
         """The whole X screen as an RGB `PIL.Image`."""
         from PIL import Image, ImageGrab

@@ -75,16 +75,17 @@ setup_key="$({
 } | hash_of)"
 
 # Run CMD in the winbuild layer with FOLDER at /out (read-write) and more binds.
+# (Without the build lock: a wineserver that outlives its command must not hold it.)
 in_winbuild() {
     bash "$ROOT/installer/debian13-root.sh" run "$layer" \
         --env WINEPREFIX=/opt/wineprefix --env WINEDEBUG=-all --env "WINEDLLOVERRIDES=mscoree,mshtml=" \
         --env PYTHONDONTWRITEBYTECODE=1 --env 'PYTHONPYCACHEPREFIX=C:\pycache' --env PYTHONHASHSEED=0 \
-        --env SOURCE_DATE_EPOCH=1700000000 "$@"
+        --env SOURCE_DATE_EPOCH=1700000000 "$@" {lock}>&-
 }
 
 mkdir -p "$CACHE"
 exec {lock}>"$CACHE/.lock"
-flock "$lock"
+flock -w 1800 "$lock" || die "another build has held $CACHE/.lock for 30 minutes: is one stuck? (fuser -v $CACHE/.lock)"
 
 app="$CACHE/app-$app_key"
 if [[ ! -e "$app/.done" ]]; then

@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +60,7 @@ def test_record_files_the_played_bursts_trimmed(harness, user_env, tmp_path):
     played = at.write_bursts(tmp_path / "bursts.wav", [1000, 1500, 2500], burst=0.4, gap=0.6, lead=0.3, tail=0.5)
     proc = start_record(user_env, "--duration", "6", "--folder", str(folder))
     wait_for_capture_file(folder)
-    time.sleep(0.3)
+    harness.let_sink_run(0.3)
     harness.play(played.path)
     path = finish(proc)
     info = sf.info(path)
@@ -75,9 +74,9 @@ def test_default_folder_is_music_playlists_and_sigint_files(harness, user_env, t
     proc = start_record(user_env)
     folder = Path(user_env["HOME"]) / "Music" / "playlists"
     wait_for_capture_file(folder)
-    time.sleep(0.5)
+    harness.let_sink_run(0.5)
     harness.play(speech)
-    time.sleep(1.0)
+    harness.let_sink_run(1.0)  # the 0.3 s pad after the speech, with room
     proc.send_signal(signal.SIGINT)  # what Ctrl+C does
     path = finish(proc)
     assert path.parent == folder
@@ -97,9 +96,9 @@ def test_master_format_and_sigterm(harness, user_env, tmp_path):
     played = at.write_bursts(tmp_path / "b.wav", [3000, 700], burst=0.5, gap=0.5, lead=0.2, tail=0.2)
     proc = start_record(user_env, "--master", "--output", str(out))
     wait_for_capture_file(tmp_path)
-    time.sleep(0.5)
+    harness.let_sink_run(0.5)
     harness.play(played.path)
-    time.sleep(0.8)
+    harness.let_sink_run(0.8)
     proc.send_signal(signal.SIGTERM)
     assert finish(proc) == out
     info = sf.info(out)
@@ -128,9 +127,9 @@ def test_python_api_records_the_monitor(harness, harness_environ, tmp_path):
     try:
         assert rec.format.rate == 48000 and "trayrip_test_sink.monitor" in rec.description
         wait_for_audio(rec)
-        time.sleep(0.3)
+        harness.let_sink_run(0.3)
         harness.play(played.path)
-        time.sleep(0.5)  # paplay returns when its last sample is played: let the 0.3 s pad be recorded
+        harness.let_sink_run(0.5)  # paplay returns when its last sample is played: let the 0.3 s pad be recorded
     finally:
         filed = rec.stop()
     data, rate = at.read_audio(filed.path)
