@@ -327,6 +327,26 @@ def test_child_that_dies_is_a_stream_error_and_what_came_before_is_delivered(tmp
     src.stop()
 
 
+def test_a_child_that_wrote_audio_and_ended_before_the_reader_ran_still_started(tmp_path, monkeypatch):
+    # On a loaded machine the reader may first run after the child has already ended: its audio counts.
+    exe = fake_child(tmp_path, """
+        os.write(1, b"\\x01\\x00" * 2 * 480)
+        sys.exit(1)
+    """)
+    src = PipeWireSource(AudioFormat(48000, 2, 2), PipeWireTarget("s", True, "the monitor"), exe=exe)
+    hand_over = PipeWireSource._hand_over
+
+    def late(self, *args):
+        self._wake.wait(2.0)  # the reader runs late: not before start() saw the child end and woke it
+        return hand_over(self, *args)
+
+    monkeypatch.setattr(PipeWireSource, "_hand_over", late)
+    q, sink = collect()
+    src.start(sink)
+    assert q.get(timeout=10).frames == 480
+    src.stop()
+
+
 def test_child_that_cannot_connect_fails_start_with_its_message(tmp_path):
     exe = fake_child(tmp_path, """
         sys.stderr.write("error: can't connect: Host is down\\n")

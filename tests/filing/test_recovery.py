@@ -96,7 +96,9 @@ def test_kill_9_of_trayrip_record_loses_at_most_about_a_second(tmp_path):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not list(folder.glob(".trayrip-*.part")):
         time.sleep(0.05)
-    time.sleep(3.0)
+    part = next(folder.glob(".trayrip-*.part"))
+    while time.monotonic() < deadline and part.stat().st_size < 80 + 3 * RATE * 4:  # 3 s on disk
+        time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed_at_bytes = next(folder.glob(".trayrip-*.part")).stat().st_size

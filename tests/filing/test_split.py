@@ -185,8 +185,6 @@ def test_split_command_to_flac_from_flac(tmp_path):
 
 # -- a real recording through the sound server (tests/harness.py) ---------------------------------------------
 def test_real_recording_is_split_into_tagged_tracks(harness, user_env, tmp_path):
-    import time
-
     from recorder_tools import start_record, wait_for_capture_file
 
     freqs = [700.0, 1100.0, 1900.0]
@@ -196,7 +194,7 @@ def test_real_recording_is_split_into_tagged_tracks(harness, user_env, tmp_path)
     proc = start_record(user_env, "--duration", "11", "--folder", str(folder), "--format", "flac",
                         "--split", "1.0", "--min-track", "0.5", "--title", "Radio", "--template", "{title}")
     wait_for_capture_file(folder)
-    time.sleep(0.3)
+    harness.let_sink_run(0.3)
     harness.play(played)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err

@@ -25,7 +25,7 @@ def test_sound_server_lost_mid_recording_then_back(harness, harness_environ, tmp
     rec.start()
     wait_for_audio(rec)
     player = harness.play(tone, wait=False)
-    time.sleep(3.0)
+    wait_until(lambda: rec.status().bytes_written >= 3 * 48000 * 4, 20, "3 s of the tone written")
     harness.kill_pulse()
     player.wait(10)
     assert rec.wait_done(10), "the recorder did not notice that the sound server died"
@@ -152,11 +152,11 @@ def test_kill_9_of_trayrip_record_then_recover(harness, user_env, tmp_path):
     proc = start_record(user_env, "--folder", str(folder))
     wait_for_capture_file(folder)
     player = harness.play(tone, wait=False)
-    time.sleep(3.0)
+    part = next(folder.glob(".trayrip-*.wav.part"))
+    wait_until(lambda: part.stat().st_size >= 80 + 3 * 48000 * 4, 20, "3 s of the tone on disk")
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     player.terminate()
-    part = next(folder.glob(".trayrip-*.wav.part"))
     on_disk = (part.stat().st_size - 80) / (48000 * 4)
     done = subprocess.run(
         [sys.executable, "-m", "trayrip", "recover", "--no-trim", "--folder", str(folder)],

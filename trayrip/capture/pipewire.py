@@ -50,6 +50,7 @@ NODE_NAME = MARKER + "-capture"
 _FORMATS = {2: "s16", 3: "s24"}
 _CHANNEL_MAPS = {1: "mono", 2: "stereo"}
 _FIRST_DATA_WAIT = 0.5  # seconds start() waits for first audio or an early failure (not longer: idle monitors send nothing)
+_READER_END_WAIT = 5.0  # seconds start() lets the reader drain a child that ended at once
 # The graph delivers whole cycles: at stop, at most this much of the newest audio is not out yet.
 # (pw-record's own default is 100 ms; 40 ms is what the parec and PortAudio ways hold back too.)
 _LATENCY = "40ms"
@@ -240,6 +241,12 @@ class PipeWireSource:
         while not self._first.wait(0.02):
             if self._proc.poll() is not None or time.monotonic() > deadline:
                 break
+        if self._proc.poll() is not None and not self._first.is_set():
+            # A child that wrote audio before it ended ran: what its pipe holds is read to the end first
+            # (the reader may be pausing, or not yet scheduled on a loaded machine).
+            self._wake.set()
+            with self._read_done:
+                self._read_done.wait_for(lambda: self._reader_ended, _READER_END_WAIT)
         if self._proc.poll() is not None and not self._first.is_set():
             detail = self._stderr_tail()
             self.stop()
