@@ -6,11 +6,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import soundfile as sf
 
+from harness import wait_until
 from trayrip.capture.base import AudioFormat
 from trayrip.filing.finish import new_part_path
 from trayrip.wav.pcm import from_float
@@ -93,12 +93,8 @@ def test_kill_9_of_trayrip_record_loses_at_most_about_a_second(tmp_path):
         trayrip.record(60, source=FakeSource(sig, 48000, speed=1.0), folder={str(folder)!r})
     """)
     proc = subprocess.Popen([sys.executable, "-c", script])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not list(folder.glob(".trayrip-*.part")):
-        time.sleep(0.05)
-    part = next(folder.glob(".trayrip-*.part"))
-    while time.monotonic() < deadline and part.stat().st_size < 80 + 3 * RATE * 4:  # 3 s on disk
-        time.sleep(0.05)
+    part = wait_until(lambda: next(folder.glob(".trayrip-*.part"), None), 30, "the capture file")
+    wait_until(lambda: part.stat().st_size >= 80 + 3 * RATE * 4, 30, "3 s of audio on disk")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed_at_bytes = next(folder.glob(".trayrip-*.part")).stat().st_size

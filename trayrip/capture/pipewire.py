@@ -247,13 +247,13 @@ class PipeWireSource:
             self._wake.set()
             with self._read_done:
                 self._read_done.wait_for(lambda: self._reader_ended, _READER_END_WAIT)
-        if self._proc.poll() is not None and not self._first.is_set():
-            detail = self._stderr_tail()
-            self.stop()
-            raise CaptureError(
-                f"cannot record {self.description} at {self.format.describe()} through PipeWire"
-                + (f" ({detail})" if detail else "")
-            )
+            if not self._first.is_set():
+                detail = self._stderr_tail()
+                self.stop()
+                raise CaptureError(
+                    f"cannot record {self.description} at {self.format.describe()} through PipeWire"
+                    + (f" ({detail})" if detail else "")
+                )
         log.info("%s (pid %d) capturing %s", self.tool, self._proc.pid, self.description)
 
     def stop(self) -> None:
