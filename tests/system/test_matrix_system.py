@@ -265,7 +265,7 @@ def test_combination_matrix(harness, user_env, tmp_home, tmp_path):
                 check(row, matrix.run(row), tmp_path)
             except (AssertionError, TimeoutError) as exc:
                 failures.append(f"{row_id(row)}: {exc}")
-                print(f"\nFAILED {row_id(row)}: {exc}")
+                print(f"\nFAILED {row_id(row)}: {exc}\n--- the app's log, last lines:\n{matrix.app.log()[-4000:]}")
                 matrix.restart()  # the next row starts from a fresh app
             print(f"\nmatrix row ({harness.server}) {row_id(row)}: {time.monotonic() - t0:.1f} s")
         t0 = time.monotonic()
